@@ -1,0 +1,50 @@
+-- The cycles of every test of a part in time order, with part metadata, part_cycle_number and the part's life metrics
+-- (formulas in _marts.yml): capacity retention against the part's first full cycle, cumulative throughput and
+-- equivalent full cycles over the part's whole life.
+with part_cycles as (
+    {{ with_part_metadata(ref('test_statistics_cycle')) }}
+),
+
+numbered as (
+    select
+        part_cycles.*,
+        dense_rank() over (partition by part_id order by part_test_number, cycle_number) as part_cycle_number
+    from part_cycles
+),
+
+full_cycles as (
+    select
+        part_id,
+        discharge_capacity__ah,
+        row_number() over (partition by part_id order by part_cycle_number) as full_cycle_rank
+    from numbered
+    where charge_capacity__ah > 0 and discharge_capacity__ah > 0
+),
+
+reference_capacities as (
+    select
+        part_id,
+        discharge_capacity__ah as reference_capacity__ah
+    from full_cycles
+    where full_cycle_rank = 1
+)
+
+select
+    numbered.*,
+    reference_capacities.reference_capacity__ah,
+    numbered.discharge_capacity__ah / nullif(reference_capacities.reference_capacity__ah, 0) as capacity_retention,
+    sum(numbered.charge_capacity__ah + numbered.discharge_capacity__ah) over (
+        partition by numbered.part_id order by numbered.part_cycle_number
+        rows between unbounded preceding and current row
+    ) as part_cumulative_throughput__ah,
+    sum(numbered.charge_energy__wh + numbered.discharge_energy__wh) over (
+        partition by numbered.part_id order by numbered.part_cycle_number
+        rows between unbounded preceding and current row
+    ) as part_cumulative_throughput__wh,
+    sum(numbered.discharge_capacity__ah) over (
+        partition by numbered.part_id order by numbered.part_cycle_number
+        rows between unbounded preceding and current row
+    ) / nullif(reference_capacities.reference_capacity__ah, 0) as equivalent_full_cycles
+from numbered
+left join reference_capacities
+    on numbered.part_id = reference_capacities.part_id

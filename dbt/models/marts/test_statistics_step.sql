@@ -1,0 +1,2 @@
+-- Every step once, with its test's recipe and the device and recipe metadata.
+{{ with_test_metadata(ref('statistics_step')) }}

@@ -1,0 +1,1 @@
+"""Pulse Analytics: battery-test analytics over telemetry and lab metadata."""

@@ -1,0 +1,104 @@
+"""Every setting of the bundle: one environment variable each, with its default, in one place.
+
+The names are those of the original pulse-analytics dbt job manifest, so a deployment can switch without renaming.
+`pulse build` passes the resolved values to dbt (dbt/profiles.yml and dbt/models/sources/_sources.yml read them with
+`env_var`), so dbt, Python and the docs all see the same defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "PULSE_ANALYTICS_"
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str  # without the PULSE_ANALYTICS_ prefix
+    default: str
+    description: str
+
+    @property
+    def env_name(self) -> str:
+        return PREFIX + self.name
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("WAREHOUSE_DIR", "./warehouse", "Folder of the embedded DuckDB warehouse (one .duckdb file per catalog)."),
+    Variable("TELEMETRY_CATALOG", "telemetry", "Catalog of the pulse-telemetry tables (DuckDB: file stem)."),
+    Variable("TELEMETRY_SCHEMA", "pulse", "Schema of the pulse-telemetry tables."),
+    Variable("TELEMETRY_TABLE", "telemetry", "Table of individual telemetry records."),
+    Variable("STATISTICS_STEP_TABLE", "statistics_step", "Table of per-step statistics."),
+    Variable("STATISTICS_CYCLE_TABLE", "statistics_cycle", "Table of per-cycle statistics."),
+    Variable("METADATA_CATALOG", "metadata", "Catalog of the lab metadata tables (DuckDB: file stem)."),
+    Variable("METADATA_SCHEMA", "pulse", "Schema of the lab metadata tables."),
+    Variable("DEVICE_METADATA_TABLE", "device_metadata", "One row per device (cycler channel), key device_id."),
+    Variable("RECIPE_METADATA_TABLE", "recipe_metadata", "One row per recipe version, key recipe_id."),
+    Variable("DEVICE_TEST_RECIPE_TABLE", "device_test_recipe", "Which recipe a test ran: device_id, test_id, recipe_id."),
+    Variable("PART_METADATA_TABLE", "part_metadata", "One row per part (cell), key part_id."),
+    Variable("DEVICE_TEST_PART_TABLE", "device_test_part", "Which part a test measured: device_id, test_id, part_id."),
+    Variable("TARGET_CATALOG", "analytics", "Catalog dbt writes its views to (DuckDB: file stem)."),
+    Variable("TARGET_SCHEMA", "pulse", "Schema dbt writes its views to."),
+    Variable("TRINO_HOST", "localhost", "Trino coordinator host (target trino)."),
+    Variable("TRINO_PORT", "8080", "Trino coordinator port (8080 for http, usually 8443 for https)."),
+    Variable("TRINO_USER", "dbt", "Trino user dbt connects as; it must be able to write the target catalog."),
+    Variable("TRINO_PASSWORD", "", "Trino password; only used with TRINO_AUTH_METHOD=ldap (never commit it)."),
+    Variable("TRINO_AUTH_METHOD", "none", "dbt-trino auth method: none (local compose) or ldap (password over https)."),
+    Variable("TRINO_HTTP_SCHEME", "http", "http for local compose, https for production."),
+    Variable("TRINO_THREADS", "4", "Number of models dbt builds at once on Trino."),
+)
+
+_BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+def get(name: str) -> str:
+    """The value of PULSE_ANALYTICS_<name>, or its default when unset or empty."""
+    variable = _BY_NAME[name]
+    value = os.environ.get(variable.env_name, "")
+    return value if value != "" else variable.default
+
+
+def resolved_environment() -> dict[str, str]:
+    """All PULSE_ANALYTICS_* variables with their values in force (defaults filled in), for child processes."""
+    env = {variable.env_name: get(variable.name) for variable in VARIABLES}
+    env[PREFIX + "WAREHOUSE_DIR"] = str(warehouse_dir())
+    return env
+
+
+def warehouse_dir() -> Path:
+    return Path(get("WAREHOUSE_DIR")).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """One source table of the bundle, where it lives and which columns identify a row."""
+
+    name: str  # the source view's name in dbt
+    catalog: str
+    schema: str
+    table: str
+    key: tuple[str, ...]
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.catalog}.{self.schema}.{self.table}"
+
+
+def source_tables() -> list[SourceTable]:
+    telemetry = (get("TELEMETRY_CATALOG"), get("TELEMETRY_SCHEMA"))
+    metadata = (get("METADATA_CATALOG"), get("METADATA_SCHEMA"))
+    return [
+        SourceTable("telemetry", *telemetry, get("TELEMETRY_TABLE"),
+                    ("device_id", "test_id", "cycle_number", "step_number", "record_number")),
+        SourceTable("statistics_step", *telemetry, get("STATISTICS_STEP_TABLE"),
+                    ("device_id", "test_id", "cycle_number", "step_number")),
+        SourceTable("statistics_cycle", *telemetry, get("STATISTICS_CYCLE_TABLE"),
+                    ("device_id", "test_id", "cycle_number")),
+        SourceTable("device_metadata", *metadata, get("DEVICE_METADATA_TABLE"), ("device_id",)),
+        SourceTable("recipe_metadata", *metadata, get("RECIPE_METADATA_TABLE"), ("recipe_id",)),
+        SourceTable("device_test_recipe", *metadata, get("DEVICE_TEST_RECIPE_TABLE"), ("device_id", "test_id")),
+        SourceTable("part_metadata", *metadata, get("PART_METADATA_TABLE"), ("part_id",)),
+        SourceTable("device_test_part", *metadata, get("DEVICE_TEST_PART_TABLE"), ("device_id", "test_id")),
+    ]  # fmt: skip
