@@ -66,6 +66,7 @@ def run(command: str, target: str, *args: str) -> int:
 def build(target: str = "duckdb", select: str | None = None) -> BuildResult:
     """`dbt build`: create every view and run every data test; print a one-line summary and each failure's cause."""
     args = ["--select", select] if select else []
+    (PROJECT_DIR / "target" / "run_results.json").unlink(missing_ok=True)  # never report a previous run's results
     exit_code = run("build", target, *args)
     result = read_results(target, exit_code)
     for failure in result.failures:
@@ -88,11 +89,11 @@ def read_results(target: str, exit_code: int) -> BuildResult:
         kind = node.get("resource_type", result["unique_id"].split(".")[0])
         counts[f"{kind} {result['status']}"] += 1
         if result["status"] in ("fail", "error"):
-            failures.append(explain_failure(target, result, node))
+            failures.append(explain_failure(target, result, node, nodes))
     return BuildResult(exit_code, counts, failures)
 
 
-def explain_failure(target: str, result: dict[str, Any], node: dict[str, Any]) -> str:
+def explain_failure(target: str, result: dict[str, Any], node: dict[str, Any], nodes: dict[str, Any]) -> str:
     """Name the table, column and offending values of a failed data test (or the message of a failed model)."""
     if node.get("resource_type") != "test":
         return f"error: {result['unique_id']}: {result.get('message')}"
@@ -100,8 +101,12 @@ def explain_failure(target: str, result: dict[str, Any], node: dict[str, Any]) -
     columns = kwargs.get("column_name") or ", ".join(kwargs.get("columns", []))
     tested = node.get("attached_node") or ", ".join(node.get("depends_on", {}).get("nodes", []))
     model = tested.split(".")[-1]
-    lines = [f"error: data test {node.get('name')} failed on {model} ({columns}): {result.get('message')}"]
+    table = next((f" (source table {t.qualified})" for t in config.source_tables() if t.name == model), "")
+    lines = [f"error: data test {node.get('name')} failed on {model}{table}, column {columns}: {result.get('message')}"]
     compiled = result.get("compiled_code") or node.get("compiled_code")
+    relation = nodes.get(tested, {}).get("relation_name")
+    if node.get("test_metadata", {}).get("name") == "not_null" and relation:
+        compiled = f"select * from {relation} where {columns} is null"  # whole rows, so the user can find them
     if compiled:
         try:
             header, rows = query(target, f"select * from ({compiled}) as failing limit {OFFENDING_ROWS_SHOWN}")

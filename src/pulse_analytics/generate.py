@@ -16,7 +16,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
@@ -26,7 +26,7 @@ from pulse_analytics.progress import Progress
 STEPS_PER_CYCLE = 4
 DEFAULT_ROWS = 300_000
 DEFAULT_SEED = 42
-LAB_START = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+LAB_START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def step_plan(test: Test, size: Size, seed_value: int, start: datetime) -> tuple
                          resistance, ambient, part.nominal_ah))  # fmt: skip
             record_offset += records
             clock += duration
-    return plan, datetime.fromtimestamp(clock, tz=timezone.utc)
+    return plan, datetime.fromtimestamp(clock, tz=UTC)
 
 
 PLAN_COLUMNS = """device_id VARCHAR, test_id VARCHAR, cycle_number INTEGER, step_number BIGINT, step_type VARCHAR,
@@ -276,7 +276,7 @@ def seed(rows: int = DEFAULT_ROWS, seed_value: int = DEFAULT_SEED) -> int:
                     part_end[test.part_id] = end + timedelta(days=2)
                 connection.execute(f"CREATE OR REPLACE TEMP TABLE plan ({PLAN_COLUMNS})")
                 connection.executemany(f"INSERT INTO plan VALUES ({', '.join('?' * 17)})", plan)
-                metadata_json = None if index % 3 else f'{{"operator": "op-{index % 4 + 1}", "firmware": "4.2.{index}"}}'
+                metadata_json = None if index % 3 else f'{{"operator": "op-{index % 4 + 1}", "firmware": "4.{index}"}}'
                 telemetry = telemetry_sql(seed_value, metadata_json)
                 connection.execute(f"INSERT INTO {tables['telemetry']} BY NAME {telemetry}")
                 statistics.summarise(connection, [(test.device_id, test.test_id)])

@@ -1,0 +1,122 @@
+"""Shared fixtures: a demo warehouse seeded and built by the real `pulse` command, on the chosen dbt target."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pulse_analytics import config
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PULSE = str(Path(sys.executable).with_name("pulse"))
+TEST_ROWS = 20_000
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--dbt-target", choices=("duckdb", "trino"), default="duckdb",
+                     help="warehouse the integration quality suite runs against (default duckdb)")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def dbt_target(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("--dbt-target")
+
+
+def run_pulse(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the real `pulse` command line, as a user would."""
+    process = subprocess.run([PULSE, *args], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+    if check and process.returncode != 0:
+        command = " ".join(args)
+        raise AssertionError(f"pulse {command} failed ({process.returncode}):\n{process.stdout}\n{process.stderr}")
+    return process
+
+
+def pulse_env(warehouse_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment a user would have, with the warehouse in a folder of the test's own."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(config.PREFIX)}
+    env[config.PREFIX + "WAREHOUSE_DIR"] = str(warehouse_dir)
+    env.update({config.PREFIX + key: value for key, value in overrides.items()})
+    return env
+
+
+@dataclass
+class Warehouse:
+    """The warehouse under test: runs SQL on the analytics catalog of the target, sources visible by catalog."""
+
+    target: str
+    directory: Path | None
+
+    def query(self, sql: str) -> list[tuple]:
+        return self.query_with_header(sql)[1]
+
+    def query_with_header(self, sql: str) -> tuple[list[str], list[tuple]]:
+        if self.target == "duckdb":
+            from pulse_analytics import warehouse
+
+            connection = warehouse.connect_analytics(read_only=True, warehouse_dir=self.directory)
+            try:
+                cursor = connection.execute(sql)
+                return [column[0] for column in cursor.description], cursor.fetchall()
+            finally:
+                connection.close()
+        from pulse_analytics import dbt
+
+        return dbt.query("trino", sql)
+
+    def columns(self, relation: str) -> list[str]:
+        return self.query_with_header(f"select * from {relation} limit 0")[0]
+
+    def count(self, relation: str, where: str = "true") -> int:
+        return self.query(f"select count(*) from {relation} where {where}")[0][0]
+
+    @staticmethod
+    def view(name: str) -> str:
+        return f"{config.get('TARGET_CATALOG')}.{config.get('TARGET_SCHEMA')}.{name}"
+
+
+def trino_reachable() -> str | None:
+    """None when a Trino answers at the configured address, else why not."""
+    import socket
+
+    host, port = config.get("TRINO_HOST"), int(config.get("TRINO_PORT"))
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return None
+    except OSError as error:
+        return f"no Trino reachable at {host}:{port} ({error}); start one with `make test-e2e` (needs Docker)"
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo warehouse seeded and built once per session; tests that change data work on copies of it."""
+    directory = tmp_path_factory.mktemp("demo-warehouse")
+    env = pulse_env(directory)
+    run_pulse("seed", "--rows", str(TEST_ROWS), env=env)
+    run_pulse("build", env=env)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(dbt_target: str, demo_warehouse_template: Path) -> Warehouse:
+    """The demo data with every view built, on the target chosen by --dbt-target."""
+    if dbt_target == "trino":
+        reason = trino_reachable()
+        if reason:
+            pytest.skip(reason)
+        return Warehouse("trino", None)
+    return Warehouse("duckdb", demo_warehouse_template)
+
+
+@pytest.fixture
+def warehouse_copy(demo_warehouse_template: Path, tmp_path: Path) -> Iterator[Path]:
+    """A private copy of the built demo warehouse, for tests that break or change its data."""
+    directory = tmp_path / "warehouse"
+    shutil.copytree(demo_warehouse_template, directory)
+    yield directory
