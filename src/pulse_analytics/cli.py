@@ -62,7 +62,8 @@ def parser() -> argparse.ArgumentParser:
     def add_size_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--rows", type=int, default=generate.DEFAULT_ROWS,
                              help=f"approximate telemetry rows to write (default {generate.DEFAULT_ROWS:,})")
-        command.add_argument("--seed", type=int, default=generate.DEFAULT_SEED, help=f"random seed: the same seed and rows give the same data (default {generate.DEFAULT_SEED})")
+        seed_help = f"random seed: the same seed and rows give the same data (default {generate.DEFAULT_SEED})"
+        command.add_argument("--seed", type=int, default=generate.DEFAULT_SEED, help=seed_help)
 
     seed = commands.add_parser("seed", help="write the demo lab's telemetry and metadata into the warehouse")
     add_size_options(seed)

@@ -36,7 +36,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("METADATA_SCHEMA", "pulse", "Schema of the lab metadata tables."),
     Variable("DEVICE_METADATA_TABLE", "device_metadata", "One row per device (cycler channel), key device_id."),
     Variable("RECIPE_METADATA_TABLE", "recipe_metadata", "One row per recipe version, key recipe_id."),
-    Variable("DEVICE_TEST_RECIPE_TABLE", "device_test_recipe", "The recipe of each test: device_id, test_id, recipe_id."),
+    Variable("DEVICE_TEST_RECIPE_TABLE", "device_test_recipe", "Recipe of each test: device_id, test_id, recipe_id."),
     Variable("PART_METADATA_TABLE", "part_metadata", "One row per part (cell), key part_id."),
     Variable("DEVICE_TEST_PART_TABLE", "device_test_part", "Which part a test measured: device_id, test_id, part_id."),
     Variable("TARGET_CATALOG", "analytics", "Catalog dbt writes its views to (DuckDB: file stem)."),
