@@ -75,20 +75,3 @@ def test_build_fails_naming_the_problem(warehouse_copy: Path, case: str) -> None
     assert "build FAILED" in process.stdout
     assert fingerprint(warehouse_copy) == before
 
-
-def test_analytics_catalog_holds_only_views(demo_warehouse_template: Path) -> None:
-    connection = duckdb.connect(str(demo_warehouse_template / "analytics.duckdb"), read_only=True)
-    tables = connection.execute("select table_name from duckdb_tables() where database_name = 'analytics'").fetchall()
-    views = connection.execute(
-        "select count(*) from duckdb_views() where database_name = 'analytics' and not internal"
-    ).fetchone()[0]
-    connection.close()
-    assert tables == []
-    assert views == 15
-
-
-def test_build_without_seed_says_what_to_do(tmp_path: Path) -> None:
-    process = run_pulse("build", env=pulse_env(tmp_path / "nothing-here"), check=False)
-    assert process.returncode != 0
-    assert "telemetry.duckdb does not exist" in process.stderr
-    assert "pulse seed" in process.stderr
