@@ -81,18 +81,6 @@ class Warehouse:
         return f"{config.get('TARGET_CATALOG')}.{config.get('TARGET_SCHEMA')}.{name}"
 
 
-def trino_reachable() -> str | None:
-    """None when a Trino answers at the configured address, else why not."""
-    import socket
-
-    host, port = config.get("TRINO_HOST"), int(config.get("TRINO_PORT"))
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return None
-    except OSError as error:
-        return f"no Trino reachable at {host}:{port} ({error}); start one with `make test-e2e` (needs Docker)"
-
-
 @pytest.fixture(scope="session")
 def demo_warehouse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo warehouse seeded and built once per session; tests that change data work on copies of it."""
@@ -107,9 +95,11 @@ def demo_warehouse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built_warehouse(dbt_target: str, demo_warehouse_template: Path) -> Warehouse:
     """The demo data with every view built, on the target chosen by --dbt-target."""
     if dbt_target == "trino":
-        reason = trino_reachable()
+        from pulse_analytics import dbt
+
+        reason = dbt.trino_unreachable()
         if reason:
-            pytest.skip(reason)
+            pytest.skip(f"{reason}: start one with `make test-e2e` (needs Docker)")
         return Warehouse("trino", None)
     return Warehouse("duckdb", demo_warehouse_template)
 

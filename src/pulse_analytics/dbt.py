@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -54,6 +55,19 @@ def prepare(target: str) -> None:
                              f"'{config.get('METADATA_CATALOG')}'.")  # fmt: skip
         warehouse.require_warehouse()
         warehouse.write_attach_script()
+    elif reason := trino_unreachable():
+        raise SystemExit(f"error: {reason}. Set PULSE_ANALYTICS_TRINO_HOST and PULSE_ANALYTICS_TRINO_PORT to your "
+                         "Trino coordinator, or start the compose stack with `docker compose up`.")
+
+
+def trino_unreachable() -> str | None:
+    """None when something listens at the configured Trino address, else why not."""
+    host, port = config.get("TRINO_HOST"), int(config.get("TRINO_PORT"))
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return None
+    except OSError as error:
+        return f"no Trino reachable at {host}:{port} ({error})"
 
 
 def run(command: str, target: str, *args: str) -> int:
