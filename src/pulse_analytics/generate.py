@@ -189,8 +189,8 @@ def telemetry_sql(seed: int, metadata_json: str | None) -> str:
     ), electrical as (
         select *,
             voltage * current as power,
-            greatest(current, 0) * dt / 3600 as charged,
-            greatest(-current, 0) * dt / 3600 as discharged,
+            case when current > 0 then current * dt / 3600 else 0.0 end as charged,
+            case when current < 0 then -current * dt / 3600 else 0.0 end as discharged,
             voltage - lag(voltage) over (order by record_number) as voltage_delta
         from measured
     )
@@ -213,8 +213,8 @@ def telemetry_sql(seed: int, metadata_json: str | None) -> str:
         step_t as "step_duration__s",
         k * charged as "step_capacity_charged__Ah",
         k * discharged as "step_capacity_discharged__Ah",
-        sum(greatest(power, 0) * dt / 3600) over step_so_far as "step_energy_charged__Wh",
-        sum(greatest(-power, 0) * dt / 3600) over step_so_far as "step_energy_discharged__Wh",
+        sum(case when power > 0 then power * dt / 3600 else 0.0 end) over step_so_far as "step_energy_charged__Wh",
+        sum(case when power < 0 then -power * dt / 3600 else 0.0 end) over step_so_far as "step_energy_discharged__Wh",
         map(['temperature__C'], [round(temperature, 3)]) as auxiliary,
         {metadata} as metadata,
         make_timestamp(cast(round((start_epoch + step_t + 300) * 1e6) as bigint)) as update_ts
