@@ -136,6 +136,7 @@ def step_plan(test: Test, size: Size, seed_value: int, start: datetime) -> tuple
     capacity0 = part.nominal_ah * cell.uniform(0.98, 1.03)
     fade = recipe.fade * cell.uniform(0.85, 1.15)
     resistance0 = (0.045 if part.form_factor == "18650" else 0.012) * cell.uniform(0.9, 1.1)
+    efficiency_loss = cell.uniform(0.0008, 0.0018)  # the cell's own coulombic inefficiency
     ambient = recipe.temperature if recipe.temperature is not None else 23.0
     first, last = (round(share * size.cycles_per_life) for share in test.life_share)
     plan = []
@@ -145,7 +146,7 @@ def step_plan(test: Test, size: Size, seed_value: int, start: datetime) -> tuple
         progress = life_cycle / size.cycles_per_life
         retention = 1 - fade * (0.35 * math.sqrt(progress) + 0.65 * progress)
         capacity = capacity0 * retention
-        efficiency = 1 - rng.uniform(0.0008, 0.0025) - 0.002 * progress
+        efficiency = 1 - efficiency_loss - 0.002 * progress - rng.uniform(-0.00008, 0.00008)
         resistance = resistance0 * (1 + 0.6 * (1 - retention))
         charge_a = recipe.charge_c_rate * part.nominal_ah
         discharge_a = -recipe.discharge_c_rate * part.nominal_ah
