@@ -1,0 +1,34 @@
+"""Superset's configuration in the compose stack (baked into the image at /app/pythonpath/superset_config.py).
+
+Every value comes from the container environment (docker-compose.yml, secrets from .env): the metadata database is
+the stack's PostgreSQL, the secret key is the one in .env. Superset reads the analytics catalog of Trino as the
+`superset` user, which Trino's access rules (trino_catalogs/rules.json) allow to read that catalog and nothing else.
+"""
+
+import os
+from urllib.parse import quote
+
+
+def required(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise RuntimeError(f"{name} is not set: copy .env.example to .env and fill it in (see docs/trino.md).")
+    return value
+
+
+SECRET_KEY = required("SUPERSET_SECRET_KEY")
+SQLALCHEMY_DATABASE_URI = (
+    f"postgresql+psycopg2://superset:{quote(required('SUPERSET_DB_PASSWORD'), safe='')}@postgres:5432/superset"
+)
+APP_NAME = "Pulse Analytics"
+
+# No Redis in this stack: rate limits live in each worker's memory; say so, so Flask-Limiter does not warn.
+RATELIMIT_STORAGE_URI = "memory://"
+
+FEATURE_FLAGS = {
+    # The dashboards are small: render every chart at once, as the embedded demo does.
+    "DASHBOARD_VIRTUALIZATION": False,
+}
+
+# Results follow each `dbt build` at once: no data cache, as in the embedded demo.
+DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}

@@ -1,0 +1,67 @@
+"""Connections to the Trino of the `trino` target, from the PULSE_ANALYTICS_TRINO_* settings (the ones dbt uses)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulse_analytics import config
+
+AUTH_METHODS = ("none", "ldap")
+HTTP_SCHEMES = ("http", "https")
+
+
+def check_settings() -> None:
+    """Fail with what to change when the Trino settings cannot work together."""
+    method, scheme = config.get("TRINO_AUTH_METHOD"), config.get("TRINO_HTTP_SCHEME")
+    if method not in AUTH_METHODS:
+        raise SystemExit(f"error: PULSE_ANALYTICS_TRINO_AUTH_METHOD is '{method}'; choose one of "
+                         f"{', '.join(AUTH_METHODS)} (none: no password, e.g. the compose stack; ldap: a password).")
+    if scheme not in HTTP_SCHEMES:
+        raise SystemExit(f"error: PULSE_ANALYTICS_TRINO_HTTP_SCHEME is '{scheme}'; choose http or https.")
+    if method == "ldap" and scheme != "https":
+        raise SystemExit("error: PULSE_ANALYTICS_TRINO_AUTH_METHOD=ldap sends a password, which Trino accepts over "
+                         "https only: set PULSE_ANALYTICS_TRINO_HTTP_SCHEME=https (and the https port, usually 8443).")
+    if method == "ldap" and not config.get("TRINO_PASSWORD"):
+        raise SystemExit("error: PULSE_ANALYTICS_TRINO_AUTH_METHOD=ldap needs PULSE_ANALYTICS_TRINO_PASSWORD.")
+    port = config.get("TRINO_PORT")
+    if not port.isdigit():
+        raise SystemExit(f"error: PULSE_ANALYTICS_TRINO_PORT is '{port}'; it must be a port number, e.g. 8080.")
+
+
+def address() -> str:
+    return f"{config.get('TRINO_HTTP_SCHEME')}://{config.get('TRINO_HOST')}:{config.get('TRINO_PORT')}"
+
+
+def connect(catalog: str | None = None, schema: str | None = None) -> Any:
+    """A DB-API connection to Trino as PULSE_ANALYTICS_TRINO_USER (TLS certificates verified on https)."""
+    import trino  # installed with dbt-trino
+
+    check_settings()
+    auth = None
+    if config.get("TRINO_AUTH_METHOD") == "ldap":
+        auth = trino.auth.BasicAuthentication(config.get("TRINO_USER"), config.get("TRINO_PASSWORD"))
+    return trino.dbapi.connect(host=config.get("TRINO_HOST"), port=int(config.get("TRINO_PORT")),
+                               user=config.get("TRINO_USER"), http_scheme=config.get("TRINO_HTTP_SCHEME"),
+                               auth=auth, catalog=catalog, schema=schema, verify=True)  # fmt: skip
+
+
+def run(cursor: Any, sql: str) -> list[tuple]:
+    """Run one statement to completion and return its rows; say what failed, and where, when it does."""
+    import requests
+    import trino
+
+    try:
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
+    except (requests.exceptions.ConnectionError, trino.exceptions.TrinoConnectionError) as error:
+        raise SystemExit(f"error: cannot reach Trino at {address()} ({error.__class__.__name__}). Start it "
+                         "(`docker compose up -d trino`) or set PULSE_ANALYTICS_TRINO_HOST / _PORT.") from error
+    except trino.exceptions.TrinoQueryError as error:
+        statement = sql.strip().splitlines()[0][:200]
+        raise SystemExit(f"error: Trino at {address()} refused `{statement}` as user {config.get('TRINO_USER')}: "
+                         f"{error.error_name}: {error.message}") from error
+
+
+def quote(*names: str) -> str:
+    """A Trino identifier, each part in double quotes: quote('telemetry', 'pulse', 'x') -> "telemetry"."pulse"."x"."""
+    return ".".join('"' + name.replace('"', '""') + '"' for name in names)
