@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint chromium clean
+.PHONY: install demo screenshots test test-e2e bench lint check chromium compose-tools trino-grammar clean
 
 $(BIN)/pulse: pyproject.toml
 	@echo "==> Installing Python packages into $(VENV) (first run: about a minute)"
@@ -19,14 +19,47 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "==> Installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's docker-compose (v1: `docker-compose config` validates docker-compose.yml without a Docker engine) and
+# shellcheck (the compose stack's shell scripts), for the static checks of the production stack.
+compose-tools:
+	@command -v docker-compose >/dev/null 2>&1 && command -v shellcheck >/dev/null 2>&1 || { \
+	  echo "==> Installing Debian's docker-compose and shellcheck"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose shellcheck >/dev/null; }
+
+# Trino's grammar as a checker for the SQL the trino target runs (tests/static/grammar.py), from the npm registry.
+TRINO_GRAMMAR := tests/static/trino_grammar
+$(TRINO_GRAMMAR)/node_modules/.package-lock.json: $(TRINO_GRAMMAR)/package-lock.json
+	@echo "==> Installing the Trino grammar checker (npm ci)"
+	cd $(TRINO_GRAMMAR) && npm ci --no-audit --no-fund --loglevel=error
+
+trino-grammar: $(TRINO_GRAMMAR)/node_modules/.package-lock.json
+
 demo: install
 	$(BIN)/pulse demo
+
+# docs/screenshots/*.png of every dashboard, from the running Superset (start it with `make demo`).
+screenshots: install chromium
+	$(BIN)/pulse superset screenshots
 
 lint: install
 	$(BIN)/ruff check src tests
 
-test: install chromium lint
+# The Superset assets against each other and the dbt models, offline (docs/assets.md); `pulse sync` runs it too.
+check: install
+	$(BIN)/pulse check
+
+test: install chromium compose-tools trino-grammar lint check
 	$(BIN)/pytest
 
+# The production stack end to end (needs Docker with Compose v2): `docker compose up` with demo data, the quality suite
+# on Trino (`pytest --dbt-target=trino`), the e2e and browser tests against it, then `docker compose down -v`.
+test-e2e: install chromium
+	sh compose/e2e.sh
+
+# The benchmark (not part of `make test`, tens of minutes): views and dashboards at 1M and 10M telemetry rows, results
+# in bench/ (docs/benchmarks.md). BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--rows 1M,10M,30M".
+bench: install chromium
+	$(BIN)/pulse bench $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) warehouse state dbt/target dbt/logs test-artifacts
+	rm -rf $(VENV) warehouse state dbt/target dbt/logs test-artifacts $(TRINO_GRAMMAR)/node_modules

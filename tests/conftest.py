@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pulse_analytics import config
+from pulse_analytics.superset.api import SupersetApi
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PULSE = str(Path(sys.executable).with_name("pulse"))
@@ -110,3 +111,48 @@ def warehouse_copy(demo_warehouse_template: Path, tmp_path: Path) -> Iterator[Pa
     directory = tmp_path / "warehouse"
     shutil.copytree(demo_warehouse_template, directory)
     yield directory
+
+
+@dataclass
+class SupersetServer:
+    """A real Superset run by `pulse superset start`, with its own state folder, port and warehouse copy."""
+
+    url: str
+    env: dict[str, str]
+    state_dir: Path
+    warehouse_dir: Path
+    admin: tuple[str, str]
+    viewer: tuple[str, str]
+
+    def api(self, user: tuple[str, str] | None = None) -> SupersetApi:
+        """A REST session logged in as the admin (or as `user`)."""
+        return SupersetApi(self.url, *(user or self.admin))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def superset_server(demo_warehouse_template: Path,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[SupersetServer]:
+    """Superset started by `pulse superset start` on a free port (never the demo's), on a copy of the demo warehouse,
+    every asset synced by `pulse sync`; stopped by `pulse superset stop` at the end of the session."""
+    warehouse_dir = tmp_path_factory.mktemp("superset-warehouse")
+    shutil.copytree(demo_warehouse_template, warehouse_dir, dirs_exist_ok=True)
+    state_dir = tmp_path_factory.mktemp("superset-state")
+    admin, viewer = ("admin", "admin-test-password"), ("viewer", "viewer-test-password")
+    port = free_port()
+    env = pulse_env(warehouse_dir, STATE_DIR=str(state_dir), SUPERSET_PORT=str(port), SUPERSET_ADMIN_PASSWORD=admin[1],
+                    SUPERSET_VIEWER_PASSWORD=viewer[1])  # fmt: skip
+    server = SupersetServer(f"http://localhost:{port}", env, state_dir, warehouse_dir, admin, viewer)
+    try:
+        run_pulse("superset", "start", env=env)
+        run_pulse("sync", env=env)
+        yield server
+    finally:
+        run_pulse("superset", "stop", env=env, check=False)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from datetime import datetime
+from pathlib import Path
 
-from pulse_analytics import config, dbt, generate, warehouse
+from pulse_analytics import bdf, config, dbt, generate, warehouse
 from pulse_analytics.progress import step
+from pulse_analytics.superset import server
+from pulse_analytics.superset import sync as superset_sync
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -18,19 +23,132 @@ def cmd_build(args: argparse.Namespace) -> int:
     return dbt.build(target=args.target, select=args.select).exit_code
 
 
+def cmd_load_trino(args: argparse.Namespace) -> int:
+    from pulse_analytics import trino_load  # needs the trino client only when used
+
+    trino_load.load_all(replace=args.replace)
+    return 0
+
+
+def cmd_import_bdf(args: argparse.Namespace) -> int:
+    options = bdf.Options(device_id=args.device_id, test_id=args.test_id, part_id=args.part_id,
+                          recipe_id=args.recipe_id, start_time=args.start_time)  # fmt: skip
+    try:
+        reports, errors = bdf.import_files(args.files, options)
+    except bdf.BdfError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if errors:
+        rest = "; the others were" if reports else ""
+        print(f"{len(errors)} of {len(args.files)} files not imported (see the errors above){rest}.", file=sys.stderr)
+        return 1
+    print(f"{len(reports)} BDF file(s) imported; run `pulse build` to show them in the views.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from pulse_analytics.superset import check
+
+    return check.main(root=args.root, warehouse=args.warehouse, fix_format=args.normalize)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pulse_analytics.superset import export
+
+    return export.main(url=args.url, target=args.target, selectors=args.dashboard or [], root=args.root)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    step(f"1/2 Demo data in {config.warehouse_dir()}")
+    step(f"1/5 Demo data in {config.warehouse_dir()}")
     if demo_data_present():
         print("demo data already present: reusing it (run `pulse seed` to write it again)")
     else:
         generate.seed(rows=args.rows, seed_value=args.seed)
-    step("2/2 Building the views with dbt (target duckdb)")
+    bdf_errors = import_demo_bdf()
+    step("3/5 Building the views with dbt (target duckdb)")
     result = dbt.build(target="duckdb")
     if result.exit_code != 0:
         return result.exit_code
+    if bdf_errors:
+        print(f"{len(bdf_errors)} BDF file(s) of PULSE_ANALYTICS_BDF_DIR not imported (see the errors above).",
+              file=sys.stderr)  # fmt: skip
+        return 1
     print(f"Warehouse ready: duckdb -init {config.warehouse_dir() / 'attach.sql'} "
           f"{warehouse.catalog_path(config.get('TARGET_CATALOG'))}")  # fmt: skip
+    return run_demo_superset(detach=args.detach)
+
+
+def run_demo_superset(detach: bool) -> int:
+    """Demo steps 4-5: Superset started and synced; then, unless detached, in the foreground until Ctrl-C.
+
+    Ctrl-C, SIGTERM or a failure at any point stops the Superset this demo runs: nothing is left running.
+    """
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        step("4/5 Starting Superset")
+        server.start()
+        step("5/5 Syncing the database, datasets, charts and dashboards into Superset")
+        superset_sync.sync()
+        print(server.login_message(), flush=True)
+        if detach:
+            print("Superset keeps running in the background; stop it with `pulse superset stop`.")
+            return 0
+        print("Press Ctrl-C to stop Superset (or run `pulse superset stop` in another terminal).", flush=True)
+        server.wait_until_stopped()
+        print("Superset stopped.")
+        return 0
+    except BaseException:
+        if server.stop():
+            print("Stopped Superset: nothing is left running.", file=sys.stderr)
+        raise
+
+
+def interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_superset(args: argparse.Namespace) -> int:
+    if args.action == "start":
+        server.start()
+        print(server.login_message())
+        return 0
+    if args.action == "stop":
+        print("Superset stopped." if server.stop() else "Superset was not running.")
+        return 0
+    if args.action == "status":
+        print(server.status())
+        return 0 if server.running() else 3
+    from pulse_analytics.superset import screenshots  # needs Playwright (the test extra)
+
+    screenshots.capture(server.url())
     return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    superset_sync.sync(url=args.url, target=args.target, force=args.force)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pulse_analytics.bench import run as bench  # needs Playwright and matplotlib (the test extra)
+
+    bench.run(bench.settings_from(rows=args.rows, runs=args.runs, dbt_runs=args.dbt_runs, seed=args.seed,
+                                  work_dir=args.work_dir, out_dir=args.out, superset=not args.skip_superset))
+    return 0
+
+
+def import_demo_bdf() -> list[str]:
+    """Import the BDF files of PULSE_ANALYTICS_BDF_DIR (if set) beside the demo data. Returns the errors."""
+    folder = config.get("BDF_DIR")
+    if not folder:
+        step("2/5 No BDF files to import (set PULSE_ANALYTICS_BDF_DIR to a folder of them to add real cells)")
+        return []
+    step(f"2/5 Importing the BDF files of {folder}")
+    try:
+        return bdf.import_folder(Path(folder).expanduser().resolve())[1]
+    except bdf.BdfError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return [str(error)]
 
 
 def demo_data_present() -> bool:
@@ -55,6 +173,14 @@ def demo_data_present() -> bool:
         connection.close()
 
 
+def start_time(text: str) -> datetime:
+    try:
+        return bdf.parse_start_time(text, "--start-time")
+    except bdf.BdfError as error:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO 8601 time such as 2024-10-23T09:30:00+02:00"
+                                         ) from error  # fmt: skip
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pulse", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -74,9 +200,75 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--select", help="dbt node selection, e.g. part_telemetry+")
     build.set_defaults(func=cmd_build)
 
-    demo = commands.add_parser("demo", help="the whole demo: seed (if needed) and build")
+    load_trino = commands.add_parser("load-trino", help="copy the warehouse's source tables into Trino (docs/trino.md)")
+    load_trino.add_argument("--replace", action="store_true",
+                            help="reload tables that exist (default: keep a table holding as many rows as the "
+                            "warehouse's, refuse one holding another number)")  # fmt: skip
+    load_trino.set_defaults(func=cmd_load_trino)
+
+    import_bdf = commands.add_parser("import-bdf", help="import Battery Data Format files as tests (docs/bdf.md)")
+    import_bdf.add_argument("files", nargs="+", type=Path, metavar="FILE", help="BDF CSV files (.csv, .bdf, .gz)")
+    import_bdf.add_argument("--device-id", help="device (cycler channel) of the test (default: from the file name)")
+    import_bdf.add_argument("--test-id", help="test id (default: the file name without .bdf.csv)")
+    import_bdf.add_argument("--part-id", help="part (cell) tested (default: the cell field of the file name)")
+    import_bdf.add_argument("--recipe-id", help="recipe the test ran (default: none)")
+    import_bdf.add_argument("--start-time", type=start_time, help="start of the test, ISO 8601 "
+                            "(default: unix_time_second, else the date in the file name)")  # fmt: skip
+    import_bdf.set_defaults(func=cmd_import_bdf)
+
+    check = commands.add_parser("check", help="check the Superset assets against each other and the dbt models "
+                                "(offline; docs/assets.md)")  # fmt: skip
+    check.add_argument("--root", type=Path, metavar="DIR",
+                       help="folder holding datasets/ and dashboards/ (default: this repository)")
+    check.add_argument("--warehouse", action="store_true",
+                       help="check dataset columns against the views built in PULSE_ANALYTICS_WAREHOUSE_DIR "
+                       "(default: the dbt docs and the metadata tables' known columns)")  # fmt: skip
+    check.add_argument("--normalize", action="store_true",
+                       help="first rewrite asset files in the normal form `pulse export` writes (content unchanged)")
+    check.set_defaults(func=cmd_check)
+
+    superset = commands.add_parser("superset", help="run the local Superset (docs/superset.md)")
+    superset.add_argument("action", choices=("start", "stop", "status", "screenshots"),
+                          help="start (in the background, waits until ready), stop, status, or screenshots "
+                          "(every dashboard as a PNG in docs/screenshots/)")  # fmt: skip
+    superset.set_defaults(func=cmd_superset)
+
+    sync = commands.add_parser("sync", help="sync the Superset assets in git into Superset with preset-cli")
+    sync.add_argument("--url", help=f"Superset to sync into (default {superset_sync.local_url()})")
+    sync.add_argument("--target", choices=superset_sync.TARGETS, default="duckdb",
+                      help="warehouse the database connection points at (default duckdb)")  # fmt: skip
+    sync.add_argument("--force", action="store_true",
+                      help="import even when Superset already holds exactly what git holds")  # fmt: skip
+    sync.set_defaults(func=cmd_sync)
+
+    export = commands.add_parser("export", help="write dashboards edited in Superset back into datasets/ and "
+                                 "dashboards/ (docs/assets.md)")  # fmt: skip
+    export.add_argument("--dashboard", action="append", metavar="TITLE-or-UUID",
+                        help="a dashboard to export, by title, slug or uuid; repeat for more (default: all dashboards "
+                        "and datasets)")  # fmt: skip
+    export.add_argument("--url", help=f"Superset to export from (default {superset_sync.local_url()})")
+    export.add_argument("--target", choices=superset_sync.TARGETS, default="duckdb",
+                        help="target the assets were synced with, to keep templated values (default duckdb)")
+    export.add_argument("--root", type=Path, metavar="DIR",
+                        help="folder holding datasets/ and dashboards/ to write into (default: this repository)")
+    export.set_defaults(func=cmd_export)
+
+    demo = commands.add_parser("demo", help="the whole demo: seed (if needed), build, start Superset, sync dashboards")
     add_size_options(demo)
+    demo.add_argument("--detach", action="store_true",
+                      help="leave Superset running in the background instead of waiting for Ctrl-C")  # fmt: skip
     demo.set_defaults(func=cmd_demo)
+
+    bench = commands.add_parser("bench", help="time the views and dashboards at several sizes (docs/benchmarks.md)")
+    bench.add_argument("--rows", help="telemetry sizes, comma-separated, e.g. 1M,10M,30M (default 1M,10M)")
+    bench.add_argument("--runs", type=int, help="timed runs of each query, request and render (default 5)")
+    bench.add_argument("--dbt-runs", type=int, help="timed runs of dbt build and dbt run per size (default 3)")
+    bench.add_argument("--seed", type=int, help=f"random seed of the demo data (default {generate.DEFAULT_SEED})")
+    bench.add_argument("--work-dir", type=Path, help="folder of the generated warehouses and the benchmark's Superset "
+                       "state, reused between runs (default /tmp/pulse-bench)")  # fmt: skip
+    bench.add_argument("--out", type=Path, help="folder for results.json, REPORT.md and bench.png (default bench/)")
+    bench.add_argument("--skip-superset", action="store_true", help="measure the warehouse only (no Superset)")
+    bench.set_defaults(func=cmd_bench)
     return root
 
 

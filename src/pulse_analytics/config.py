@@ -27,6 +27,7 @@ class Variable:
 
 VARIABLES: tuple[Variable, ...] = (
     Variable("WAREHOUSE_DIR", "./warehouse", "Folder of the embedded DuckDB warehouse (one .duckdb file per catalog)."),
+    Variable("BDF_DIR", "", "Folder of Battery Data Format files `pulse demo` imports as real cells (empty: none)."),
     Variable("TELEMETRY_CATALOG", "telemetry", "Catalog of the pulse-telemetry tables (DuckDB: file stem)."),
     Variable("TELEMETRY_SCHEMA", "pulse", "Schema of the pulse-telemetry tables."),
     Variable("TELEMETRY_TABLE", "telemetry", "Table of individual telemetry records."),
@@ -48,6 +49,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TRINO_AUTH_METHOD", "none", "dbt-trino auth method: none (local compose) or ldap (password over https)."),
     Variable("TRINO_HTTP_SCHEME", "http", "http for local compose, https for production."),
     Variable("TRINO_THREADS", "4", "Number of models dbt builds at once on Trino."),
+    Variable("STATE_DIR", "./state", "Folder of Superset's state: metadata, secret key, log, pid (gitignored)."),
+    Variable("SUPERSET_PORT", "8088", "Port the local Superset listens on (http://localhost:<port>)."),
+    Variable("SUPERSET_ADMIN_USER", "admin", "Superset admin, created on first start; `pulse sync` logs in as it."),
+    Variable("SUPERSET_ADMIN_PASSWORD", "admin", "Password of the Superset admin (demo default: set your own)."),
+    Variable("SUPERSET_VIEWER_USER", "viewer", "Read-only user the local Superset creates (role Pulse Viewer)."),
+    Variable("SUPERSET_VIEWER_PASSWORD", "viewer", "Password of the read-only user (demo default: set your own)."),
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
@@ -64,11 +71,16 @@ def resolved_environment() -> dict[str, str]:
     """All PULSE_ANALYTICS_* variables with their values in force (defaults filled in), for child processes."""
     env = {variable.env_name: get(variable.name) for variable in VARIABLES}
     env[PREFIX + "WAREHOUSE_DIR"] = str(warehouse_dir())
+    env[PREFIX + "STATE_DIR"] = str(state_dir())
     return env
 
 
 def warehouse_dir() -> Path:
     return Path(get("WAREHOUSE_DIR")).expanduser().resolve()
+
+
+def state_dir() -> Path:
+    return Path(get("STATE_DIR")).expanduser().resolve()
 
 
 @dataclass(frozen=True)

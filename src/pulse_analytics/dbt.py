@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pulse_analytics import config, warehouse
+from pulse_analytics import config, trino_connection, warehouse
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 TARGETS = ("duckdb", "trino")
@@ -55,9 +55,11 @@ def prepare(target: str) -> None:
                              f"'{config.get('METADATA_CATALOG')}'.")  # fmt: skip
         warehouse.require_warehouse()
         warehouse.write_attach_script()
-    elif reason := trino_unreachable():
-        raise SystemExit(f"error: {reason}. Set PULSE_ANALYTICS_TRINO_HOST and PULSE_ANALYTICS_TRINO_PORT to your "
-                         "Trino coordinator, or start the compose stack with `docker compose up`.")
+    else:
+        trino_connection.check_settings()
+        if reason := trino_unreachable():
+            raise SystemExit(f"error: {reason}. Set PULSE_ANALYTICS_TRINO_HOST and PULSE_ANALYTICS_TRINO_PORT to "
+                             "your Trino coordinator, or start the compose stack with `docker compose up`.")
 
 
 def trino_unreachable() -> str | None:
@@ -141,16 +143,11 @@ def query(target: str, sql: str) -> tuple[list[str], list[tuple]]:
             return [column[0] for column in cursor.description], cursor.fetchall()
         finally:
             connection.close()
-    import trino  # installed with dbt-trino
-
-    auth = None
-    if config.get("TRINO_AUTH_METHOD") == "ldap":
-        auth = trino.auth.BasicAuthentication(config.get("TRINO_USER"), config.get("TRINO_PASSWORD"))
-    connection = trino.dbapi.connect(host=config.get("TRINO_HOST"), port=int(config.get("TRINO_PORT")),
-                                     user=config.get("TRINO_USER"), http_scheme=config.get("TRINO_HTTP_SCHEME"),
-                                     auth=auth, catalog=config.get("TARGET_CATALOG"),
-                                     schema=config.get("TARGET_SCHEMA"))  # fmt: skip
-    cursor = connection.cursor()
-    cursor.execute(sql)
-    rows = cursor.fetchall()
-    return [column[0] for column in cursor.description], [tuple(row) for row in rows]
+    connection = trino_connection.connect(catalog=config.get("TARGET_CATALOG"), schema=config.get("TARGET_SCHEMA"))
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        rows = [tuple(row) for row in cursor.fetchall()]
+        return [column[0] for column in cursor.description], rows
+    finally:
+        connection.close()

@@ -1,0 +1,294 @@
+"""The benchmark's outputs: results.json (everything measured), REPORT.md (the figures that matter, and the targets),
+bench.png (median time against telemetry rows: queries on the views and their lower bounds, dashboards, dbt)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS, REPORT, PLOT = "results.json", "REPORT.md", "bench.png"
+GIB = 1024**3
+TARGETS = {"ratio": 2.0, "dashboard_s": 3.0, "chart_s": 1.0, "dbt_views_s": 30.0, "memory_bytes": 4 * GIB}
+
+
+def write(results: dict[str, Any], folder: Path) -> None:
+    (folder / RESULTS).write_text(json.dumps(results, indent=1) + "\n")
+    plot(results, folder / PLOT)
+    (folder / REPORT).write_text(markdown(results))
+
+
+# --- figures ------------------------------------------------------------------------------------------------------
+
+
+def telemetry_rows(size: dict[str, Any]) -> int:
+    return int(size["data"]["rows"]["telemetry"])
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def spread(timing: dict[str, Any]) -> str:
+    return f"{seconds(timing['median'])} [{seconds(timing['min'])}–{seconds(timing['max'])}]"
+
+
+def mebibytes(value: int | None) -> str:
+    return "–" if value is None else f"{value / 1024**2:,.0f} MiB"
+
+
+def by_name(size: dict[str, Any], group: str | None = None) -> dict[str, dict[str, Any]]:
+    return {query["name"]: query for query in size["queries"] if group is None or query["group"] == group}
+
+
+def reference_size(results: dict[str, Any]) -> dict[str, Any]:
+    """The size the targets are judged at: 10M rows if measured, else the largest."""
+    sizes = results["sizes"]
+    at_ten_million = [size for size in sizes if size["rows_requested"] == 10_000_000]
+    return at_ten_million[0] if at_ten_million else max(sizes, key=telemetry_rows)
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """(target, what was measured, met) at the reference size; met is None when it was not measured."""
+    size = reference_size(results)
+    rows = f"{telemetry_rows(size):,} rows"
+    selections = [query for query in size["queries"] if query["name"].startswith("part_telemetry, one part")]
+    ratio = selections[0]["ratio"] if selections else None
+    found: list[tuple[str, str, bool | None]] = [
+        (f"One part's telemetry from part_telemetry within {TARGETS['ratio']:g}x of its lower bound ({rows})",
+         f"{ratio}x" if ratio is not None else "not measured", None if ratio is None else ratio <= TARGETS["ratio"]),
+    ]  # fmt: skip
+    superset = size.get("superset")
+    if superset:
+        slowest = max(superset["dashboards"], key=lambda dashboard: dashboard["settled"]["median"])
+        found.append((f"Every dashboard fully rendered in under {TARGETS['dashboard_s']:g} s, warm ({rows})",
+                      f"slowest: {slowest['title']}, {seconds(slowest['settled']['median'])} s (median)",
+                      slowest["settled"]["median"] < TARGETS["dashboard_s"]))  # fmt: skip
+        chart = max(superset["charts"], key=lambda entry: entry["api"]["median"])
+        found.append((f"Every chart's query under {TARGETS['chart_s']:g} s, warm ({rows})",
+                      f"slowest: {chart['chart']} ({chart['dashboard']}), {seconds(chart['api']['median'])} s",
+                      chart["api"]["median"] < TARGETS["chart_s"]))  # fmt: skip
+    else:
+        found.append(("Dashboards and chart queries through Superset", "not measured (--skip-superset)", None))
+    views = [entry["dbt"]["run"]["median"] for entry in results["sizes"]]
+    build = size["dbt"]["build"]
+    per_size = ", ".join(f"{seconds(entry['dbt']['run']['median'])} s at {telemetry_rows(entry):,}"
+                         for entry in results["sizes"])  # fmt: skip
+    found.append((f"`dbt build` of all views under {TARGETS['dbt_views_s']:g} s, independent of size but for the "
+                  "data tests", f"views only (`dbt run`): {per_size} rows; whole build at {rows}: "
+                  f"{seconds(build['median'])} s, data tests {seconds(build['tests_seconds']['median'])} s of it",
+                  max(views) < TARGETS["dbt_views_s"]))  # fmt: skip
+    peak = max((query[side]["peak_rss_bytes"], query["name"]) for entry in results["sizes"]
+               for query in entry["queries"] for side in ("view", "lower_bound"))  # fmt: skip
+    found.append((f"Peak memory under {TARGETS['memory_bytes'] / GIB:g} GiB for any query",
+                  f"largest: {mebibytes(peak[0])} ({peak[1]})", peak[0] < TARGETS["memory_bytes"]))  # fmt: skip
+    return found
+
+
+# --- REPORT.md ----------------------------------------------------------------------------------------------------
+
+
+def markdown(results: dict[str, Any]) -> str:
+    sizes = results["sizes"]
+    lines = [
+        "# Benchmark: views and dashboards against telemetry size",
+        "",
+        f"Written by `pulse bench` on {results['generated']} (runs per measurement: {results['settings']['runs']}, "
+        f"`dbt` runs: {results['settings']['dbt_runs']}). Every time is the median of the runs, [min–max] their "
+        "spread; everything measured is in results.json. How it is measured: docs/benchmarks.md.",
+        "",
+        *machine_lines(results),
+        "",
+        "## Targets",
+        "",
+        "| Target | Measured | Met |",
+        "| --- | --- | --- |",
+        *(f"| {target} | {measured} | {verdict(met)} |" for target, measured, met in targets(results)),
+        "",
+        f"![median time against telemetry rows]({PLOT})",
+        "",
+        *query_table(sizes, ("selection", "aggregate"), "Queries on the views (DuckDB, time to an Arrow result)"),
+        *dbt_table(sizes),
+        *superset_tables(sizes),
+        *query_table(sizes, ("chart",), "Chart queries on the embedded DuckDB (the SQL Superset sends)"),
+        *memory_table(sizes),
+    ]  # fmt: skip
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def verdict(met: bool | None) -> str:
+    return "not measured" if met is None else ("yes" if met else "**no**")
+
+
+def machine_lines(results: dict[str, Any]) -> list[str]:
+    described = results["machine"]
+    packages = ", ".join(f"{name} {value}" for name, value in described["packages"].items() if value)
+    memory = described["memory_bytes"] / GIB if described["memory_bytes"] else 0
+    return [f"Machine: {described['cpu']}, {described['cores']} cores, {memory:.1f} GiB memory; {described['os']} "
+            f"(kernel {described['kernel']}); Python {described['python']}; {packages}; {described['chromium']}.",
+            "",
+            f"Load average (1, 5, 15 min) at the start: {results['load_average_start']}, at the end: "
+            f"{results.get('load_average_end')} (other processes shared the machine where it exceeds the cores)."]
+
+
+def query_table(sizes: list[dict[str, Any]], groups: tuple[str, ...], title: str) -> list[str]:
+    names = [query["name"] for query in sizes[0]["queries"] if query["group"] in groups]
+    if not names:
+        return []
+    header = ["Query"]
+    for size in sizes:
+        rows = f"{telemetry_rows(size) / 1e6:g}M"
+        header += [f"view s ({rows})", f"bound s ({rows})", f"ratio ({rows})"]
+    if len(sizes) > 1:
+        header += ["growth view", "growth bound"]
+    lines = [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for name in names:
+        cells = [name]
+        for size in sizes:
+            query = by_name(size).get(name)
+            cells += [spread(query["view"]), spread(query["lower_bound"]), f"{query['ratio']}x"] if query else ["–"] * 3
+        if len(sizes) > 1:
+            first, last = by_name(sizes[0]).get(name), by_name(sizes[-1]).get(name)
+            for side in ("view", "lower_bound"):
+                cells.append(f"{last[side]['median'] / first[side]['median']:.1f}x" if first and last else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    methods = sorted({query["lower_bound"]["method"] for size in sizes for query in size["queries"]
+                      if query["group"] in groups})  # fmt: skip
+    lines += ["", f"Lower bound: {', '.join(methods)} (docs/benchmarks.md). Growth: median at "
+              f"{telemetry_rows(sizes[-1]):,} rows over median at {telemetry_rows(sizes[0]):,}.", ""]  # fmt: skip
+    notes = [f"- {query['name']} ({telemetry_rows(size):,} rows): {query['note']}" for size in sizes
+             for query in size["queries"] if query["group"] in groups and query.get("note")]  # fmt: skip
+    return lines + notes + ([""] if notes else [])
+
+
+def dbt_table(sizes: list[dict[str, Any]]) -> list[str]:
+    lines = ["## dbt", "", "| Telemetry rows | `dbt build` s | of which models s | of which data tests s | "
+             "`dbt run` (views only) s | peak memory |", "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for size in sizes:
+        build, views = size["dbt"]["build"], size["dbt"]["run"]
+        lines.append(f"| {telemetry_rows(size):,} | {spread(build)} | {seconds(build['models_seconds']['median'])} | "
+                     f"{seconds(build['tests_seconds']['median'])} | {spread(views)} | "
+                     f"{mebibytes(build['peak_rss_bytes'])} |")  # fmt: skip
+    return [*lines, ""]
+
+
+def superset_tables(sizes: list[dict[str, Any]]) -> list[str]:
+    measured = [size for size in sizes if size.get("superset")]
+    if not measured:
+        return []
+    phases = ("page_ready", "first_request", "last_response", "loaded", "settled")
+    lines = ["## Superset (warm, no data cache)", "",
+             "| Dashboard | charts | telemetry rows | page ready s | first chart request s | last chart answer s | "
+             "charts loaded s | settled s |", "|" + " --- |" * 8]  # fmt: skip
+    for dashboard in measured[0]["superset"]["dashboards"]:
+        for size in measured:
+            found = {entry["slug"]: entry for entry in size["superset"]["dashboards"]}.get(dashboard["slug"])
+            if found:
+                cells = [dashboard["title"], str(dashboard["charts"]), f"{telemetry_rows(size):,}",
+                         *(spread(found[phase]) if phase in found else "–" for phase in phases)]  # fmt: skip
+                lines.append("| " + " | ".join(cells) + " |")
+    errors = [f"- {dashboard['title']} ({telemetry_rows(size):,} rows): {error}" for size in measured
+              for dashboard in size["superset"]["dashboards"] for error in dashboard["chart_errors"]]  # fmt: skip
+    lines += ["", "All from the start of navigation, by the page's clock: page ready (DOMContentLoaded), the first "
+              "chart-data request sent and the last answered, every chart showing its content, and the chart canvases "
+              "no longer changing (ECharts animates its first draw).", ""]  # fmt: skip
+    if errors:
+        lines += ["Charts that showed an error:", *errors, ""]
+    header = "| Dashboard | Request | " + " | ".join(f"API s ({telemetry_rows(size) / 1e6:g}M)" for size in measured)
+    lines += ["### Chart-data API (each request a dashboard sends, sent again through the REST API)", "",
+              header + " |", "|" + " --- |" * (2 + len(measured))]  # fmt: skip
+    for chart in measured[0]["superset"]["charts"]:
+        cells = [chart["dashboard"], chart["chart"]]
+        for size in measured:
+            found = {(entry["dashboard"], entry["chart"]): entry for entry in size["superset"]["charts"]}
+            entry = found.get((chart["dashboard"], chart["chart"]))
+            cells.append(spread(entry["api"]) if entry else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def memory_table(sizes: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Peak memory (resident set, per process)", "",
+             "| Telemetry rows | measuring process alone | largest query (view) | largest query (bound) | "
+             "`pulse seed` | `dbt build` | Superset (largest process) | Chromium (largest process) |",
+             "|" + " --- |" * 8]
+    for size in sizes:
+        view = max(size["queries"], key=lambda query: query["view"]["peak_rss_bytes"])
+        bound = max(size["queries"], key=lambda query: query["lower_bound"]["peak_rss_bytes"])
+        memory = (size.get("superset") or {}).get("peak_rss_bytes", {})
+        superset = max(memory.get("superset", {}).values(), default=None)
+        chromium = max(memory.get("chromium", {}).values(), default=None)
+        seed = size["seed"].get("peak_rss_bytes")
+        lines.append(f"| {telemetry_rows(size):,} | {mebibytes(size.get('query_baseline_rss_bytes'))} | "
+                     f"{mebibytes(view['view']['peak_rss_bytes'])} ({view['name']}) | "
+                     f"{mebibytes(bound['lower_bound']['peak_rss_bytes'])} ({bound['name']}) | {mebibytes(seed)} | "
+                     f"{mebibytes(size['dbt']['build']['peak_rss_bytes'])} | {mebibytes(superset)} | "
+                     f"{mebibytes(chromium)} |")  # fmt: skip
+    lines += ["", "Each query runs in a child process of its own: its peak includes the measuring process alone "
+              "(Python, DuckDB, pyarrow: the first column). Superset: gunicorn's master and workers; Chromium: browser "
+              "and renderer processes.", ""]  # fmt: skip
+    return lines
+
+
+# --- bench.png ----------------------------------------------------------------------------------------------------
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    sizes = results["sizes"]
+    rows = [telemetry_rows(size) for size in sizes]
+    panels = 3 if any(size.get("superset") for size in sizes) else 2
+    figure, axes = pyplot.subplots(1, panels, figsize=(6 * panels, 5.5))
+    colors = pyplot.rcParams["axes.prop_cycle"].by_key()["color"]
+    queries = [query["name"] for query in sizes[0]["queries"] if query["group"] in ("selection", "aggregate")]
+    for index, name in enumerate(queries):
+        color = colors[index % len(colors)]
+        view = [by_name(size)[name]["view"]["median"] for size in sizes]
+        bound = [by_name(size)[name]["lower_bound"]["median"] for size in sizes]
+        axes[0].plot(rows, view, "o-", color=color, label=name)
+        axes[0].plot(rows, bound, "s--", color=color, alpha=0.6)
+    finish(axes[0], "Queries on the views (solid) and lower bounds (dashed)", "seconds (median)")
+    axes[1].plot(rows, [size["dbt"]["build"]["median"] for size in sizes], "o-", label="dbt build (views + tests)")
+    axes[1].plot(rows, [size["dbt"]["run"]["median"] for size in sizes], "s-", label="dbt run (views only)")
+    axes[1].axhline(TARGETS["dbt_views_s"], color="grey", linestyle=":", label="target for the views")
+    finish(axes[1], "dbt", "seconds (median)")
+    if panels == 3:
+        superset_panel(axes[2], sizes, colors)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
+def superset_panel(axis: Any, sizes: list[dict[str, Any]], colors: list[str]) -> None:
+    measured = [size for size in sizes if size.get("superset")]
+    rows = [telemetry_rows(size) for size in measured]
+    for index, dashboard in enumerate(measured[0]["superset"]["dashboards"]):
+        color = colors[index % len(colors)]
+        settled, slowest_chart = [], []
+        for size in measured:
+            entry = {item["slug"]: item for item in size["superset"]["dashboards"]}[dashboard["slug"]]
+            settled.append(entry["settled"]["median"])
+            charts = [chart["api"]["median"] for chart in size["superset"]["charts"]
+                      if chart["dashboard"] == dashboard["slug"]]  # fmt: skip
+            slowest_chart.append(max(charts, default=0.0))
+        axis.plot(rows, settled, "o-", color=color, label=f"{dashboard['title']}: rendered")
+        axis.plot(rows, slowest_chart, "s--", color=color, alpha=0.6, label=f"{dashboard['title']}: slowest chart")
+    axis.axhline(TARGETS["dashboard_s"], color="grey", linestyle=":", label="dashboard target")
+    axis.axhline(TARGETS["chart_s"], color="grey", linestyle="-.", label="chart target")
+    finish(axis, "Superset, warm: dashboards and slowest chart-data request", "seconds (median)")
+
+
+def finish(axis: Any, title: str, ylabel: str) -> None:
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("telemetry rows")
+    axis.set_ylabel(ylabel)
+    axis.set_title(title, fontsize=10)
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=7)

@@ -1,0 +1,87 @@
+"""The Superset assets kept in git: where they live, their normal YAML form, and the bundle preset-cli imports.
+
+datasets/databases/*.yaml            the database connection (a Jinja template rendered per environment)
+datasets/datasets/<database>/*.yaml  one dataset per view (columns, verbose names, descriptions, metrics)
+dashboards/charts/*.yaml             one chart per file
+dashboards/dashboards/*.yaml         one dashboard per file (layout and native filters)
+
+Every file but the database template is in normal form (`normal_yaml`): keys sorted, no database ids, no timestamps,
+so a file written by hand, by `pulse export` or by this module is byte-for-byte the same for the same content.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_DIR = Path(__file__).resolve().parents[3]
+DATASETS_DIR = REPO_DIR / "datasets"
+DASHBOARDS_DIR = REPO_DIR / "dashboards"
+
+# preset-cli's folder name -> where that kind of asset lives in this repository.
+FOLDERS: dict[str, Path] = {
+    "databases": DATASETS_DIR / "databases",
+    "datasets": DATASETS_DIR / "datasets",
+    "charts": DASHBOARDS_DIR / "charts",
+    "dashboards": DASHBOARDS_DIR / "dashboards",
+}
+
+
+class _NormalDumper(yaml.SafeDumper):
+    """SafeDumper writing multi-line strings (SQL, Markdown) as literal blocks, so they read as they were written."""
+
+
+def _represent_string(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_NormalDumper.add_representer(str, _represent_string)
+
+
+def normal_yaml(asset: dict[str, Any]) -> str:
+    """The one YAML text of an asset: block style, keys sorted, unicode kept, long strings folded at 120 columns,
+    multi-line strings as literal blocks."""
+    return yaml.dump(asset, Dumper=_NormalDumper, sort_keys=True, allow_unicode=True, default_flow_style=False,
+                     width=120)  # fmt: skip
+
+
+def files(kind: str) -> list[Path]:
+    """The YAML files of one kind of asset (databases, datasets, charts, dashboards), in name order."""
+    return sorted(FOLDERS[kind].rglob("*.yaml"))
+
+
+def load(path: Path) -> dict[str, Any]:
+    """An asset file as written (templates not rendered)."""
+    with path.open(encoding="utf-8") as stream:
+        asset = yaml.safe_load(stream)
+    if not isinstance(asset, dict):
+        raise SystemExit(f"error: {path} is not a YAML mapping; every asset file holds one asset.")
+    return asset
+
+
+def chart_uuids(dashboard: dict[str, Any]) -> list[str]:
+    """The charts a dashboard shows, in layout order."""
+    return [node["meta"]["uuid"] for node in dashboard.get("position", {}).values()
+            if isinstance(node, dict) and node.get("type") == "CHART"]  # fmt: skip
+
+
+@contextmanager
+def bundle() -> Iterator[Path]:
+    """A temporary folder with databases/, datasets/, charts/ and dashboards/ side by side, as preset-cli reads them.
+
+    Files are copied, not linked, so an edit during a sync cannot change what is imported half-way.
+    """
+    with tempfile.TemporaryDirectory(prefix="pulse-assets-") as folder:
+        root = Path(folder)
+        for kind, source in FOLDERS.items():
+            if not source.is_dir():
+                raise SystemExit(f"error: {source} does not exist; it holds the {kind} of the Superset assets.")
+            shutil.copytree(source, root / kind)
+        yield root

@@ -1,0 +1,124 @@
+"""Superset in a real browser (Playwright driving Debian's Chromium): log in, open a dashboard, wait until every chart
+has settled, read what each chart shows, take screenshots. Used by the smoke tests and `pulse superset screenshots`.
+
+Waits are on signals from the page, never on fixed sleeps: a chart has settled when its spinner is gone, it shows its
+content, an error or "no results", and its canvases have stopped repainting (ECharts animates its first draw).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Page, Playwright
+
+VIEWPORT = {"width": 1600, "height": 1000}
+SETTLE_TIMEOUT_MS = 180_000  # a chart still loading after this is the "endless spinner" the smoke tests catch
+REPAINT_POLL_MS = 250
+
+CHART = "[data-test-chart-id]"
+LOADING = '[data-test="loading-indicator"]'
+ERROR = '[role="alert"], .ant-alert-error'
+NO_RESULTS = "No results were returned"
+
+# What one chart element shows. Content: a drawn canvas (ECharts), table rows, or a number (big number charts).
+CHART_STATE_JS = f"""(c) => {{
+  const error = c.querySelector('{ERROR}');
+  const body = c.querySelector('[data-test="slice-container"]');
+  const text = body ? body.innerText : '';
+  const viz = c.dataset.testVizType || '';
+  const canvases = Array.from(c.querySelectorAll('canvas')).filter(x => x.width > 0 && x.height > 0).length;
+  const rows = c.querySelectorAll('table tbody tr').length;
+  const content = viz === 'table' ? rows > 0 && !text.includes('{NO_RESULTS}')
+    : viz.startsWith('big_number') ? /[0-9]/.test(text) : canvases > 0;
+  return {{id: Number(c.dataset.testChartId), name: c.dataset.testChartName || '', vizType: viz,
+           loading: c.querySelector('{LOADING}') !== null, error: error ? error.innerText : null,
+           noResults: text.includes('{NO_RESULTS}'), content: content}};
+}}"""
+
+# True once every chart shows its content, an error or "no results", with no spinner, and all chart canvases looked
+# the same for two polls in a row (ECharts animates its first draw).
+SETTLED_JS = f"""(expected) => {{
+  const state = {CHART_STATE_JS};
+  const charts = Array.from(document.querySelectorAll('{CHART}')).map(state);
+  if (charts.length < expected) return false;
+  if (!charts.every(c => !c.loading && (c.error !== null || c.content || c.noResults))) return false;
+  const picture = Array.from(document.querySelectorAll('{CHART} canvas')).map(c => c.toDataURL()).join('|');
+  const seen = window.__pulseSettle || (window.__pulseSettle = {{picture: null, same: 0}});
+  seen.same = picture === seen.picture ? seen.same + 1 : 0;
+  seen.picture = picture;
+  return seen.same >= 2;
+}}"""
+
+CHARTS_JS = f"() => Array.from(document.querySelectorAll('{CHART}')).map({CHART_STATE_JS})"
+
+
+@dataclass(frozen=True)
+class ChartView:
+    """What one chart on a dashboard page shows."""
+
+    id: int
+    name: str
+    viz_type: str
+    loading: bool
+    error: str | None
+    no_results: bool
+    has_content: bool  # tables have rows, big numbers a number, every other chart type a drawn canvas
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (Playwright's own browser download is not used)."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        raise SystemExit("error: Chromium is not installed; run `make chromium` (Debian's chromium package).")
+    return path
+
+
+def launch(playwright: Playwright) -> Browser:
+    arguments = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium refuses to sandbox as root
+    return playwright.chromium.launch(executable_path=chromium_path(), args=arguments)
+
+
+def login(page: Page, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill('[data-test="username-input"]', username)
+    page.fill('[data-test="password-input"]', password)
+    page.click('[data-test="login-button"]')
+    page.wait_for_url(lambda address: "/login" not in address)
+
+
+def dashboard_url(base_url: str, slug: str) -> str:
+    return f"{base_url}/superset/dashboard/{slug}/"
+
+
+def open_dashboard(page: Page, base_url: str, slug: str, expected_charts: int) -> list[ChartView]:
+    """Open a dashboard, wait until its charts have settled, and return what each shows."""
+    page.goto(dashboard_url(base_url, slug))
+    wait_until_settled(page, expected_charts)
+    return chart_views(page)
+
+
+def wait_until_settled(page: Page, expected_charts: int) -> None:
+    page.evaluate("() => { window.__pulseSettle = null; }")
+    page.wait_for_function(SETTLED_JS, arg=expected_charts, timeout=SETTLE_TIMEOUT_MS, polling=REPAINT_POLL_MS)
+
+
+def chart_views(page: Page) -> list[ChartView]:
+    views: list[dict[str, Any]] = page.evaluate(CHARTS_JS)
+    return [ChartView(view["id"], view["name"], view["vizType"], view["loading"], view["error"], view["noResults"],
+                      view["content"]) for view in views]  # fmt: skip
+
+
+def screenshot(page: Page, path: Path, expected_charts: int) -> Path:
+    """The whole dashboard page, top to bottom. The window is first made as tall as the page and the charts left to
+    settle again at that size: a full-page capture of a shorter window re-lays out the charts while it is taken."""
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, VIEWPORT["height"])})
+    wait_until_settled(page, expected_charts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(VIEWPORT)
+    return path

@@ -1,0 +1,275 @@
+"""`pulse superset start|stop|status`: a local Superset served by gunicorn, all of its state in one folder.
+
+The state folder (PULSE_ANALYTICS_STATE_DIR, default ./state) holds superset.db (Superset's metadata, SQLite),
+secret_key (generated on first start, never in git), superset.log and superset.pid. The first start creates the
+metadata database, the roles and the admin user (about half a minute); later starts reuse them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import requests
+
+from pulse_analytics import config
+from pulse_analytics.progress import step
+from pulse_analytics.superset import access
+from pulse_analytics.superset.api import SupersetApi, SupersetError
+
+CONFIG_FILE = Path(__file__).with_name("superset_config.py")
+HEALTH_TIMEOUT_S = 180  # the longest a healthy Superset takes to answer /health on a slow machine
+STOP_TIMEOUT_S = 30
+WORKERS, THREADS = 2, 4  # gunicorn processes and threads each: enough for a dashboard's charts at once
+LOG_LINES_SHOWN = 30
+
+
+@dataclass(frozen=True)
+class State:
+    """The files of one Superset's state folder."""
+
+    folder: Path
+
+    @property
+    def secret_key(self) -> Path:
+        return self.folder / "secret_key"
+
+    @property
+    def database(self) -> Path:
+        return self.folder / "superset.db"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "superset.log"
+
+    @property
+    def pid(self) -> Path:
+        return self.folder / "superset.pid"
+
+    @property
+    def initialized(self) -> Path:
+        """Holds the Superset version whose migrations and roles the metadata database has."""
+        return self.folder / "initialized"
+
+
+def state() -> State:
+    return State(config.state_dir())
+
+
+def port() -> int:
+    value = config.get("SUPERSET_PORT")
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"error: PULSE_ANALYTICS_SUPERSET_PORT is '{value}'; set it to a port number, e.g. 8088.")
+    return int(value)
+
+
+def url() -> str:
+    return f"http://localhost:{port()}"
+
+
+def superset_environment() -> dict[str, str]:
+    """The environment of every Superset process: its config file and the bundle's settings."""
+    return {**os.environ, **config.resolved_environment(), "SUPERSET_CONFIG_PATH": str(CONFIG_FILE),
+            "FLASK_APP": "superset.app:create_app()"}  # fmt: skip
+
+
+def start() -> None:
+    """Start Superset in the background (or reuse the one running on this state) and wait until it answers."""
+    files = state()
+    if running_pid(files) is not None and healthy():
+        print(f"Superset is already running at {url()} (state {files.folder}).", file=sys.stderr)
+        ensure_logins()
+        return
+    if port_in_use(port()):
+        raise SystemExit(f"error: port {port()} is in use by another program; stop it or set "
+                         "PULSE_ANALYTICS_SUPERSET_PORT to a free port.")  # fmt: skip
+    files.folder.mkdir(parents=True, exist_ok=True)
+    ensure_secret_key(files)
+    initialize(files)
+    step(f"Starting Superset at {url()} (log: {files.log})")
+    started = time.monotonic()
+    process = launch(files)
+    try:
+        wait_until_healthy(process, files)
+    except KeyboardInterrupt:  # a start cut short leaves nothing running
+        stop()
+        raise
+    print(f"Superset answered /health after {time.monotonic() - started:.1f} s", file=sys.stderr)
+    ensure_logins()
+
+
+def ensure_secret_key(files: State) -> None:
+    """Generate the SECRET_KEY on first start (readable by the owner only); refuse to replace a lost one."""
+    if files.secret_key.exists():
+        return
+    if files.database.exists():
+        raise SystemExit(f"error: {files.secret_key} is missing but {files.database} exists and is encrypted with "
+                         f"it. Restore the key file, or delete {files.folder} to start over.")  # fmt: skip
+    files.secret_key.touch(mode=0o600)
+    files.secret_key.write_text(secrets.token_urlsafe(48) + "\n")
+
+
+def initialize(files: State) -> None:
+    """Create or upgrade the metadata database and the built-in roles, once per Superset version."""
+    superset_version = version("apache-superset")
+    if files.initialized.exists() and files.initialized.read_text().strip() == superset_version:
+        return
+    commands = [("Creating Superset's metadata database", ["db", "upgrade"]),
+                ("Creating Superset's roles and permissions", ["init"])]  # fmt: skip
+    for number, (message, arguments) in enumerate(commands, start=1):
+        step(f"Superset first start {number}/{len(commands)}: {message} in {files.folder}")
+        run_superset(arguments, files)
+    files.initialized.write_text(superset_version + "\n")
+
+
+def run_superset(arguments: list[str], files: State) -> None:
+    """Run one `superset` CLI command, its output in the log; on failure show the end of the log."""
+    executable = Path(sys.executable).with_name("superset")
+    with files.log.open("a") as log:
+        result = subprocess.run([str(executable), *arguments], env=superset_environment(), stdout=log,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+    if result.returncode != 0:
+        raise SystemExit(f"error: `superset {' '.join(arguments)}` failed (exit code {result.returncode}). "
+                         f"End of {files.log}:\n{log_tail(files)}")  # fmt: skip
+
+
+def launch(files: State) -> subprocess.Popen[bytes]:
+    """gunicorn in its own session (so Ctrl-C in a terminal does not reach it half-way); its pid in the pid file."""
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port()}", "--workers", str(WORKERS),
+               "--worker-class", "gthread", "--threads", str(THREADS), "--timeout", "120",
+               "--graceful-timeout", "10", "--limit-request-line", "0", "--limit-request-field_size", "0",
+               "superset.app:create_app()"]  # fmt: skip
+    with files.log.open("a") as log:
+        process = subprocess.Popen(command, env=superset_environment(), stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True, cwd=files.folder)  # fmt: skip
+    files.pid.write_text(f"{process.pid}\n")
+    return process
+
+
+def wait_until_healthy(process: subprocess.Popen[bytes], files: State) -> None:
+    """Poll /health until it answers OK; fail at once, with the log, if gunicorn exits."""
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            files.pid.unlink(missing_ok=True)
+            raise SystemExit(f"error: Superset exited with code {process.returncode} while starting. "
+                             f"End of {files.log}:\n{log_tail(files)}")  # fmt: skip
+        if healthy():
+            return
+        time.sleep(0.5)
+    stop()
+    raise SystemExit(f"error: Superset did not answer {url()}/health within {HEALTH_TIMEOUT_S} s; stopped it. "
+                     f"End of {files.log}:\n{log_tail(files)}")  # fmt: skip
+
+
+def ensure_logins() -> None:
+    """The admin can log in with the configured password; the viewer role and the read-only user exist."""
+    try:
+        api = admin_login()
+    except SupersetError:
+        result = subprocess.run([sys.executable, "-m", "pulse_analytics.superset.admin"], env=superset_environment(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        if result.returncode != 0:
+            raise SystemExit(f"error: could not set up the Superset admin user:\n{result.stderr[-3000:]}") from None
+        api = admin_login()
+    access.ensure_viewer_role(api)
+    access.ensure_user(api, config.get("SUPERSET_VIEWER_USER"), config.get("SUPERSET_VIEWER_PASSWORD"),
+                       access.VIEWER_ROLE)  # fmt: skip
+
+
+def admin_login() -> SupersetApi:
+    return SupersetApi(url(), config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
+
+
+def stop() -> bool:
+    """Stop the Superset of this state folder and all its workers. Returns False when none was running."""
+    files = state()
+    pid = running_pid(files)
+    if pid is None:
+        files.pid.unlink(missing_ok=True)
+        return False
+    os.killpg(pid, signal.SIGTERM)  # gunicorn leads its own process group: master and workers
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if group_alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+    files.pid.unlink(missing_ok=True)
+    return True
+
+
+def running_pid(files: State) -> int | None:
+    """The pid in the pid file if that process is alive and is this bundle's gunicorn (not a reused pid)."""
+    try:
+        pid = int(files.pid.read_text().strip())
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid if b"gunicorn" in command_line and b"superset.app" in command_line else None
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def healthy() -> bool:
+    try:
+        return requests.get(f"{url()}/health", timeout=5).text.strip() == "OK"
+    except requests.RequestException:
+        return False
+
+
+def port_in_use(number: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", number)) == 0
+
+
+def log_tail(files: State) -> str:
+    if not files.log.exists():
+        return "(no log)"
+    return "\n".join(files.log.read_text(errors="replace").splitlines()[-LOG_LINES_SHOWN:])
+
+
+def status() -> str:
+    files = state()
+    pid = running_pid(files)
+    if pid is None:
+        return f"Superset is not running (state {files.folder})."
+    health = "healthy" if healthy() else "not answering /health"
+    return f"Superset is running at {url()} (pid {pid}, {health}, state {files.folder})."
+
+
+def login_message() -> str:
+    """How to open the dashboards, said the same way by `pulse superset start` and `pulse demo`."""
+    admin, viewer = config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_VIEWER_USER")
+    defaults = [name for name in ("SUPERSET_ADMIN_PASSWORD", "SUPERSET_VIEWER_PASSWORD")
+                if not os.environ.get(config.PREFIX + name)]  # fmt: skip
+    lines = [f"Superset: {url()}/dashboard/list/",
+             f"  admin:     {admin} / {config.get('SUPERSET_ADMIN_PASSWORD')}",
+             f"  read-only: {viewer} / {config.get('SUPERSET_VIEWER_PASSWORD')} ({access.VIEWER_ROLE})"]  # fmt: skip
+    if defaults:
+        lines.append("  These are demo passwords: set " + " and ".join(f"PULSE_ANALYTICS_{name}" for name in defaults)
+                     + " for anything but a local demo.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def running() -> bool:
+    return running_pid(state()) is not None
+
+
+def wait_until_stopped() -> None:
+    """Block until the Superset of this state folder is gone (stopped elsewhere, or crashed)."""
+    while running():
+        time.sleep(1)

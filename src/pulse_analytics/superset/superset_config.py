@@ -1,0 +1,57 @@
+"""Superset's configuration for Pulse Analytics: loaded by Superset itself through SUPERSET_CONFIG_PATH.
+
+`pulse superset start` sets SUPERSET_CONFIG_PATH to this file and PULSE_ANALYTICS_STATE_DIR to the state folder;
+everything Superset writes (metadata database, secret key, logs) lives in that folder. Nothing here is a secret: the
+SECRET_KEY is generated on first start into <state>/secret_key and read from there.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from pulse_analytics import warehouse
+
+STATE_DIR = Path(os.environ["PULSE_ANALYTICS_STATE_DIR"]).resolve()
+SECRET_KEY_FILE = STATE_DIR / "secret_key"
+if not SECRET_KEY_FILE.exists():
+    raise RuntimeError(f"{SECRET_KEY_FILE} does not exist: start Superset with `pulse superset start`, which makes it.")
+
+SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
+DATA_DIR = str(STATE_DIR)
+SQLALCHEMY_DATABASE_URI = f"sqlite:///{STATE_DIR / 'superset.db'}"
+APP_NAME = "Pulse Analytics"
+
+# Rate limits live in each worker's memory (no Redis in this bundle); say so, so Flask-Limiter does not warn.
+RATELIMIT_STORAGE_URI = "memory://"
+
+FEATURE_FLAGS = {
+    # The dashboards are small: render every chart at once, so a screenshot or a smoke test sees the whole page.
+    "DASHBOARD_VIRTUALIZATION": False,
+}
+
+# Chart queries are cheap on the embedded warehouse, and results must follow `pulse build` at once: no data cache.
+DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+
+
+@event.listens_for(Engine, "connect")
+def attach_source_catalogs(dbapi_connection: Any, _connection_record: Any) -> None:
+    """On every new DuckDB connection, attach the telemetry and metadata files beside the analytics file (read-only).
+
+    The dbt views read the source catalogs by name, and DuckDB forgets attachments when a connection closes. Superset
+    opens a new connection per query (NullPool), so the analytics file is never held open between queries and
+    `pulse build` can rewrite the views while Superset runs. Connections to other engines are left alone.
+    """
+    if type(dbapi_connection).__module__.split(".")[0] != "duckdb_engine":
+        return
+    row = dbapi_connection.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    if not row or not row[0]:
+        return  # an in-memory database: nothing to attach beside it
+    for statement in warehouse.attach_statements(Path(row[0]).parent):
+        dbapi_connection.execute(statement)

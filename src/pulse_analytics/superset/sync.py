@@ -1,0 +1,144 @@
+"""`pulse sync`: import every asset in git into a Superset with preset-cli, then make sure the viewer role is right.
+
+Equivalent to `superset-cli -u <admin> -p <password> <url> sync native <bundle> --overwrite --load-env
+-o target=<duckdb|trino> -o schema=<PULSE_ANALYTICS_TARGET_SCHEMA>`, where <bundle> is assets.bundle(). preset-cli
+runs in a child process that reads the password from the environment, so it never appears on a command line.
+Superset matches assets by UUID, so a sync never duplicates an asset, and any edit made in the UI is replaced by what
+git holds. Superset's importer marks every asset it imports as changed, even with identical content; so that a second
+sync changes nothing, each sync records (in the state folder) a fingerprint of the rendered assets and the time
+Superset last changed each of them. When both still match, the next sync has nothing to do and imports nothing; an
+edit in git, in the environment or in the UI (which changes that time) makes it import everything again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from pulse_analytics import config
+from pulse_analytics.progress import step
+from pulse_analytics.superset import access, assets, check
+from pulse_analytics.superset.api import SupersetApi, SupersetError
+
+TARGETS = ("duckdb", "trino")
+
+
+def local_url() -> str:
+    return f"http://localhost:{config.get('SUPERSET_PORT')}"
+
+
+def sync(url: str | None = None, target: str = "duckdb", force: bool = False) -> None:
+    """Import all assets into the Superset at `url` (default: the local one) and set up the viewer role there.
+
+    Imports nothing when Superset already holds exactly what git holds (see the module doc), unless `force`.
+    """
+    url = (url or local_url()).rstrip("/")
+    if target not in TARGETS:
+        raise SystemExit(f"error: unknown target '{target}'; choose one of {', '.join(TARGETS)}.")
+    check.before_sync(target)  # refuses a broken bundle (docs/assets.md)
+    counts = Counter({kind: len(assets.files(kind)) for kind in assets.FOLDERS})
+    summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    api = admin_api(url)
+    fingerprint = bundle_fingerprint(url, target)
+    if not force and last_sync(url) == {"fingerprint": fingerprint, "versions": asset_versions(api)}:
+        access.ensure_viewer_role(api)
+        print(f"sync: Superset at {url} already holds the {summary} in git, unchanged since the last sync: "
+              "nothing to import (`pulse sync --force` imports anyway).", file=sys.stderr)  # fmt: skip
+        return
+    step(f"Syncing {summary} to {url} (target {target}) with preset-cli")
+    started = time.monotonic()
+    with assets.bundle() as folder:
+        command = [sys.executable, "-m", "pulse_analytics.superset.sync", url, str(folder), target]
+        result = subprocess.run(command, env={**os.environ, **config.resolved_environment()})
+    if result.returncode != 0:
+        raise SystemExit(f"error: preset-cli could not sync the assets into {url} (exit code {result.returncode}); "
+                         "its message is above. Fix the asset file it names, then run `pulse sync` again.")  # fmt: skip
+    check_imported(api)
+    access.ensure_viewer_role(api)
+    record_sync(url, {"fingerprint": fingerprint, "versions": asset_versions(api)})
+    print(f"sync: {summary} in {url} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+
+
+def bundle_fingerprint(url: str, target: str) -> str:
+    """A hash of everything the import depends on: the asset files, the target and the PULSE_ANALYTICS_* settings the
+    templates read."""
+    digest = hashlib.sha256(json.dumps([url, target, config.resolved_environment()], sort_keys=True).encode())
+    for kind in assets.FOLDERS:
+        for path in assets.files(kind):
+            digest.update(str(path.relative_to(assets.REPO_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def asset_versions(api: SupersetApi) -> dict[str, str | None]:
+    """When Superset last changed each asset in git ("kind:uuid" -> time; None when it is not in Superset)."""
+    changed = {}
+    for kind, endpoint in (("databases", "/api/v1/database/"), ("datasets", "/api/v1/dataset/"),
+                           ("charts", "/api/v1/chart/"), ("dashboards", "/api/v1/dashboard/")):  # fmt: skip
+        for item in api.list_all(endpoint):
+            changed[f"{kind}:{item.get('uuid')}"] = item.get("changed_on_utc") or item.get("changed_on")
+    return {f"{kind}:{assets.load(path)['uuid']}": changed.get(f"{kind}:{assets.load(path)['uuid']}")
+            for kind in assets.FOLDERS for path in assets.files(kind)}  # fmt: skip
+
+
+def records_file() -> Path:
+    return config.state_dir() / "sync-records.json"
+
+
+def last_sync(url: str) -> dict[str, object] | None:
+    try:
+        return json.loads(records_file().read_text()).get(url)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def record_sync(url: str, record: dict[str, object]) -> None:
+    try:
+        records = json.loads(records_file().read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        records = {}
+    records[url] = record
+    records_file().parent.mkdir(parents=True, exist_ok=True)
+    records_file().write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
+
+
+def admin_api(url: str) -> SupersetApi:
+    try:
+        return SupersetApi(url, config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
+    except SupersetError as error:
+        raise SystemExit(f"error: {error}") from error
+
+
+def check_imported(api: SupersetApi) -> None:
+    """Fail, naming the files, when a dashboard or chart in git is not in Superset after the import."""
+    for kind, endpoint in (("dashboards", "/api/v1/dashboard/"), ("charts", "/api/v1/chart/")):
+        present = {str(item.get("uuid")) for item in api.list_all(endpoint)}
+        missing = [path for path in assets.files(kind) if str(assets.load(path)["uuid"]) not in present]
+        if missing:
+            names = ", ".join(str(path.relative_to(assets.REPO_DIR)) for path in missing)
+            raise SystemExit(f"error: after the sync, Superset at {api.url} does not have {names}; "
+                             "see the Superset log for the import error.")  # fmt: skip
+
+
+def run_preset_cli(url: str, folder: str, target: str) -> int:
+    """In the child process: preset-cli's `sync native` on the bundle, logged in as the admin."""
+    from preset_cli.cli.superset.main import superset_cli
+
+    arguments = ["-u", config.get("SUPERSET_ADMIN_USER"), "-p", config.get("SUPERSET_ADMIN_PASSWORD"), url,
+                 "sync", "native", folder, "--overwrite", "--load-env",
+                 "-o", f"target={target}", "-o", f"schema={config.get('TARGET_SCHEMA')}"]  # fmt: skip
+    try:
+        superset_cli.main(args=arguments, prog_name="superset-cli", standalone_mode=False)
+    except Exception as error:  # preset-cli raises on a failed import; its message is the one to show
+        print(f"preset-cli: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_preset_cli(*sys.argv[1:4]))

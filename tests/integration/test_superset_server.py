@@ -1,0 +1,134 @@
+"""`pulse superset start|stop|status` and `pulse demo` run a real Superset and leave nothing running when stopped."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from pulse_analytics.superset import server
+from tests.conftest import PULSE, REPO_ROOT, SupersetServer, free_port, pulse_env, run_pulse
+
+DEMO_READY = "Press Ctrl-C to stop Superset"
+DEMO_TIMEOUT_S = 600  # reading the demo's output gives up after this: it is a hang, not a slow step
+
+
+def superset_pids(state_dir: Path) -> list[int]:
+    """Processes whose command line or working folder belong to this Superset (its gunicorn master and workers)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command_line = (proc / "cmdline").read_bytes()
+            folder = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if b"gunicorn" in command_line and folder == str(state_dir.resolve()):
+            found.append(int(proc.name))
+    return found
+
+
+def port_open(url: str) -> bool:
+    port = int(url.rsplit(":", 1)[1])
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_secret_key_is_generated_private_and_kept(superset_server: SupersetServer) -> None:
+    key_file = superset_server.state_dir / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text().strip()
+    assert len(key) >= 40
+    tracked = subprocess.run(["git", "grep", "-l", key], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert tracked.stdout == "", "the secret key must never be in git"
+
+
+def test_stop_leaves_nothing_running_and_start_reuses_the_state(superset_server: SupersetServer) -> None:
+    key = (superset_server.state_dir / "secret_key").read_text()
+    assert superset_pids(superset_server.state_dir), "the session's Superset should be running"
+
+    assert run_pulse("superset", "stop", env=superset_server.env).stdout.strip() == "Superset stopped."
+    assert superset_pids(superset_server.state_dir) == []
+    assert not port_open(superset_server.url)
+    status = run_pulse("superset", "status", env=superset_server.env, check=False)
+    assert status.returncode == 3 and "not running" in status.stdout, status.stdout
+
+    started = run_pulse("superset", "start", env=superset_server.env)
+    assert "first start" not in started.stderr  # metadata, roles and admin reused
+    assert f"Superset: {superset_server.url}/dashboard/list/" in started.stdout
+    assert run_pulse("superset", "status", env=superset_server.env).returncode == 0
+    assert (superset_server.state_dir / "secret_key").read_text() == key
+    assert superset_server.api().get("/api/v1/dashboard/cycle-life")["result"]["dashboard_title"] == "Cycle life"
+
+
+def test_start_on_a_busy_port_names_the_port_and_the_variable(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        env = pulse_env(tmp_path / "warehouse", STATE_DIR=str(tmp_path / "state"), SUPERSET_PORT=str(port))
+        result = run_pulse("superset", "start", env=env, check=False)
+    assert result.returncode != 0
+    assert f"port {port} is in use" in result.stderr and "PULSE_ANALYTICS_SUPERSET_PORT" in result.stderr
+
+
+def read_until(process: subprocess.Popen[str], text: str) -> str:
+    """The demo's output up to and including the line holding `text` (fails if the demo exits first)."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []] + [lines.put("")],
+                     daemon=True).start()  # fmt: skip
+    output = []
+    deadline = time.monotonic() + DEMO_TIMEOUT_S
+    while True:
+        try:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0))
+        except queue.Empty:
+            process.kill()
+            raise AssertionError(f"the demo did not print {text!r} within {DEMO_TIMEOUT_S} s:\n{''.join(output)}"
+                                 ) from None  # fmt: skip
+        if line == "":
+            raise AssertionError(f"the demo exited ({process.wait()}) before printing {text!r}:\n{''.join(output)}")
+        output.append(line)
+        if text in line:
+            return "".join(output)
+
+
+def test_demo_prints_url_and_logins_and_ctrl_c_stops_everything(superset_server: SupersetServer) -> None:
+    demo = subprocess.Popen([PULSE, "demo", "--rows", "20000"], env=superset_server.env, cwd=REPO_ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        output = read_until(demo, DEMO_READY)
+        for step in ("1/5", "3/5", "4/5", "5/5"):
+            assert f"==> {step}" in output
+        assert f"{superset_server.url}/dashboard/list/" in output
+        assert f"admin:     admin / {superset_server.admin[1]}" in output
+        assert f"read-only: viewer / {superset_server.viewer[1]}" in output
+
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=server.STOP_TIMEOUT_S + 30) == 130
+        assert superset_pids(superset_server.state_dir) == []
+        assert not port_open(superset_server.url)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        run_pulse("superset", "start", env=superset_server.env)  # back for the other tests of the session
+
+
+def test_demo_detached_keeps_superset_running(superset_server: SupersetServer) -> None:
+    result = run_pulse("demo", "--rows", "20000", "--detach", env=superset_server.env)
+    assert "keeps running in the background" in result.stdout
+    assert "nothing to import" in result.stderr  # the assets were already in sync
+    assert superset_pids(superset_server.state_dir) and port_open(superset_server.url)
+
+
+def test_status_of_a_state_folder_with_no_superset(tmp_path: Path) -> None:
+    env = pulse_env(tmp_path / "warehouse", STATE_DIR=str(tmp_path / "state"), SUPERSET_PORT=str(free_port()))
+    result = run_pulse("superset", "status", env=env, check=False)
+    assert result.returncode == 3 and "not running" in result.stdout
+    assert run_pulse("superset", "stop", env=env).stdout.strip() == "Superset was not running."

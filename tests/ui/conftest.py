@@ -1,0 +1,47 @@
+"""Playwright (Python) driving Debian's Chromium against the session's Superset (tests/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from pulse_analytics.superset import browser
+from tests.conftest import REPO_ROOT, SupersetServer
+
+# CI keeps test-artifacts/: a screenshot of every dashboard as the smoke test saw it.
+SCREENSHOT_DIR = REPO_ROOT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = browser.launch(playwright)
+        yield launched
+        launched.close()
+
+
+def logged_in_page(chromium: Browser, server: SupersetServer, user: tuple[str, str]) -> Iterator[Page]:
+    context = chromium.new_context(viewport=browser.VIEWPORT)
+    page = context.new_page()
+    browser.login(page, server.url, *user)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def admin_page(chromium: Browser, superset_server: SupersetServer) -> Iterator[Page]:
+    yield from logged_in_page(chromium, superset_server, superset_server.admin)
+
+
+@pytest.fixture
+def viewer_page(chromium: Browser, superset_server: SupersetServer) -> Iterator[Page]:
+    yield from logged_in_page(chromium, superset_server, superset_server.viewer)
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR

@@ -1,0 +1,77 @@
+"""Smoke tests of the dashboards in a real browser: every chart renders, roles see what they should."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from pulse_analytics.superset import assets, browser, screenshots
+from pulse_analytics.superset.api import SupersetError
+from tests.conftest import SupersetServer
+
+DASHBOARDS = screenshots.dashboards()  # (slug, number of charts) of every dashboard in git
+
+
+def problems(views: list[browser.ChartView]) -> list[str]:
+    """Each chart that did not render, and why."""
+    found = []
+    for view in views:
+        if view.error or view.loading or not view.has_content:
+            why = view.error or ("still loading" if view.loading else "no results" if view.no_results else "empty")
+            found.append(f"{view.name} ({view.viz_type}): {why}")
+    return found
+
+
+@pytest.mark.parametrize("slug", [slug for slug, _ in DASHBOARDS])
+def test_every_chart_of_the_dashboard_renders(slug: str, superset_server: SupersetServer, admin_page: Page,
+                                              screenshot_dir: Path) -> None:  # fmt: skip
+    listed = superset_server.api().get(f"/api/v1/dashboard/{slug}/charts")["result"]
+    expected = {chart["id"]: chart["slice_name"] for chart in listed}
+    assert len(expected) == dict(DASHBOARDS)[slug], f"Superset lists {sorted(expected.values())} for {slug}"
+
+    views = browser.open_dashboard(admin_page, superset_server.url, slug, len(expected))
+    browser.screenshot(admin_page, screenshot_dir / f"{slug}.png", len(expected))
+
+    on_page = {view.id: view.name for view in views}
+    assert on_page == expected, f"charts on the page differ from the dashboard's chart list: {on_page} != {expected}"
+    assert problems(views) == []
+
+
+def test_viewer_sees_every_dashboard_but_cannot_edit(superset_server: SupersetServer, viewer_page: Page) -> None:
+    viewer_page.goto(f"{superset_server.url}/dashboard/list/")
+    for path in assets.files("dashboards"):
+        expect(viewer_page.get_by_text(assets.load(path)["dashboard_title"], exact=True).first).to_be_visible()
+    for slug, chart_count in DASHBOARDS:
+        views = browser.open_dashboard(viewer_page, superset_server.url, slug, chart_count)
+        assert problems(views) == [], f"as {superset_server.viewer[0]} on {slug}"
+        expect(viewer_page.locator('[data-test="edit-dashboard-button"]')).to_have_count(0)
+        expect(viewer_page.locator('[data-test="dashboard-header-container"]')).to_be_visible()
+
+
+def test_viewer_cannot_open_sql_lab_explore_or_change_a_dashboard(superset_server: SupersetServer,
+                                                                 viewer_page: Page) -> None:  # fmt: skip
+    for page_path in ("/sqllab/", "/explore/?slice_id=1"):
+        response = viewer_page.goto(f"{superset_server.url}{page_path}")
+        assert response is not None and response.status == 403, f"{page_path} answered {response and response.status}"
+
+    api = superset_server.api(superset_server.viewer)
+    dashboard = api.get("/api/v1/dashboard/cycle-life")["result"]
+    database_id = superset_server.api().list_all("/api/v1/database/")[0]["id"]
+    with pytest.raises(SupersetError, match="HTTP 403"):
+        api.put(f"/api/v1/dashboard/{dashboard['id']}", {"dashboard_title": "changed by the viewer"})
+    with pytest.raises(SupersetError, match="HTTP 403"):
+        api.post("/api/v1/sqllab/execute/", {"database_id": database_id, "sql": "select 1", "runAsync": False})
+    assert api.get("/api/v1/dashboard/cycle-life")["result"]["dashboard_title"] == "Cycle life"
+
+
+def test_anonymous_visitor_is_sent_to_login(superset_server: SupersetServer, chromium: Browser) -> None:
+    context = chromium.new_context(viewport=browser.VIEWPORT)
+    page = context.new_page()
+    for slug, _ in DASHBOARDS:
+        page.goto(browser.dashboard_url(superset_server.url, slug))
+        page.wait_for_url(re.compile(r"/login/"))
+        expect(page.locator('[data-test="login-button"]')).to_be_visible()
+    context.close()
