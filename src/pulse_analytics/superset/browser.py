@@ -113,12 +113,13 @@ def chart_views(page: Page) -> list[ChartView]:
 
 
 def screenshot(page: Page, path: Path, expected_charts: int) -> Path:
-    """The whole dashboard page, top to bottom. The window is first made as tall as the page and the charts left to
-    settle again at that size: a full-page capture of a shorter window re-lays out the charts while it is taken."""
+    """The whole dashboard page, top to bottom. The window is made as tall as the page and the charts are left to
+    settle at that size, then the window is captured as it is: a full-page capture would resize the page while it
+    is taken, and Superset re-lays out (and blanks) the dashboard on every resize."""
     height = page.evaluate("() => document.documentElement.scrollHeight")
     page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, VIEWPORT["height"])})
     wait_until_settled(page, expected_charts)
     path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path))
     page.set_viewport_size(VIEWPORT)
     return path
