@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from pulse_analytics import config, dbt, generate, warehouse
+from pulse_analytics import config, dbt, generate, statistics, warehouse
 from pulse_analytics.bench.measure import load_average, run_child, run_python, summary
 from pulse_analytics.progress import step
 
@@ -96,7 +96,7 @@ def seed(size: Size, seed_value: int) -> dict[str, Any]:
 
 def generator_fingerprint() -> str:
     digest = hashlib.sha256()
-    for module in (generate, warehouse):
+    for module in (generate, statistics, warehouse):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -274,34 +274,40 @@ def literal(value: Any) -> str:
 
 def baseline_rss_bytes(size: Size) -> int:
     """Peak memory of the measuring child itself (Python, DuckDB, pyarrow) for a query that reads nothing."""
-    return int(time_sql(size.directory, "select 1", 1, profile=False)["peak_rss_bytes"])
+    return peak_rss_bytes(size.directory, "select 1")
 
 
 def time_queries(size: Size, queries: list[Query], runs: int) -> list[dict[str, Any]]:
-    """Each query and its lower bound, one after the other, each in a child process of its own."""
+    """Each query and its lower bound timed in turns in one child, then each alone in a child for its peak memory."""
     measured = []
     for number, query in enumerate(queries, start=1):
         step(f"Query {number}/{len(queries)} at {size.rows:,} rows: {query.name}")
-        on_view = time_sql(size.directory, query.sql, runs, profile=True)
-        bound = time_sql(query.bound_warehouse or size.directory, query.bound_sql, runs, profile=False)
-        entry = {"name": query.name, "group": query.group, "view": on_view,
-                 "lower_bound": {**bound, "method": query.bound_method},
-                 "ratio": round(on_view["median"] / bound["median"], 2) if bound["median"] else None}  # fmt: skip
+        bound_warehouse = query.bound_warehouse or size.directory
+        load = load_average()
+        on_view, bound = run_python(QUERY_CHILD, {
+            "queries": [{"warehouse_dir": str(size.directory), "sql": query.sql},
+                        {"warehouse_dir": str(bound_warehouse), "sql": query.bound_sql}],
+            "runs": runs, "warmups": 1, "profile": [0]})[0]  # fmt: skip
+        sides = {}
+        for side, result, warehouse_dir, sql in (("view", on_view, size.directory, query.sql),
+                                                 ("lower_bound", bound, bound_warehouse, query.bound_sql)):
+            sides[side] = {**summary(result["seconds"]), "rows": result["rows"], "columns": result["columns"],
+                           "peak_rss_bytes": peak_rss_bytes(warehouse_dir, sql), "load_average": load, "sql": sql,
+                           **({"profile": result["profile"]} if "profile" in result else {})}  # fmt: skip
+        entry = {"name": query.name, "group": query.group, "view": sides["view"],
+                 "lower_bound": {**sides["lower_bound"], "method": query.bound_method},
+                 "ratio": round(sides["view"]["median"] / sides["lower_bound"]["median"], 2)}  # fmt: skip
         if on_view["rows"] != bound["rows"]:
             entry["note"] = f"the lower bound returned {bound['rows']} rows, the view {on_view['rows']}"
         measured.append(entry)
     return measured
 
 
-def time_sql(warehouse_dir: Path, sql: str | list[str], runs: int, profile: bool) -> dict[str, Any]:
-    started_load = load_average()
-    result, child = run_python(QUERY_CHILD, {"warehouse_dir": str(warehouse_dir), "sql": sql, "runs": runs,
-                                             "warmups": 1, "profile": profile})  # fmt: skip
-    timing = {**summary(result["seconds"]), "rows": result["rows"], "columns": result["columns"],
-              "peak_rss_bytes": child.peak_rss_bytes, "load_average": started_load, "sql": sql}  # fmt: skip
-    if "profile" in result:
-        timing["profile"] = result["profile"]
-    return timing
+def peak_rss_bytes(warehouse_dir: Path, sql: str | list[str]) -> int:
+    """Peak memory of a child that runs the query once, alone."""
+    result, _ = run_python(QUERY_CHILD, {"queries": [{"warehouse_dir": str(warehouse_dir), "sql": sql}], "runs": 1,
+                                         "warmups": 0})  # fmt: skip
+    return int(result[0]["peak_rss_bytes"])
 
 
 # --- stored copies (the lower bound of chart queries) --------------------------------------------------------------

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+SAMPLE_SECONDS = 0.05
+
 
 @dataclass(frozen=True)
 class ChildResult:
@@ -26,20 +28,39 @@ class ChildResult:
 
 
 def run_child(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> ChildResult:
-    """Run a command to completion; its peak RSS comes from the kernel's accounting of that process (wait4)."""
+    """Run a command to completion, sampling its peak resident memory (VmHWM) until it exits.
+
+    The kernel's own count (wait4's ru_maxrss) cannot be used: it keeps the high-water mark of the memory the child
+    shared with this process before exec, so every child would seem at least as large as the benchmark itself. VmHWM
+    belongs to the program the child runs; it only grows, so the last sample before exit is its peak (to within the
+    last SAMPLE_SECONDS).
+    """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+        peak = 0
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            while process.poll() is None:
+                peak = max(peak, vm_hwm(process.pid) or 0)
+                time.sleep(SAMPLE_SECONDS)
         except KeyboardInterrupt:
             process.kill()
             raise
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
         out.seek(0)
         err.seek(0)
-        return ChildResult(process.returncode, out.read(), err.read(), seconds, usage.ru_maxrss * 1024)
+        return ChildResult(process.returncode, out.read(), err.read(), seconds, peak)
+
+
+def vm_hwm(pid: int | str) -> int | None:
+    """Peak resident memory of a process so far (VmHWM in /proc/<pid>/status), None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def run_python(module: str, payload: dict[str, Any], env: dict[str, str] | None = None) -> tuple[Any, ChildResult]:

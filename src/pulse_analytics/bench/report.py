@@ -244,7 +244,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     sizes = results["sizes"]
     rows = [telemetry_rows(size) for size in sizes]
     panels = 3 if any(size.get("superset") for size in sizes) else 2
-    figure, axes = pyplot.subplots(1, panels, figsize=(6 * panels, 5.5))
+    figure, axes = pyplot.subplots(1, panels, figsize=(6 * panels, 7))
     colors = pyplot.rcParams["axes.prop_cycle"].by_key()["color"]
     queries = [query["name"] for query in sizes[0]["queries"] if query["group"] in ("selection", "aggregate")]
     for index, name in enumerate(queries):
@@ -291,4 +291,4 @@ def finish(axis: Any, title: str, ylabel: str) -> None:
     axis.set_ylabel(ylabel)
     axis.set_title(title, fontsize=10)
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)

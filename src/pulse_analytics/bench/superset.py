@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pulse_analytics import config
-from pulse_analytics.bench.measure import load_average, run_child, summary
+from pulse_analytics.bench.measure import load_average, run_child, summary, vm_hwm
 from pulse_analytics.progress import step
 from pulse_analytics.superset import assets, browser
 from pulse_analytics.superset.api import SupersetApi
@@ -134,27 +134,17 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def vm_hwm(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
 def chromium_peak_rss_bytes() -> dict[str, int]:
     """Peak resident memory of each Chromium process this benchmark started (through Playwright), by role."""
     peaks: dict[str, int] = {}
     for pid in descendants(os.getpid()):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        try:  # Chromium rewrites its children's command line into one string: split on spaces too
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
         except OSError:
             continue
-        if not command or b"chrom" not in Path(command[0].decode(errors="replace")).name.encode():
+        if not command or "chrom" not in Path(command[0]).name:
             continue
-        role = next((part.decode().split("=", 1)[1] for part in command if part.startswith(b"--type=")), "browser")
+        role = next((part.split("=", 1)[1] for part in command if part.startswith("--type=")), "browser")
         peak = vm_hwm(pid)
         if peak is not None:
             peaks[role] = max(peaks.get(role, 0), peak)
