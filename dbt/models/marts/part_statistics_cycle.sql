@@ -1,8 +1,23 @@
 -- The cycles of every test of a part in time order, with part metadata, part_cycle_number and the part's life metrics
 -- (formulas in _marts.yml): capacity retention against the part's first full cycle, cumulative throughput and
 -- equivalent full cycles over the part's whole life.
+-- The numbering and the life metrics are computed over the cycles' keys and capacities alone (life) and joined back on
+-- the cycle's key: windows over the wide rows (every metadata column) cost several times more, on every query.
 with part_cycles as (
-    {{ with_part_metadata(ref('test_statistics_cycle')) }}
+    select
+        part_tests.part_id,
+        part_tests.part_test_number,
+        cycles.device_id,
+        cycles.test_id,
+        cycles.cycle_number,
+        cycles.charge_capacity__ah,
+        cycles.discharge_capacity__ah,
+        cycles.charge_energy__wh,
+        cycles.discharge_energy__wh
+    from {{ ref('statistics_cycle') }} as cycles
+    inner join {{ ref('int_part_tests') }} as part_tests
+        on cycles.device_id = part_tests.device_id
+        and cycles.test_id = part_tests.test_id
 ),
 
 numbered as (
@@ -27,24 +42,47 @@ reference_capacities as (
         discharge_capacity__ah as reference_capacity__ah
     from full_cycles
     where full_cycle_rank = 1
+),
+
+life as (
+    select
+        numbered.device_id,
+        numbered.test_id,
+        numbered.cycle_number,
+        numbered.part_cycle_number,
+        reference_capacities.reference_capacity__ah,
+        numbered.discharge_capacity__ah / nullif(reference_capacities.reference_capacity__ah, 0) as capacity_retention,
+        sum(numbered.charge_capacity__ah + numbered.discharge_capacity__ah) over (
+            partition by numbered.part_id order by numbered.part_cycle_number
+            rows between unbounded preceding and current row
+        ) as part_cumulative_throughput__ah,
+        sum(numbered.charge_energy__wh + numbered.discharge_energy__wh) over (
+            partition by numbered.part_id order by numbered.part_cycle_number
+            rows between unbounded preceding and current row
+        ) as part_cumulative_throughput__wh,
+        sum(numbered.discharge_capacity__ah) over (
+            partition by numbered.part_id order by numbered.part_cycle_number
+            rows between unbounded preceding and current row
+        ) / nullif(reference_capacities.reference_capacity__ah, 0) as equivalent_full_cycles
+    from numbered
+    left join reference_capacities
+        on numbered.part_id = reference_capacities.part_id
+),
+
+cycles as (
+    {{ with_part_metadata(ref('test_statistics_cycle')) }}
 )
 
 select
-    numbered.*,
-    reference_capacities.reference_capacity__ah,
-    numbered.discharge_capacity__ah / nullif(reference_capacities.reference_capacity__ah, 0) as capacity_retention,
-    sum(numbered.charge_capacity__ah + numbered.discharge_capacity__ah) over (
-        partition by numbered.part_id order by numbered.part_cycle_number
-        rows between unbounded preceding and current row
-    ) as part_cumulative_throughput__ah,
-    sum(numbered.charge_energy__wh + numbered.discharge_energy__wh) over (
-        partition by numbered.part_id order by numbered.part_cycle_number
-        rows between unbounded preceding and current row
-    ) as part_cumulative_throughput__wh,
-    sum(numbered.discharge_capacity__ah) over (
-        partition by numbered.part_id order by numbered.part_cycle_number
-        rows between unbounded preceding and current row
-    ) / nullif(reference_capacities.reference_capacity__ah, 0) as equivalent_full_cycles
-from numbered
-left join reference_capacities
-    on numbered.part_id = reference_capacities.part_id
+    cycles.*,
+    life.part_cycle_number,
+    life.reference_capacity__ah,
+    life.capacity_retention,
+    life.part_cumulative_throughput__ah,
+    life.part_cumulative_throughput__wh,
+    life.equivalent_full_cycles
+from cycles
+inner join life
+    on cycles.device_id = life.device_id
+    and cycles.test_id = life.test_id
+    and cycles.cycle_number = life.cycle_number
