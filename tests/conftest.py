@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,6 +128,17 @@ class SupersetServer:
     def api(self, user: tuple[str, str] | None = None) -> SupersetApi:
         """A REST session logged in as the admin (or as `user`)."""
         return SupersetApi(self.url, *(user or self.admin))
+
+
+def count_rows(api: SupersetApi, table_name: str) -> dict[str, Any]:
+    """A chart-data request counting a dataset's rows, as a chart sends it; Superset's answer (is_cached, data)."""
+    dataset = next(item["id"] for item in api.list_all("/api/v1/dataset/") if item["table_name"] == table_name)
+    answer = api.post("/api/v1/chart/data", {
+        "datasource": {"id": dataset, "type": "table"},
+        "queries": [{"columns": [], "metrics": [{"expressionType": "SQL", "sqlExpression": "count(*)",
+                                                 "label": "records"}]}],
+    })  # fmt: skip
+    return answer["result"][0]
 
 
 def free_port() -> int:

@@ -16,11 +16,14 @@ from pulse_analytics.superset import sync as superset_sync
 
 def cmd_seed(args: argparse.Namespace) -> int:
     generate.seed(rows=args.rows, seed_value=args.seed)
+    server.clear_cache()
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    return dbt.build(target=args.target, select=args.select).exit_code
+    exit_code = dbt.build(target=args.target, select=args.select).exit_code
+    server.clear_cache()  # the views may read other data now: no chart result kept from before
+    return exit_code
 
 
 def cmd_load_trino(args: argparse.Namespace) -> int:
@@ -38,6 +41,8 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
     except bdf.BdfError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    finally:
+        server.clear_cache()
     if errors:
         rest = "; the others were" if reports else ""
         print(f"{len(errors)} of {len(args.files)} files not imported (see the errors above){rest}.", file=sys.stderr)
@@ -67,6 +72,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     bdf_errors = import_demo_bdf()
     step("3/5 Building the views with dbt (target duckdb)")
     result = dbt.build(target="duckdb")
+    server.clear_cache()
     if result.exit_code != 0:
         return result.exit_code
     if bdf_errors:

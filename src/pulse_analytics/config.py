@@ -51,6 +51,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TRINO_THREADS", "4", "Number of models dbt builds at once on Trino."),
     Variable("STATE_DIR", "./state", "Folder of Superset's state: metadata, secret key, log, pid (gitignored)."),
     Variable("SUPERSET_PORT", "8088", "Port the local Superset listens on (http://localhost:<port>)."),
+    Variable("SUPERSET_CACHE_SECONDS", "0", "How long the local Superset keeps chart results (0: none, every chart "
+             "queries the warehouse)."),
     Variable("SUPERSET_ADMIN_USER", "admin", "Superset admin, created on first start; `pulse sync` logs in as it."),
     Variable("SUPERSET_ADMIN_PASSWORD", "admin", "Password of the Superset admin (demo default: set your own)."),
     Variable("SUPERSET_VIEWER_USER", "viewer", "Read-only user the local Superset creates (role Pulse Viewer)."),

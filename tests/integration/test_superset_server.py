@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from pulse_analytics.superset import server
-from tests.conftest import PULSE, REPO_ROOT, SupersetServer, free_port, pulse_env, run_pulse
+from tests.conftest import PULSE, REPO_ROOT, SupersetServer, count_rows, free_port, pulse_env, run_pulse
 
 DEMO_READY = "Press Ctrl-C to stop Superset"
 DEMO_TIMEOUT_S = 600  # reading the demo's output gives up after this: it is a hang, not a slow step
@@ -132,3 +132,33 @@ def test_status_of_a_state_folder_with_no_superset(tmp_path: Path) -> None:
     result = run_pulse("superset", "status", env=env, check=False)
     assert result.returncode == 3 and "not running" in result.stdout
     assert run_pulse("superset", "stop", env=env).stdout.strip() == "Superset was not running."
+
+
+def test_chart_cache_keeps_results_until_the_warehouse_is_rebuilt(superset_server: SupersetServer) -> None:
+    cached_env = {**superset_server.env, "PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS": "600"}
+    run_pulse("superset", "stop", env=superset_server.env)
+    try:
+        run_pulse("superset", "start", env=cached_env)
+        api = superset_server.api()
+        first, again = count_rows(api, "test_telemetry"), count_rows(api, "test_telemetry")
+        assert not first["is_cached"] and again["is_cached"] is True  # Superset says None for a fresh result
+        assert again["data"] == first["data"] and first["data"][0]["records"] > 0
+        assert any((superset_server.state_dir / "cache").iterdir())
+
+        run_pulse("build", env=cached_env)  # the views may read other data now: the kept results are dropped
+        assert not any((superset_server.state_dir / "cache").iterdir())
+        assert not count_rows(api, "test_telemetry")["is_cached"]
+    finally:
+        run_pulse("superset", "stop", env=cached_env, check=False)
+        run_pulse("superset", "start", env=superset_server.env)
+    api = superset_server.api()  # back to no cache for the other tests: the same request twice, never kept
+    assert not count_rows(api, "test_telemetry")["is_cached"] and not count_rows(api, "test_telemetry")["is_cached"]
+
+
+def test_start_with_a_bad_cache_setting_names_the_variable(tmp_path: Path) -> None:
+    env = pulse_env(tmp_path / "warehouse", STATE_DIR=str(tmp_path / "state"), SUPERSET_PORT=str(free_port()),
+                    SUPERSET_CACHE_SECONDS="ten minutes")  # fmt: skip
+    result = run_pulse("superset", "start", env=env, check=False)
+    assert result.returncode != 0
+    assert "PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS is 'ten minutes'" in result.stderr
+    assert not (tmp_path / "state").exists()

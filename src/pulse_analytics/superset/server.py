@@ -55,6 +55,11 @@ class State:
         return self.folder / "superset.pid"
 
     @property
+    def cache(self) -> Path:
+        """Chart results kept for PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS (when above 0), shared by the workers."""
+        return self.folder / "cache"
+
+    @property
     def initialized(self) -> Path:
         """Holds the Superset version whose migrations and roles the metadata database has."""
         return self.folder / "initialized"
@@ -69,6 +74,22 @@ def port() -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise SystemExit(f"error: PULSE_ANALYTICS_SUPERSET_PORT is '{value}'; set it to a port number, e.g. 8088.")
     return int(value)
+
+
+def cache_seconds() -> int:
+    value = config.get("SUPERSET_CACHE_SECONDS")
+    if not value.isdigit():
+        raise SystemExit(f"error: PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS is '{value}'; set it to a number of seconds, "
+                         "e.g. 600, or 0 for no cache.")  # fmt: skip
+    return int(value)
+
+
+def clear_cache() -> None:
+    """Forget the chart results Superset keeps (after the warehouse changed): the next render queries it again."""
+    folder = state().cache
+    if folder.is_dir():
+        for entry in folder.iterdir():  # the folder stays: the running workers write into it
+            entry.unlink(missing_ok=True)
 
 
 def url() -> str:
@@ -91,6 +112,7 @@ def start() -> None:
     if port_in_use(port()):
         raise SystemExit(f"error: port {port()} is in use by another program; stop it or set "
                          "PULSE_ANALYTICS_SUPERSET_PORT to a free port.")  # fmt: skip
+    cache_seconds()  # a bad value stops here, not in Superset's log
     files.folder.mkdir(parents=True, exist_ok=True)
     ensure_secret_key(files)
     initialize(files)

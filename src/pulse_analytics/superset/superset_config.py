@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from pulse_analytics import warehouse
+from pulse_analytics.superset import server
 
 STATE_DIR = Path(os.environ["PULSE_ANALYTICS_STATE_DIR"]).resolve()
 SECRET_KEY_FILE = STATE_DIR / "secret_key"
@@ -34,8 +35,25 @@ FEATURE_FLAGS = {
     "DASHBOARD_VIRTUALIZATION": False,
 }
 
-# Chart queries are cheap on the embedded warehouse, and results must follow `pulse build` at once: no data cache.
-DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+# Chart results: by default none are kept, so every chart queries the warehouse and follows new data at once.
+# PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS above 0 keeps each result that long in <state>/cache (one folder for all the
+# workers): a dashboard seen again within that time renders without querying; `pulse seed`, `import-bdf` and `build`
+# empty the folder, and a dashboard's "Force refresh" asks again. Its effect is measured in bench/REPORT.md.
+CACHE_SECONDS = server.cache_seconds()
+if CACHE_SECONDS:
+    DATA_CACHE_CONFIG = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(server.state().cache),
+                         "CACHE_DEFAULT_TIMEOUT": CACHE_SECONDS, "CACHE_THRESHOLD": 0}  # fmt: skip
+else:
+    DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+
+# Time grains Trino's engine has and DuckDB's lacks, so a chart bucketing by them runs on either warehouse (the Test
+# explorer draws a test's voltage and current as 10-minute means: a whole test in a few thousand points).
+TIME_GRAIN_ADDON_EXPRESSIONS = {
+    "duckdb": {
+        grain: f"time_bucket(INTERVAL '{minutes} minutes', {{col}})"
+        for grain, minutes in (("PT5M", 5), ("PT10M", 10), ("PT15M", 15), ("PT30M", 30))
+    }
+}
 
 
 @event.listens_for(Engine, "connect")
