@@ -12,7 +12,7 @@ import pytest
 from pulse_analytics import warehouse
 from pulse_analytics.bench import superset as superset_half
 from pulse_analytics.superset import assets
-from tests.conftest import SupersetServer, pulse_env, run_pulse
+from tests.conftest import SupersetServer, count_rows, pulse_env, run_pulse
 
 RUNS = 2
 
@@ -88,20 +88,25 @@ def test_bad_sizes_are_refused_naming_the_value(tmp_path: Path) -> None:
 
 
 def test_superset_half_renders_every_dashboard_and_times_every_chart(superset_server: SupersetServer) -> None:
-    """The Superset half against the session's Superset (one render and one request per chart, no warm-up count)."""
+    """The Superset half against the session's Superset (one render and one request per chart, no warm-up count),
+    which it restarts with the data cache on for the cached renders, and then without."""
     port = int(superset_server.url.rsplit(":", 1)[1])
     server = superset_half.Server(superset_server.state_dir, port=port, admin=superset_server.admin)
-    measured = superset_half.measure(server, runs=1)
+    measured = superset_half.measure(server, superset_server.warehouse_dir, runs=1)
     dashboards = {dashboard.slug: dashboard for dashboard in superset_half.dashboards()}
-    assert {entry["slug"] for entry in measured["dashboards"]} == set(dashboards)
-    for entry in measured["dashboards"]:
-        assert entry["chart_errors"] == [], entry
-        assert 0 < entry["page_ready"]["median"] <= entry["loaded"]["median"] <= entry["settled"]["median"]
-        assert entry["chart_data_requests"] >= dashboards[entry["slug"]].charts
+    for key in ("dashboards", "dashboards_cached"):
+        assert {entry["slug"] for entry in measured[key]} == set(dashboards)
+        for entry in measured[key]:
+            assert entry["chart_errors"] == [], entry
+            assert 0 < entry["page_ready"]["median"] <= entry["loaded"]["median"] <= entry["settled"]["median"]
+            assert entry["chart_data_requests"] >= dashboards[entry["slug"]].charts
     charts_in_git = {assets.load(path)["slice_name"] for path in assets.files("charts")}
+    assert measured["cache_files"] >= len(charts_in_git)  # the cached renders kept (and used) every chart's result
     timed = {entry["chart"] for entry in measured["charts"] if entry["kind"] == "chart"}
     assert timed == charts_in_git
     for entry in measured["charts"]:
         assert_timing(entry["api"], 1)
         assert entry["sql"] and all("select" in sql.lower() for sql in entry["sql"])
     assert measured["peak_rss_bytes"]["superset"] and measured["peak_rss_bytes"]["chromium"]
+    api = superset_server.api()  # back to no cache for the other tests: the same request twice, never kept
+    assert not count_rows(api, "part_metadata")["is_cached"] and not count_rows(api, "part_metadata")["is_cached"]

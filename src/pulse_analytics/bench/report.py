@@ -25,6 +25,12 @@ def telemetry_rows(size: dict[str, Any]) -> int:
     return int(size["data"]["rows"]["telemetry"])
 
 
+def label(size: dict[str, Any]) -> str:
+    """A size as it was asked for: 1M, 10M, 20k."""
+    rows = size["rows_requested"]
+    return f"{rows / 1e6:g}M" if rows >= 1_000_000 else f"{rows / 1e3:g}k"
+
+
 def seconds(value: float | None) -> str:
     if value is None:
         return "–"
@@ -62,9 +68,13 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     ]  # fmt: skip
     superset = size.get("superset")
     if superset:
-        slowest = max(superset["dashboards"], key=lambda dashboard: dashboard["settled"]["median"])
+        slowest = slowest_render(superset["dashboards"])
+        cached = slowest_render(superset.get("dashboards_cached", []))
+        with_cache = (f"; with the data cache on: {cached['title']}, {seconds(cached['settled']['median'])} s"
+                      if cached else "")  # fmt: skip
         found.append((f"Every dashboard fully rendered in under {TARGETS['dashboard_s']:g} s, warm ({rows})",
-                      f"slowest: {slowest['title']}, {seconds(slowest['settled']['median'])} s (median)",
+                      f"slowest, no data cache (the default): {slowest['title']}, "
+                      f"{seconds(slowest['settled']['median'])} s (median){with_cache}",
                       slowest["settled"]["median"] < TARGETS["dashboard_s"]))  # fmt: skip
         chart = max(superset["charts"], key=lambda entry: entry["api"]["median"])
         found.append((f"Every chart's query under {TARGETS['chart_s']:g} s, warm ({rows})",
@@ -85,6 +95,10 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     found.append((f"Peak memory under {TARGETS['memory_bytes'] / GIB:g} GiB for any query",
                   f"largest: {mebibytes(peak[0])} ({peak[1]})", peak[0] < TARGETS["memory_bytes"]))  # fmt: skip
     return found
+
+
+def slowest_render(dashboards: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return max(dashboards, key=lambda dashboard: dashboard["settled"]["median"], default=None)
 
 
 # --- REPORT.md ----------------------------------------------------------------------------------------------------
@@ -139,25 +153,26 @@ def query_table(sizes: list[dict[str, Any]], groups: tuple[str, ...], title: str
         return []
     header = ["Query"]
     for size in sizes:
-        rows = f"{telemetry_rows(size) / 1e6:g}M"
-        header += [f"view s ({rows})", f"bound s ({rows})", f"ratio ({rows})"]
-    if len(sizes) > 1:
-        header += ["growth view", "growth bound"]
+        header += [f"view s ({label(size)})", f"bound s ({label(size)})", f"ratio ({label(size)})"]
+    steps = list(zip(sizes[:-1], sizes[1:], strict=True))  # growth from each size to the next
+    for smaller, larger in steps:
+        span = f"{label(smaller)}→{label(larger)}"
+        header += [f"growth view {span}", f"growth bound {span}"]
     lines = [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for name in names:
         cells = [name]
         for size in sizes:
             query = by_name(size).get(name)
             cells += [spread(query["view"]), spread(query["lower_bound"]), f"{query['ratio']}x"] if query else ["–"] * 3
-        if len(sizes) > 1:
-            first, last = by_name(sizes[0]).get(name), by_name(sizes[-1]).get(name)
+        for smaller, larger in steps:
+            before, after = by_name(smaller).get(name), by_name(larger).get(name)
             for side in ("view", "lower_bound"):
-                cells.append(f"{last[side]['median'] / first[side]['median']:.1f}x" if first and last else "–")
+                cells.append(f"{after[side]['median'] / before[side]['median']:.1f}x" if before and after else "–")
         lines.append("| " + " | ".join(cells) + " |")
     methods = sorted({query["lower_bound"]["method"] for size in sizes for query in size["queries"]
                       if query["group"] in groups})  # fmt: skip
-    lines += ["", f"Lower bound: {', '.join(methods)} (docs/benchmarks.md). Growth: median at "
-              f"{telemetry_rows(sizes[-1]):,} rows over median at {telemetry_rows(sizes[0]):,}.", ""]  # fmt: skip
+    lines += ["", f"Lower bound: {', '.join(methods)} (docs/benchmarks.md). Growth: the median at one size over the "
+              "median at the size before.", ""]  # fmt: skip
     notes = [f"- {query['name']} ({telemetry_rows(size):,} rows): {query['note']}" for size in sizes
              for query in size["queries"] if query["group"] in groups and query.get("note")]  # fmt: skip
     return lines + notes + ([""] if notes else [])
@@ -178,17 +193,9 @@ def superset_tables(sizes: list[dict[str, Any]]) -> list[str]:
     measured = [size for size in sizes if size.get("superset")]
     if not measured:
         return []
-    phases = ("page_ready", "first_request", "last_response", "loaded", "settled")
-    lines = ["## Superset (warm, no data cache)", "",
-             "| Dashboard | charts | telemetry rows | page ready s | first chart request s | last chart answer s | "
-             "charts loaded s | settled s |", "|" + " --- |" * 8]  # fmt: skip
-    for dashboard in measured[0]["superset"]["dashboards"]:
-        for size in measured:
-            found = {entry["slug"]: entry for entry in size["superset"]["dashboards"]}.get(dashboard["slug"])
-            if found:
-                cells = [dashboard["title"], str(dashboard["charts"]), f"{telemetry_rows(size):,}",
-                         *(spread(found[phase]) if phase in found else "–" for phase in phases)]  # fmt: skip
-                lines.append("| " + " | ".join(cells) + " |")
+    lines = [*render_table(measured, "dashboards", "## Superset (warm, no data cache: the default)"),
+             *render_table(measured, "dashboards_cached", "## Superset with its data cache on (a dashboard seen "
+                           "again: PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS)")]  # fmt: skip
     errors = [f"- {dashboard['title']} ({telemetry_rows(size):,} rows): {error}" for size in measured
               for dashboard in size["superset"]["dashboards"] for error in dashboard["chart_errors"]]  # fmt: skip
     lines += ["", "All from the start of navigation, by the page's clock: page ready (DOMContentLoaded), the first "
@@ -196,7 +203,7 @@ def superset_tables(sizes: list[dict[str, Any]]) -> list[str]:
               "no longer changing (ECharts animates its first draw).", ""]  # fmt: skip
     if errors:
         lines += ["Charts that showed an error:", *errors, ""]
-    header = "| Dashboard | Request | " + " | ".join(f"API s ({telemetry_rows(size) / 1e6:g}M)" for size in measured)
+    header = "| Dashboard | Request | " + " | ".join(f"API s ({label(size)})" for size in measured)
     lines += ["### Chart-data API (each request a dashboard sends, sent again through the REST API)", "",
               header + " |", "|" + " --- |" * (2 + len(measured))]  # fmt: skip
     for chart in measured[0]["superset"]["charts"]:
@@ -206,6 +213,22 @@ def superset_tables(sizes: list[dict[str, Any]]) -> list[str]:
             entry = found.get((chart["dashboard"], chart["chart"]))
             cells.append(spread(entry["api"]) if entry else "–")
         lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def render_table(measured: list[dict[str, Any]], key: str, title: str) -> list[str]:
+    phases = ("page_ready", "first_request", "last_response", "loaded", "settled")
+    if not measured[0]["superset"].get(key):
+        return []
+    lines = [title, "", "| Dashboard | charts | telemetry rows | page ready s | first chart request s | "
+             "last chart answer s | charts loaded s | settled s |", "|" + " --- |" * 8]  # fmt: skip
+    for dashboard in measured[0]["superset"][key]:
+        for size in measured:
+            found = {entry["slug"]: entry for entry in size["superset"].get(key, [])}.get(dashboard["slug"])
+            if found:
+                cells = [dashboard["title"], str(dashboard["charts"]), f"{telemetry_rows(size):,}",
+                         *(spread(found[phase]) if phase in found else "–" for phase in phases)]  # fmt: skip
+                lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 

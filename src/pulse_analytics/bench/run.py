@@ -106,7 +106,7 @@ def measure_size(size: engine.Size, settings: Settings) -> dict[str, Any]:
 
 def measure_superset(server: superset_half.Server, size: engine.Size, runs: int) -> dict[str, Any]:
     server.sync(size.directory)
-    return superset_half.measure(server, runs)
+    return superset_half.measure(server, size.directory, runs)
 
 
 def chart_queries(size: engine.Size, measured: dict[str, Any]) -> list[engine.Query]:

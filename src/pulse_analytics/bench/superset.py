@@ -4,8 +4,10 @@ captured; and through the REST API: every chart-data request timed, and its SQL 
 
 A dashboard has rendered when every chart shows its content (or an error, or "no results") with no spinner left and
 the chart canvases have stopped changing (ECharts animates its first draw): both moments are recorded, measured from
-the start of navigation by the page's own clock. Superset runs with no data cache (its configuration), so every
-chart-data request queries the warehouse; "warm" means Superset and the browser have served each dashboard once.
+the start of navigation by the page's own clock. Superset first runs as the bundle runs it by default, with no data
+cache, so every chart-data request queries the warehouse; "warm" means Superset and the browser have served each
+dashboard once. Then it is restarted with its data cache on (PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS) and the
+dashboards are rendered again, each after one render that fills the cache: what a dashboard seen again costs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pulse_analytics.superset.api import SupersetApi
 CHART_DATA = "/api/v1/chart/data"
 POLL_MS = 100
 ADMIN = ("admin", "bench-admin")  # of the benchmark's own Superset, which only it uses
+CACHE_SECONDS = 3600  # the data cache of the cached renders: longer than they take
 
 # Polled in the page: false until every chart has settled, then when it had loaded and when it settled (ms since the
 # start of navigation), with the page's own timeline of where the time went: the page ready (DOMContentLoaded), the
@@ -67,6 +70,7 @@ class Server:
     state_dir: Path
     port: int = field(default_factory=lambda: free_port())
     admin: tuple[str, str] = ADMIN
+    cache_seconds: int = 0
 
     @property
     def url(self) -> str:
@@ -76,7 +80,8 @@ class Server:
         return {**os.environ, **config.resolved_environment(), config.PREFIX + "WAREHOUSE_DIR": str(warehouse_dir),
                 config.PREFIX + "STATE_DIR": str(self.state_dir), config.PREFIX + "SUPERSET_PORT": str(self.port),
                 config.PREFIX + "SUPERSET_ADMIN_USER": self.admin[0],
-                config.PREFIX + "SUPERSET_ADMIN_PASSWORD": self.admin[1]}  # fmt: skip
+                config.PREFIX + "SUPERSET_ADMIN_PASSWORD": self.admin[1],
+                config.PREFIX + "SUPERSET_CACHE_SECONDS": str(self.cache_seconds)}  # fmt: skip
 
     def pulse(self, warehouse_dir: Path, *arguments: str) -> None:
         result = run_child([str(Path(sys.executable).with_name("pulse")), *arguments], env=self.env(warehouse_dir))
@@ -94,6 +99,14 @@ class Server:
 
     def stop(self, warehouse_dir: Path) -> None:
         self.pulse(warehouse_dir, "superset", "stop")
+
+    def restart(self, warehouse_dir: Path, cache_seconds: int) -> None:
+        """Stop, then start with this data cache setting (0: none) and an empty cache."""
+        self.stop(warehouse_dir)
+        self.cache_seconds = cache_seconds
+        for entry in (self.state_dir / "cache").glob("*"):
+            entry.unlink()
+        self.start(warehouse_dir)
 
     def api(self) -> SupersetApi:
         return SupersetApi(self.url, *self.admin)
@@ -166,18 +179,37 @@ def dashboards() -> list[Dashboard]:
     return found
 
 
-def measure(server: Server, runs: int) -> dict[str, Any]:
-    """Render every dashboard `runs` times (after one warm-up), capturing the chart-data requests it sends; then time
-    each captured request through the API and fetch its SQL."""
+def measure(server: Server, warehouse_dir: Path, runs: int) -> dict[str, Any]:
+    """Render every dashboard `runs` times (after one warm-up), capturing the chart-data requests it sends; time each
+    captured request through the API and fetch its SQL; then render every dashboard again with the data cache on."""
+    rendered, requests_sent, chromium_memory = render_dashboards(server, runs)
+    charts = time_chart_requests(server, requests_sent, runs)
+    superset_memory = server.peak_rss_bytes()
+    step(f"Restarting the benchmark's Superset with its data cache on ({CACHE_SECONDS} s)")
+    server.restart(warehouse_dir, CACHE_SECONDS)
+    try:
+        cached, _, _ = render_dashboards(server, runs)
+        cache_files = len(list((server.state_dir / "cache").glob("*")))  # the chart results kept: the cache was used
+    finally:
+        server.restart(warehouse_dir, 0)
+    return {"dashboards": rendered, "dashboards_cached": cached, "cache_files": cache_files, "charts": charts,
+            "peak_rss_bytes": {"superset": superset_memory, "chromium": chromium_memory}}  # fmt: skip
+
+
+def render_dashboards(server: Server, runs: int) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, int]]:
+    """Each dashboard rendered once (its chart-data requests captured), then `runs` times timed; with the peak memory
+    of the Chromium processes."""
     from playwright.sync_api import sync_playwright
 
     rendered, requests_sent = [], {}
+    cache = "with the data cache" if server.cache_seconds else "no data cache"
     with sync_playwright() as playwright:
         chromium = browser.launch(playwright)
         page = chromium.new_page(viewport=browser.VIEWPORT)
         browser.login(page, server.url, *server.admin)
         for dashboard in dashboards():
-            step(f"Rendering dashboard '{dashboard.title}' ({dashboard.charts} charts, {runs} runs after a warm-up)")
+            step(f"Rendering dashboard '{dashboard.title}' ({dashboard.charts} charts, {cache}, {runs} runs after a "
+                 "warm-up)")  # fmt: skip
             captured: list[dict[str, Any]] = []
             listener = partial(capture, into=captured)
             page.on("request", listener)
@@ -188,9 +220,7 @@ def measure(server: Server, runs: int) -> dict[str, Any]:
             requests_sent[dashboard.slug] = captured
         chromium_memory = chromium_peak_rss_bytes()
         chromium.close()
-    charts = time_chart_requests(server, requests_sent, runs)
-    return {"dashboards": rendered, "charts": charts,
-            "peak_rss_bytes": {"superset": server.peak_rss_bytes(), "chromium": chromium_memory}}  # fmt: skip
+    return rendered, requests_sent, chromium_memory
 
 
 def capture(request: Any, into: list[dict[str, Any]]) -> None:
