@@ -47,7 +47,7 @@ else:
     DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 
 # Time grains Trino's engine has and DuckDB's lacks, so a chart bucketing by them runs on either warehouse (the Test
-# explorer draws a test's voltage and current as 10-minute means: a whole test in a few thousand points).
+# explorer draws a test's voltage and current as 30-minute means: a whole test in a few thousand points).
 TIME_GRAIN_ADDON_EXPRESSIONS = {
     "duckdb": {
         grain: f"time_bucket(INTERVAL '{minutes} minutes', {{col}})"
