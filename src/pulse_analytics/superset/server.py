@@ -239,11 +239,16 @@ def running_pid(files: State) -> int | None:
 
 
 def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """Whether a process of the group still runs. Zombies do not count: gunicorn's master, once the `pulse superset
+    start` that launched it has exited, is reaped by the machine's init, which in some containers never does."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _parent, group = stat.read_text().rsplit(")", 1)[1].split()[:3]  # after "pid (command)"
+        except (OSError, ValueError):
+            continue
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
 
 
 def healthy() -> bool:
