@@ -99,9 +99,15 @@ def read_until(process: subprocess.Popen[str], text: str) -> str:
             return "".join(output)
 
 
+def as_in_a_terminal() -> None:
+    """Ctrl-C reaches the demo as it does in a terminal, even when the tests run as a background job (`cmd &` in a
+    script), whose commands inherit SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_demo_prints_url_and_logins_and_ctrl_c_stops_everything(superset_server: SupersetServer) -> None:
     demo = subprocess.Popen([PULSE, "demo", "--rows", "20000"], env=superset_server.env, cwd=REPO_ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=as_in_a_terminal)  # fmt: skip
     try:
         output = read_until(demo, DEMO_READY)
         for step in ("1/5", "3/5", "4/5", "5/5"):
