@@ -130,15 +130,20 @@ class SupersetServer:
         return SupersetApi(self.url, *(user or self.admin))
 
 
-def count_rows(api: SupersetApi, table_name: str) -> dict[str, Any]:
-    """A chart-data request counting a dataset's rows, as a chart sends it; Superset's answer (is_cached, data)."""
-    dataset = next(item["id"] for item in api.list_all("/api/v1/dataset/") if item["table_name"] == table_name)
-    answer = api.post("/api/v1/chart/data", {
-        "datasource": {"id": dataset, "type": "table"},
-        "queries": [{"columns": [], "metrics": [{"expressionType": "SQL", "sqlExpression": "count(*)",
-                                                 "label": "records"}]}],
-    })  # fmt: skip
-    return answer["result"][0]
+def chart_data(api: SupersetApi, dataset: str, columns: list[str], metrics: list[Any]) -> dict[str, Any]:
+    """Superset's answer to a chart-data request on a dataset, as a chart sends it (data, is_cached, ...)."""
+    dataset_id = next(item["id"] for item in api.list_all("/api/v1/dataset/") if item["table_name"] == dataset)
+    query: dict[str, Any] = {"columns": columns, "metrics": metrics, "row_limit": 100}
+    if columns:
+        query["orderby"] = [[columns[0], True]]
+    payload = {"datasource": {"id": dataset_id, "type": "table"}, "result_format": "json", "result_type": "full",
+               "queries": [query]}  # fmt: skip
+    return api.post("/api/v1/chart/data", payload)["result"][0]
+
+
+def count_rows(api: SupersetApi, dataset: str) -> dict[str, Any]:
+    """A chart-data request counting a dataset's rows; Superset's answer (is_cached, data)."""
+    return chart_data(api, dataset, [], [{"expressionType": "SQL", "sqlExpression": "count(*)", "label": "records"}])
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ import pytest
 
 from pulse_analytics.superset import assets
 from pulse_analytics.superset.api import SupersetApi, SupersetError
-from tests.conftest import SupersetServer, free_port, run_pulse
+from tests.conftest import SupersetServer, chart_data, free_port, run_pulse
 
 ENDPOINTS = {"databases": "/api/v1/database/", "datasets": "/api/v1/dataset/", "charts": "/api/v1/chart/",
              "dashboards": "/api/v1/dashboard/"}  # fmt: skip
@@ -81,27 +81,20 @@ def test_warehouse_is_read_only_and_dml_is_refused(superset_server: SupersetServ
         run_sql("create table pulse.written_by_superset as select 1 as x")
 
 
-def chart_data(api: SupersetApi, dataset: str, columns: list[str], metrics: list[str]) -> list[dict[str, object]]:
-    dataset_id = next(item["id"] for item in api.list_all("/api/v1/dataset/") if item["table_name"] == dataset)
-    query = {"datasource": {"id": dataset_id, "type": "table"}, "result_format": "json", "result_type": "full",
-             "queries": [{"columns": columns, "metrics": metrics, "orderby": [[columns[0], True]], "row_limit": 100}]}
-    return api.post("/api/v1/chart/data", query)["result"][0]["data"]
-
-
 def test_views_can_be_rebuilt_while_superset_runs(superset_server: SupersetServer) -> None:
     api = superset_server.api()
-    before = chart_data(api, "part_statistics_cycle", ["part_id"], ["cycles_run", "capacity_retention"])
+    before = chart_data(api, "part_statistics_cycle", ["part_id"], ["cycles_run", "capacity_retention"])["data"]
 
     result = run_pulse("build", env=superset_server.env)  # needs the write lock on analytics.duckdb
 
     assert "build OK" in result.stdout
-    assert chart_data(api, "part_statistics_cycle", ["part_id"], ["cycles_run", "capacity_retention"]) == before
+    assert chart_data(api, "part_statistics_cycle", ["part_id"], ["cycles_run", "capacity_retention"])["data"] == before
 
 
 def test_dataset_metrics_answer_battery_questions(superset_server: SupersetServer) -> None:
     rows = chart_data(superset_server.api(), "part_statistics_cycle", ["part_id"],
                       ["discharge_capacity", "coulombic_efficiency", "energy_efficiency", "capacity_retention",
-                       "lowest_capacity_retention", "cycles_to_80_retention", "cycles_run"])  # fmt: skip
+                       "lowest_capacity_retention", "cycles_to_80_retention", "cycles_run"])["data"]  # fmt: skip
     assert len(rows) == 10  # the demo lab's ten cells
     assert {row["lowest_capacity_retention"] < 0.8 for row in rows} == {True, False}  # some cells reached 80 %
     for row in rows:

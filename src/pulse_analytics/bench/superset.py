@@ -27,6 +27,7 @@ from pulse_analytics import config
 from pulse_analytics.bench.measure import load_average, run_child, summary, vm_hwm
 from pulse_analytics.progress import step
 from pulse_analytics.superset import assets, browser
+from pulse_analytics.superset import server as superset_server
 from pulse_analytics.superset.api import SupersetApi
 
 CHART_DATA = "/api/v1/chart/data"
@@ -104,17 +105,19 @@ class Server:
         """Stop, then start with this data cache setting (0: none) and an empty cache."""
         self.stop(warehouse_dir)
         self.cache_seconds = cache_seconds
-        for entry in (self.state_dir / "cache").glob("*"):
-            entry.unlink()
+        superset_server.clear_cache(self.files)
         self.start(warehouse_dir)
+
+    @property
+    def files(self) -> superset_server.State:
+        return superset_server.State(self.state_dir)
 
     def api(self) -> SupersetApi:
         return SupersetApi(self.url, *self.admin)
 
     def peak_rss_bytes(self) -> dict[str, int]:
         """Peak resident memory of gunicorn's master and each worker so far (VmHWM)."""
-        pid_file = self.state_dir / "superset.pid"
-        master = int(pid_file.read_text().strip())
+        master = int(self.files.pid.read_text().strip())
         processes = {"gunicorn master": master}
         processes.update({f"worker {pid}": pid for pid in children(master)})
         return {name: peak for name, pid in processes.items() if (peak := vm_hwm(pid)) is not None}
@@ -189,7 +192,7 @@ def measure(server: Server, warehouse_dir: Path, runs: int) -> dict[str, Any]:
     server.restart(warehouse_dir, CACHE_SECONDS)
     try:
         cached, _, _ = render_dashboards(server, runs)
-        cache_files = len(list((server.state_dir / "cache").glob("*")))  # the chart results kept: the cache was used
+        cache_files = len(list(server.files.cache.glob("*")))  # the chart results kept: the cache was used
     finally:
         server.restart(warehouse_dir, 0)
     return {"dashboards": rendered, "dashboards_cached": cached, "cache_files": cache_files, "charts": charts,

@@ -84,9 +84,9 @@ def cache_seconds() -> int:
     return int(value)
 
 
-def clear_cache() -> None:
+def clear_cache(files: State | None = None) -> None:
     """Forget the chart results Superset keeps (after the warehouse changed): the next render queries it again."""
-    folder = state().cache
+    folder = (files or state()).cache
     if folder.is_dir():
         for entry in folder.iterdir():  # the folder stays: the running workers write into it
             entry.unlink(missing_ok=True)
