@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo screenshots test test-e2e bench lint check chromium compose-tools trino-grammar clean
+.PHONY: install demo demo-trino screenshots test test-e2e bench lint check chromium postgresql trino compose-tools trino-grammar clean
 
 $(BIN)/pulse: pyproject.toml
 	@echo "==> Installing Python packages into $(VENV) (first run: about a minute)"
@@ -18,6 +18,18 @@ install: $(BIN)/pulse
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "==> Installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's PostgreSQL server programs (initdb, pg_ctl) for the native Trino stack's catalogs (docs/trino.md).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "==> Installing Debian's postgresql"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+# The pinned Trino server from Maven Central (once, into .cache/trino; needs Maven and a Java 24+ JDK), and
+# PostgreSQL: what `make demo-trino` and the Trino pass of `make test` run on.
+trino: install postgresql
+	@command -v mvn >/dev/null 2>&1 || { echo "==> Installing Debian's maven"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null; }
+	$(BIN)/pulse trino install
 
 # Debian's docker-compose (v1: `docker-compose config` validates docker-compose.yml without a Docker engine) and
 # shellcheck (the compose stack's shell scripts), for the static checks of the production stack.
@@ -37,6 +49,11 @@ trino-grammar: $(TRINO_GRAMMAR)/node_modules/.package-lock.json
 demo: install
 	$(BIN)/pulse demo
 
+# The production path without Docker: PostgreSQL and Trino (trino_catalogs/) started natively, the demo lab loaded,
+# the views built with dbt-trino, Superset on Trino; Ctrl-C stops all of it.
+demo-trino: trino
+	$(BIN)/pulse demo --target trino
+
 # docs/screenshots/*.png of every dashboard, from the running Superset (start it with `make demo`).
 screenshots: install chromium
 	$(BIN)/pulse superset screenshots
@@ -48,8 +65,11 @@ lint: install
 check: install
 	$(BIN)/pulse check
 
-test: install chromium compose-tools trino-grammar lint check
+# Two passes: every test on the embedded DuckDB warehouse, then the target-dependent ones (the quality suite, access
+# rules, load, cross-engine equality, dashboards in Chromium) on a real Trino the tests start (tests/conftest.py).
+test: install chromium postgresql trino compose-tools trino-grammar lint check
 	$(BIN)/pytest
+	$(BIN)/pytest --dbt-target=trino
 
 # The production stack end to end (needs Docker with Compose v2): `docker compose up` with demo data, the quality suite
 # on Trino (`pytest --dbt-target=trino`), the e2e and browser tests against it, then `docker compose down -v`.
@@ -62,4 +82,4 @@ bench: install chromium
 	$(BIN)/pulse bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) warehouse state dbt/target dbt/logs test-artifacts $(TRINO_GRAMMAR)/node_modules
+	rm -rf $(VENV) .cache warehouse state dbt/target dbt/logs test-artifacts $(TRINO_GRAMMAR)/node_modules

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +22,79 @@ PULSE = str(Path(sys.executable).with_name("pulse"))
 TEST_ROWS = 20_000
 
 
+# The Trino the session's tests use (host, port...), as PULSE_ANALYTICS_* settings: a native stack the session starts
+# (tests/conftest.py::trino_stack), or the compose stack's when `make test-e2e` runs the suite.
+TRINO_SETTINGS: dict[str, str] = {}
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--dbt-target", choices=("duckdb", "trino"), default="duckdb",
-                     help="warehouse the integration quality suite runs against (default duckdb)")  # fmt: skip
+                     help="warehouse the quality suite runs against (default duckdb); trino runs the tests marked "
+                     "trino and trino_only on a real Trino: a native one the session starts (`make trino` installs "
+                     "it), or the compose stack's when PULSE_E2E_COMPOSE is set")  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "trino: runs on the target of --dbt-target, so in the Trino pass too")
+    config.addinivalue_line("markers", "trino_only: needs a Trino; runs in the Trino pass (--dbt-target=trino) only")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs pytest twice: every test on DuckDB, then the target-dependent ones on a real Trino. Each pass
+    deselects (does not skip) the tests that belong to the other, so a skip always means a missing Docker engine."""
+    on_trino = config.getoption("--dbt-target") == "trino"
+    selected, deselected = [], []
+    for item in items:
+        marked_trino = item.get_closest_marker("trino") is not None
+        trino_only = item.get_closest_marker("trino_only") is not None
+        keep = (marked_trino or trino_only) if on_trino else not trino_only
+        (selected if keep else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
 
 
 @pytest.fixture(scope="session")
 def dbt_target(request: pytest.FixtureRequest) -> str:
     return request.config.getoption("--dbt-target")
+
+
+@pytest.fixture(scope="session")
+def trino_stack(dbt_target: str) -> Iterator[dict[str, str]]:
+    """A real Trino for the session: the native stack (PostgreSQL and Trino from trino_catalogs/, started here in a
+    folder of its own on free ports, stopped at the end), or the compose stack's under `make test-e2e`. Never skipped:
+    when Trino cannot run, the tests fail with the reason."""
+    if dbt_target != "trino":
+        raise AssertionError("trino_stack is for the Trino pass: mark the test trino_only")
+    if os.environ.get("PULSE_E2E_COMPOSE"):
+        TRINO_SETTINGS.update({key: os.environ[config.PREFIX + key] for key in ("TRINO_HOST", "TRINO_PORT")})
+        yield TRINO_SETTINGS
+        return
+    from pulse_analytics import trino_native
+
+    if not trino_native.installed():
+        pytest.fail(f"Trino {trino_native.TRINO_VERSION} is not installed in {trino_native.trino_home()}: run "
+                    "`make trino` (`make test` does), then run the tests again.")  # fmt: skip
+    root = Path(tempfile.mkdtemp(prefix="pulse-test-trino-"))
+    try:
+        stack = trino_native.start(root, trino_port=free_port())
+        TRINO_SETTINGS.update({key.removeprefix(config.PREFIX): value
+                               for key, value in trino_native.client_environment(stack).items()})  # fmt: skip
+        for key, value in TRINO_SETTINGS.items():
+            os.environ[config.PREFIX + key] = value
+        yield TRINO_SETTINGS
+    finally:
+        trino_native.stop(root)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def trino_demo(trino_stack: dict[str, str], demo_warehouse_template: Path) -> dict[str, str]:
+    """The session's demo warehouse loaded into Trino by `pulse load-trino` (user loader) and built there by
+    `pulse build --target trino` (user dbt), as the compose stack's jobs do."""
+    run_pulse("load-trino", env=pulse_env(demo_warehouse_template, TRINO_USER="loader"))
+    run_pulse("build", "--target", "trino", env=pulse_env(demo_warehouse_template, TRINO_USER="dbt"))
+    return trino_stack
 
 
 def run_pulse(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -43,6 +109,7 @@ def run_pulse(*args: str, env: dict[str, str], check: bool = True) -> subprocess
 def pulse_env(warehouse_dir: Path, **overrides: str) -> dict[str, str]:
     """The environment a user would have, with the warehouse in a folder of the test's own."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(config.PREFIX)}
+    env.update({config.PREFIX + key: value for key, value in TRINO_SETTINGS.items()})
     env[config.PREFIX + "WAREHOUSE_DIR"] = str(warehouse_dir)
     env.update({config.PREFIX + key: value for key, value in overrides.items()})
     return env
@@ -94,14 +161,10 @@ def demo_warehouse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(dbt_target: str, demo_warehouse_template: Path) -> Warehouse:
+def built_warehouse(request: pytest.FixtureRequest, dbt_target: str, demo_warehouse_template: Path) -> Warehouse:
     """The demo data with every view built, on the target chosen by --dbt-target."""
     if dbt_target == "trino":
-        from pulse_analytics import dbt
-
-        reason = dbt.trino_unreachable()
-        if reason:
-            pytest.skip(f"{reason}: start one with `make test-e2e` (needs Docker)")
+        request.getfixturevalue("trino_demo")
         return Warehouse("trino", None)
     return Warehouse("duckdb", demo_warehouse_template)
 
@@ -155,10 +218,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def superset_server(demo_warehouse_template: Path,
+def superset_server(request: pytest.FixtureRequest, dbt_target: str, demo_warehouse_template: Path,
                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[SupersetServer]:
     """Superset started by `pulse superset start` on a free port (never the demo's), on a copy of the demo warehouse,
-    every asset synced by `pulse sync`; stopped by `pulse superset stop` at the end of the session."""
+    every asset synced by `pulse sync`; stopped by `pulse superset stop` at the end of the session. In the Trino pass
+    it reads the views of the session's Trino as Trino user `superset` (`pulse sync --target trino`)."""
+    if dbt_target == "trino":
+        request.getfixturevalue("trino_demo")
     warehouse_dir = tmp_path_factory.mktemp("superset-warehouse")
     shutil.copytree(demo_warehouse_template, warehouse_dir, dirs_exist_ok=True)
     state_dir = tmp_path_factory.mktemp("superset-state")
@@ -169,7 +235,10 @@ def superset_server(demo_warehouse_template: Path,
     server = SupersetServer(f"http://localhost:{port}", env, state_dir, warehouse_dir, admin, viewer)
     try:
         run_pulse("superset", "start", env=env)
-        run_pulse("sync", env=env)
+        if dbt_target == "trino":
+            run_pulse("sync", "--target", "trino", env={**env, config.PREFIX + "TRINO_USER": "superset"})
+        else:
+            run_pulse("sync", env=env)
         yield server
     finally:
         run_pulse("superset", "stop", env=env, check=False)

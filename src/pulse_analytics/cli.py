@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from datetime import datetime
@@ -12,6 +13,7 @@ from pulse_analytics import bdf, config, dbt, generate, warehouse
 from pulse_analytics.progress import step
 from pulse_analytics.superset import server
 from pulse_analytics.superset import sync as superset_sync
+from pulse_analytics.trino_native import NativeStackError
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -64,6 +66,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.target == "trino":
+        return demo_on_trino(args)
     step(f"1/5 Demo data in {config.warehouse_dir()}")
     if demo_data_present():
         print("demo data already present: reusing it (run `pulse seed` to write it again)")
@@ -82,6 +86,72 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Warehouse ready: duckdb -init {config.warehouse_dir() / 'attach.sql'} "
           f"{warehouse.catalog_path(config.get('TARGET_CATALOG'))}")  # fmt: skip
     return run_demo_superset(detach=args.detach)
+
+
+def demo_on_trino(args: argparse.Namespace) -> int:
+    """The production path on this machine: the demo lab loaded into a native Trino, the views built there by
+    dbt-trino, Superset reading them as Trino user `superset`. Ctrl-C stops Superset, Trino and PostgreSQL."""
+    from pulse_analytics import trino_load, trino_native
+
+    step(f"1/7 Demo data in {config.warehouse_dir()} (the source of `pulse load-trino`)")
+    if demo_data_present():
+        print("demo data already present: reusing it (run `pulse seed` to write it again)")
+    else:
+        generate.seed(rows=args.rows, seed_value=args.seed)
+    step("2/7 Starting the native Trino stack (PostgreSQL, Trino with trino_catalogs/)")
+    trino_native.interrupt_handler()
+    keep_running = False
+    try:
+        stack = trino_native.start()
+        os.environ.update(trino_native.client_environment(stack))
+        step("3/7 Loading the demo lab into the telemetry and metadata catalogs (Trino user loader)")
+        os.environ[config.PREFIX + "TRINO_USER"] = "loader"
+        trino_load.load_all(replace=False)
+        step("4/7 Building the views with dbt (target trino, Trino user dbt)")
+        os.environ[config.PREFIX + "TRINO_USER"] = "dbt"
+        result = dbt.build(target="trino")
+        server.clear_cache()
+        if result.exit_code != 0:
+            raise SystemExit(result.exit_code)
+        os.environ[config.PREFIX + "TRINO_USER"] = "superset"
+        step("5/7 Starting Superset")
+        server.start()
+        step("6/7 Syncing the database (Trino, user superset), datasets, charts and dashboards into Superset")
+        superset_sync.sync(target="trino")
+        step("7/7 Ready")
+        print(server.login_message(), flush=True)
+        print(f"Trino: {stack.url} (users loader, dbt, superset; trino_catalogs/rules.json)", flush=True)
+        if args.detach:
+            print("Superset and Trino keep running; stop them with `pulse superset stop` and `pulse trino stop`.")
+            keep_running = True
+            return 0
+        print("Press Ctrl-C to stop Superset, Trino and PostgreSQL.", flush=True)
+        server.wait_until_stopped()
+        return 0
+    finally:
+        if not keep_running:
+            server.stop()
+            trino_native.stop()
+            print("Stopped Superset, Trino and PostgreSQL: nothing is left running.", file=sys.stderr)
+
+
+def cmd_trino(args: argparse.Namespace) -> int:
+    from pulse_analytics import trino_native
+
+    if args.action == "install":
+        trino_native.install()
+        return 0
+    if args.action == "start":
+        stack = trino_native.start()
+        print(trino_native.status())
+        settings = trino_native.client_environment(stack)
+        print("Point the bundle at it: " + " ".join(f"{name}={value}" for name, value in settings.items()))
+        return 0
+    if args.action == "stop":
+        print("Trino and PostgreSQL stopped." if trino_native.stop() else "The native Trino stack was not running.")
+        return 0
+    print(trino_native.status())
+    return 0 if trino_native.running() else 3
 
 
 def run_demo_superset(detach: bool) -> int:
@@ -263,7 +333,17 @@ def parser() -> argparse.ArgumentParser:
     add_size_options(demo)
     demo.add_argument("--detach", action="store_true",
                       help="leave Superset running in the background instead of waiting for Ctrl-C")  # fmt: skip
+    demo.add_argument("--target", choices=dbt.TARGETS, default="duckdb",
+                      help="duckdb: the embedded warehouse (default); trino: the production path, a native Trino "
+                      "started by `pulse trino start` (docs/trino.md)")  # fmt: skip
     demo.set_defaults(func=cmd_demo)
+
+    trino = commands.add_parser("trino", help="the native Trino stack without Docker: PostgreSQL and Trino with "
+                                "trino_catalogs/ (docs/trino.md)")  # fmt: skip
+    trino.add_argument("action", choices=("install", "start", "stop", "status"),
+                       help="install (fetch the pinned Trino once), start (in the background, waits until ready), "
+                       "stop, status")  # fmt: skip
+    trino.set_defaults(func=cmd_trino)
 
     bench = commands.add_parser("bench", help="time the views and dashboards at several sizes (docs/benchmarks.md)")
     bench.add_argument("--rows", help="telemetry sizes, comma-separated, e.g. 1M,10M,30M (default 1M,10M)")
@@ -285,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except NativeStackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

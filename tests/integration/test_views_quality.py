@@ -17,6 +17,8 @@ KEYS = {"telemetry": SOURCES["telemetry"].key, "statistics_step": SOURCES["stati
         "statistics_cycle": SOURCES["statistics_cycle"].key}  # fmt: skip
 MAP_COLUMNS = {"auxiliary"}  # not comparable with EXCEPT on Trino; compared through their cardinality
 
+pytestmark = pytest.mark.trino
+
 
 @pytest.mark.parametrize("name", list(SOURCES))
 def test_source_view_equals_its_table(built_warehouse: Warehouse, name: str) -> None:

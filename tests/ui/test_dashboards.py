@@ -14,6 +14,8 @@ from tests.conftest import SupersetServer
 
 DASHBOARDS = screenshots.dashboards()  # (slug, number of charts) of every dashboard in git
 
+pytestmark = pytest.mark.trino  # on the embedded warehouse, then on a real Trino (Superset reading it as user superset)
+
 
 def problems(views: list[browser.ChartView]) -> list[str]:
     """Each chart that did not render, and why."""

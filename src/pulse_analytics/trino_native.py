@@ -1,0 +1,405 @@
+"""The production stack without Docker: PostgreSQL and Trino as native processes, from the same `trino_catalogs/` files
+the compose stack mounts (docs/trino.md, "Native stack").
+
+`pulse trino install` fetches the pinned Trino server from Maven Central once (with Maven, into the git-ignored
+PULSE_ANALYTICS_TRINO_HOME) and keeps the plugins the catalogs use. `pulse trino start` then runs, in the folder
+PULSE_ANALYTICS_STATE_DIR/trino (kept between starts, like the compose stack's volumes):
+  - PostgreSQL from Debian's packages, on 127.0.0.1 only, initialised by compose/postgres/init.sh (the databases
+    `lab`, `iceberg` and `superset`, each with its own owner and a random password kept in secrets.json, mode 0600);
+  - Trino, bound to 127.0.0.1, with trino_catalogs/catalog/ as its catalog folder and trino_catalogs/
+    access-control.properties and rules.json as they are. The only difference from compose is in environment values:
+    the Iceberg files go to a local folder (ICEBERG_WAREHOUSE=local://) instead of MinIO.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pulse_analytics import config
+from pulse_analytics.progress import step
+
+# The one place the Trino version is pinned; docker-compose.yml's trinodb/trino image has the same (a test checks).
+TRINO_VERSION = "476"
+TRINO_ARTIFACT = f"io.trino:trino-server:{TRINO_VERSION}:tar.gz"
+# The connectors the catalogs use; the PostgreSQL connector also needs the geospatial plugin's Geometry type.
+PLUGINS = ("iceberg", "postgresql", "geospatial")
+JAVA_MAJOR = 24  # Trino 476 runs on Java 24 or newer
+REPO_DIR = Path(__file__).resolve().parents[2]
+CATALOGS_DIR = REPO_DIR / "trino_catalogs"
+POSTGRES_INIT = REPO_DIR / "compose" / "postgres" / "init.sh"
+START_TIMEOUT_S = 180
+STOP_TIMEOUT_S = 60
+
+
+class NativeStackError(RuntimeError):
+    """Something the native stack needs is missing or failed; the message says what to do."""
+
+
+# --- installing Trino -------------------------------------------------------------------------------------------
+
+
+def trino_home() -> Path:
+    return Path(config.get("TRINO_HOME")).expanduser().resolve() / f"trino-server-{TRINO_VERSION}"
+
+
+def installed() -> bool:
+    return (trino_home() / "bin" / "launcher").exists() and all((trino_home() / "plugin" / p).is_dir() for p in PLUGINS)
+
+
+def install() -> Path:
+    """Fetch Trino once with Maven (progress shown), keep its core and the catalogs' plugins. Returns its folder."""
+    home = trino_home()
+    if installed():
+        print(f"Trino {TRINO_VERSION} already installed in {home}")
+        return home
+    if shutil.which("mvn") is None:
+        raise NativeStackError("Maven (`mvn`) is not installed: install it (Debian: apt-get install maven), then run "
+                               "`make trino` again.")  # fmt: skip
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=home.parent, prefix=".download-") as download:
+        step(f"Fetching {TRINO_ARTIFACT} from Maven Central (about 820 MB, once; Maven keeps a copy in ~/.m2)")
+        maven = subprocess.run(["mvn", "--batch-mode", "--no-transfer-progress", "dependency:copy",
+                                f"-Dartifact={TRINO_ARTIFACT}", f"-DoutputDirectory={download}"],
+                               capture_output=True, text=True)  # fmt: skip
+        archive = Path(download) / f"trino-server-{TRINO_VERSION}.tar.gz"
+        if maven.returncode != 0 or not archive.exists():
+            reason = "\n".join([line for line in maven.stdout.splitlines() if "ERROR" in line][:5])
+            raise NativeStackError(f"could not fetch {TRINO_ARTIFACT} from Maven Central with `mvn dependency:copy` "
+                                   f"(exit {maven.returncode}):\n{reason}\nCheck that Maven Central is reachable "
+                                   "(mvn's settings, proxy), then run `make trino` again.")  # fmt: skip
+        step(f"Unpacking Trino {TRINO_VERSION}: its core and the plugins {', '.join(PLUGINS)}")
+        unpack(archive, Path(download) / "unpacked")
+        unpacked = Path(download) / "unpacked" / f"trino-server-{TRINO_VERSION}"
+        for plugin in sorted((unpacked / "plugin").iterdir()):
+            if plugin.name not in PLUGINS:
+                shutil.rmtree(plugin)
+        missing = [plugin for plugin in PLUGINS if not (unpacked / "plugin" / plugin).is_dir()]
+        if missing:
+            raise NativeStackError(f"{TRINO_ARTIFACT} has no plugin {', '.join(missing)}: the pinned version does not "
+                                   "fit trino_catalogs/; pin another TRINO_VERSION.")  # fmt: skip
+        if home.exists():
+            shutil.rmtree(home)  # a half-installed folder from an interrupted run
+        unpacked.rename(home)
+    print(f"Trino {TRINO_VERSION} installed in {home}")
+    return home
+
+
+def unpack(archive: Path, destination: Path) -> None:
+    """Extract the whole archive (plugins share files through hard links), printing progress every 10 %."""
+    destination.mkdir()
+    size = archive.stat().st_size
+    shown = 0
+    with archive.open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as tar:
+        for member in tar:
+            tar.extract(member, destination, filter="tar")
+            done = int(10 * raw.tell() / size)
+            if done > shown:
+                shown = done
+                print(f"[unpack] {10 * done} %", file=sys.stderr, flush=True)
+
+
+def java_home() -> Path:
+    """A JDK that runs this Trino: PULSE_ANALYTICS_TRINO_JAVA_HOME, JAVA_HOME, or the newest under /usr/lib/jvm."""
+    candidates = [config.get("TRINO_JAVA_HOME"), os.environ.get("JAVA_HOME", "")]
+    jvm = Path("/usr/lib/jvm")
+    if jvm.is_dir():
+        candidates += [str(path) for path in sorted(jvm.iterdir(), key=java_major, reverse=True)]
+    for candidate in filter(None, candidates):
+        if java_major(Path(candidate)) >= JAVA_MAJOR:
+            return Path(candidate)
+    raise NativeStackError(f"Trino {TRINO_VERSION} needs Java {JAVA_MAJOR} or newer, and none was found (looked at "
+                           "PULSE_ANALYTICS_TRINO_JAVA_HOME, JAVA_HOME and /usr/lib/jvm): install a JDK of version "
+                           f"{JAVA_MAJOR}+ and set PULSE_ANALYTICS_TRINO_JAVA_HOME to it.")  # fmt: skip
+
+
+def java_major(home: Path) -> int:
+    release = home / "release"
+    if not (home / "bin" / "java").exists() or not release.exists():
+        return 0
+    found = re.search(r'JAVA_VERSION="(\d+)', release.read_text())
+    return int(found.group(1)) if found else 0
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------------------
+
+
+def postgres_bin() -> Path:
+    """The folder of Debian's PostgreSQL server programs (initdb, pg_ctl), newest version first."""
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True):
+        if (folder / "initdb").exists():
+            return folder
+    raise NativeStackError("PostgreSQL's server is not installed: run `make postgresql` (Debian's postgresql "
+                           "package), then start again.")  # fmt: skip
+
+
+def as_postgres(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, run its programs as Debian's `postgres` user."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+# --- the stack ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """One native stack: its folder, ports and the database passwords (secrets.json)."""
+
+    root: str
+    trino_port: int
+    postgres_port: int
+    passwords: dict[str, str]
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.root)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.trino_port}"
+
+
+class Paths:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.secrets = root / "secrets.json"
+        self.postgres = root / "postgres"  # owned by the postgres user when run as root
+        self.postgres_data = self.postgres / "data"
+        self.postgres_log = self.postgres / "postgres.log"
+        self.trino_etc = root / "trino" / "etc"
+        self.trino_data = root / "trino" / "data"
+        self.trino_log = root / "trino" / "data" / "var" / "log" / "server.log"
+        self.launcher_log = root / "trino" / "launcher.log"
+        self.iceberg = root / "iceberg"
+
+
+def stack_dir() -> Path:
+    return config.state_dir() / "trino"
+
+
+def start(root: Path | None = None, trino_port: int | None = None) -> Stack:
+    """Start PostgreSQL and Trino (or find them running) and wait until Trino answers queries."""
+    if not installed():
+        raise NativeStackError(f"Trino {TRINO_VERSION} is not installed in {trino_home()}: run `make trino` (or "
+                               "`pulse trino install`) first.")  # fmt: skip
+    paths = Paths((root or stack_dir()).resolve())
+    if (stack := running(paths.root)) is not None:
+        print(f"Trino already running at {stack.url} (folder {paths.root})")
+        return stack
+    paths.root.mkdir(parents=True, exist_ok=True)
+    paths.root.chmod(0o755)  # the postgres user must reach its folder inside
+    stack = load_or_create(paths, trino_port)
+    step(f"Starting PostgreSQL on 127.0.0.1:{stack.postgres_port} ({paths.postgres})")
+    start_postgres(paths, stack)
+    step(f"Starting Trino {TRINO_VERSION} on {stack.url} (catalogs: {CATALOGS_DIR / 'catalog'})")
+    try:
+        start_trino(paths, stack)
+    except BaseException:
+        stop(paths.root)
+        raise
+    return stack
+
+
+def load_or_create(paths: Paths, trino_port: int | None) -> Stack:
+    """The stack's ports and passwords: kept from an earlier start, or new (free ports, random passwords)."""
+    port = trino_port or int(config.get("TRINO_PORT"))
+    if paths.secrets.exists():
+        stack = Stack(**json.loads(paths.secrets.read_text()))
+        stack.trino_port = port
+        if not port_free(stack.postgres_port):
+            stack.postgres_port = free_port()
+    else:
+        names = ("postgres", "lab", "iceberg", "superset")
+        stack = Stack(str(paths.root), port, free_port(), {name: secrets.token_hex(16) for name in names})
+    if not port_free(stack.trino_port):
+        raise NativeStackError(f"port {stack.trino_port} on 127.0.0.1 is taken: stop what listens there, or set "
+                               "PULSE_ANALYTICS_TRINO_PORT to a free port.")  # fmt: skip
+    stack.root = str(paths.root)
+    paths.secrets.touch(mode=0o600)
+    paths.secrets.write_text(json.dumps(asdict(stack), indent=2))
+    return stack
+
+
+def start_postgres(paths: Paths, stack: Stack) -> None:
+    binaries = postgres_bin()
+    new = not (paths.postgres_data / "PG_VERSION").exists()
+    if new:
+        if paths.postgres.exists():
+            shutil.rmtree(paths.postgres)  # an initdb that did not finish
+        paths.postgres.mkdir(mode=0o700)
+        if os.geteuid() == 0:
+            shutil.chown(paths.postgres, "postgres", "postgres")
+        run_checked(as_postgres([str(binaries / "initdb"), "--pgdata", str(paths.postgres_data), "--username",
+                                 "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8",
+                                 "--locale=C", "--no-sync"]), "initdb")  # fmt: skip
+    options = (f"-p {stack.postgres_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={paths.postgres} "
+               "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")  # fmt: skip
+    run_checked(as_postgres([str(binaries / "pg_ctl"), "--pgdata", str(paths.postgres_data), "--log",
+                             str(paths.postgres_log), "--options", options, "--wait", "start"]),
+                f"PostgreSQL (log: {paths.postgres_log})")  # fmt: skip
+    if new:
+        env = {**os.environ, "PGHOST": str(paths.postgres), "PGPORT": str(stack.postgres_port),
+               "POSTGRES_USER": "postgres", "METADATA_DB_PASSWORD": stack.passwords["lab"],
+               "ICEBERG_CATALOG_PASSWORD": stack.passwords["iceberg"],
+               "SUPERSET_DB_PASSWORD": stack.passwords["superset"]}  # fmt: skip
+        run_checked(["sh", str(POSTGRES_INIT)], "compose/postgres/init.sh", env=env)
+
+
+def trino_environment(paths: Paths, stack: Stack) -> dict[str, str]:
+    """The values trino_catalogs/ reads with ${ENV:...}: the compose stack's, but Iceberg files in a local folder."""
+    jdbc = f"jdbc:postgresql://127.0.0.1:{stack.postgres_port}"
+    java = java_home()
+    return {**os.environ, "JAVA_HOME": str(java), "PATH": f"{java / 'bin'}:{os.environ.get('PATH', '')}",
+            "ICEBERG_CATALOG_JDBC_URL": f"{jdbc}/iceberg", "ICEBERG_CATALOG_USER": "iceberg",
+            "ICEBERG_CATALOG_PASSWORD": stack.passwords["iceberg"], "ICEBERG_WAREHOUSE": "local://",
+            "ICEBERG_LOCAL_ROOT": str(paths.iceberg),
+            # No object storage here: the S3 settings are required by the catalog files but never used.
+            "S3_ENDPOINT": "http://127.0.0.1:9", "S3_REGION": "us-east-1", "S3_ACCESS_KEY": "unused",
+            "S3_SECRET_KEY": "unused",
+            "METADATA_JDBC_URL": f"{jdbc}/lab", "METADATA_DB_USER": "lab",
+            "METADATA_DB_PASSWORD": stack.passwords["lab"],
+            "TRINO_RULES_FILE": str(CATALOGS_DIR / "rules.json")}  # fmt: skip
+
+
+def write_trino_config(paths: Paths, stack: Stack) -> None:
+    paths.trino_etc.mkdir(parents=True, exist_ok=True)
+    paths.iceberg.mkdir(parents=True, exist_ok=True)
+    memory = config.get("TRINO_MEMORY")
+    (paths.trino_etc / "node.properties").write_text(
+        f"node.environment=pulse\nnode.id=pulse-native\nnode.data-dir={paths.trino_data}\nnode.bind-ip=127.0.0.1\n"
+        "node.internal-address=127.0.0.1\n")  # fmt: skip
+    (paths.trino_etc / "jvm.config").write_text("\n".join([
+        "-server", f"-Xmx{memory}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError", "-XX:+HeapDumpOnOutOfMemoryError",
+        f"-XX:HeapDumpPath={paths.trino_data}", "-Djdk.attach.allowAttachSelf=true", "-Dfile.encoding=UTF-8", ""]))
+    (paths.trino_etc / "config.properties").write_text("\n".join([
+        "coordinator=true", "node-scheduler.include-coordinator=true", f"http-server.http.port={stack.trino_port}",
+        f"discovery.uri=http://127.0.0.1:{stack.trino_port}", f"catalog.config-dir={CATALOGS_DIR / 'catalog'}",
+        f"access-control.config-files={CATALOGS_DIR / 'access-control.properties'}",
+        "query.max-memory=2GB", "query.max-memory-per-node=2GB", ""]))  # fmt: skip
+    (paths.trino_etc / "log.properties").write_text("io.trino=INFO\n")
+
+
+def start_trino(paths: Paths, stack: Stack) -> None:
+    write_trino_config(paths, stack)
+    launcher = trino_home() / "bin" / "launcher"
+    command = [str(launcher), "start", "--etc-dir", str(paths.trino_etc), "--data-dir", str(paths.trino_data),
+               "--launcher-log-file", str(paths.launcher_log)]  # fmt: skip
+    run_checked(command, "Trino's launcher", env=trino_environment(paths, stack))
+    deadline = time.monotonic() + START_TIMEOUT_S
+    started = time.monotonic()
+    while time.monotonic() < deadline:
+        if trino_ready(stack):
+            print(f"Trino ready after {time.monotonic() - started:.0f} s: {stack.url}", file=sys.stderr, flush=True)
+            return
+        if not launcher_running(paths):
+            break
+        time.sleep(1)
+    raise NativeStackError(f"Trino did not start within {START_TIMEOUT_S} s; the end of its log "
+                           f"({paths.trino_log}):\n{tail(paths.trino_log) or tail(paths.launcher_log)}")  # fmt: skip
+
+
+def trino_ready(stack: Stack) -> bool:
+    try:
+        with urllib.request.urlopen(f"{stack.url}/v1/info", timeout=2) as answer:
+            return json.load(answer).get("starting") is False
+    except (OSError, ValueError):
+        return False
+
+
+def launcher_running(paths: Paths) -> bool:
+    launcher = trino_home() / "bin" / "launcher"
+    status = subprocess.run([str(launcher), "status", "--etc-dir", str(paths.trino_etc), "--data-dir",
+                             str(paths.trino_data)], capture_output=True, text=True)  # fmt: skip
+    return status.returncode == 0
+
+
+def running(root: Path | None = None) -> Stack | None:
+    """The stack of `root` if its Trino answers, else None."""
+    paths = Paths((root or stack_dir()).resolve())
+    if not paths.secrets.exists():
+        return None
+    stack = Stack(**json.loads(paths.secrets.read_text()))
+    return stack if trino_ready(stack) else None
+
+
+def stop(root: Path | None = None) -> bool:
+    """Stop Trino and PostgreSQL of the stack in `root`. True if something was running."""
+    paths = Paths((root or stack_dir()).resolve())
+    stopped = False
+    if (trino_home() / "bin" / "launcher").exists() and paths.trino_etc.exists() and launcher_running(paths):
+        subprocess.run([str(trino_home() / "bin" / "launcher"), "stop", "--etc-dir", str(paths.trino_etc),
+                        "--data-dir", str(paths.trino_data)], capture_output=True, timeout=STOP_TIMEOUT_S)  # fmt: skip
+        stopped = True
+    if (paths.postgres_data / "postmaster.pid").exists():
+        subprocess.run(as_postgres([str(postgres_bin() / "pg_ctl"), "--pgdata", str(paths.postgres_data),
+                                    "--mode=fast", "--wait", "stop"]), capture_output=True,
+                       timeout=STOP_TIMEOUT_S)  # fmt: skip
+        stopped = True
+    return stopped
+
+
+def status(root: Path | None = None) -> str:
+    stack = running(root)
+    if stack is None:
+        return f"Trino (native stack in {(root or stack_dir()).resolve()}) is not running."
+    return f"Trino {TRINO_VERSION} running at {stack.url}; PostgreSQL on 127.0.0.1:{stack.postgres_port}; " \
+           f"folder {stack.root}"
+
+
+def client_environment(stack: Stack) -> dict[str, str]:
+    """PULSE_ANALYTICS_* values that point `pulse load-trino`, `build --target trino` and `sync` at this stack."""
+    return {config.PREFIX + "TRINO_HOST": "127.0.0.1", config.PREFIX + "TRINO_PORT": str(stack.trino_port),
+            config.PREFIX + "TRINO_HTTP_SCHEME": "http", config.PREFIX + "TRINO_AUTH_METHOD": "none"}  # fmt: skip
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def run_checked(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    process = subprocess.run(command, capture_output=True, text=True, env=env)
+    if process.returncode != 0:
+        output = (process.stdout + process.stderr).strip()[-3000:]
+        raise NativeStackError(f"{what} failed (exit {process.returncode}):\n{output}")
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def interrupt_handler() -> None:
+    """SIGTERM ends a foreground stack the way Ctrl-C does (its `finally` stops everything it started)."""
+
+    def raise_interrupt(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
