@@ -144,9 +144,17 @@ def test_every_variable_is_documented_in_env_example() -> None:
             assert lines[index - 1].startswith("#") or "=" in lines[index - 1], f"{line} has no explanation above it"
 
 
+def test_trino_is_the_version_the_native_stack_runs(resolved: dict) -> None:
+    from pulse_analytics import trino_native
+
+    assert resolved["services"]["trino"]["image"] == f"trinodb/trino:{trino_native.TRINO_VERSION}"
+
+
 def test_trino_gets_every_variable_its_catalog_files_use(resolved: dict) -> None:
     environment = resolved["services"]["trino"]["environment"]
-    for path in (REPO / "trino_catalogs" / "catalog").glob("*.properties"):
+    config_files = [*(REPO / "trino_catalogs" / "catalog").glob("*.properties"),
+                    REPO / "trino_catalogs" / "access-control.properties"]  # fmt: skip
+    for path in config_files:
         for variable in re.findall(r"\$\{ENV:([A-Za-z0-9_-]+)\}", path.read_text()):
             assert environment.get(variable), f"{path.name} reads {variable}, which the trino service does not set"
 
