@@ -288,8 +288,19 @@ def write_trino_config(paths: Paths, stack: Stack) -> None:
         "coordinator=true", "node-scheduler.include-coordinator=true", f"http-server.http.port={stack.trino_port}",
         f"discovery.uri=http://127.0.0.1:{stack.trino_port}", f"catalog.config-dir={CATALOGS_DIR / 'catalog'}",
         f"access-control.config-files={CATALOGS_DIR / 'access-control.properties'}",
-        "query.max-memory=2GB", "query.max-memory-per-node=2GB", ""]))  # fmt: skip
+        f"query.max-memory={query_memory_mb(memory)}MB", f"query.max-memory-per-node={query_memory_mb(memory)}MB",
+        ""]))  # fmt: skip
     (paths.trino_etc / "log.properties").write_text("io.trino=INFO\n")
+
+
+def query_memory_mb(heap: str) -> int:
+    """Memory one query may use: 60 % of the heap, as Trino wants it below the heap minus its 30 % headroom (a fixed
+    2 GB kept Trino from starting with PULSE_ANALYTICS_TRINO_MEMORY=2G)."""
+    found = re.fullmatch(r"(\d+)([kmgt]?)", heap.strip().lower())
+    if not found:
+        raise NativeStackError(f"PULSE_ANALYTICS_TRINO_MEMORY is {heap!r}: give a JVM size such as 4G or 2048M.")
+    mb = int(found.group(1)) * {"": 1 / 2**20, "k": 1 / 2**10, "m": 1, "g": 2**10, "t": 2**20}[found.group(2)]
+    return max(int(mb * 0.6), 1)
 
 
 def start_trino(paths: Paths, stack: Stack) -> None:
@@ -307,8 +318,8 @@ def start_trino(paths: Paths, stack: Stack) -> None:
         if not launcher_running(paths):
             break
         time.sleep(1)
-    raise NativeStackError(f"Trino did not start within {START_TIMEOUT_S} s; the end of its log "
-                           f"({paths.trino_log}):\n{tail(paths.trino_log) or tail(paths.launcher_log)}")  # fmt: skip
+    raise NativeStackError(f"Trino did not start within {START_TIMEOUT_S} s; its log ({paths.trino_log}) says:\n"
+                           f"{first_error(paths.trino_log) or tail(paths.launcher_log)}")  # fmt: skip
 
 
 def trino_ready(stack: Stack) -> bool:
@@ -381,6 +392,13 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def first_error(path: Path, lines: int = 5) -> str:
+    """The first ERROR of a Trino log and the lines after it (the end of the log is Guice's class legend)."""
+    text = path.read_text(errors="replace").splitlines() if path.exists() else []
+    start = next((number for number, line in enumerate(text) if "\tERROR\t" in line), None)
+    return "\n".join(text[start:start + lines]) if start is not None else tail(path)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -388,7 +406,10 @@ def free_port() -> int:
 
 
 def port_free(port: int) -> bool:
+    """True if a server could listen on the port. Like servers (Trino too), the probe sets SO_REUSEADDR: connections
+    of a just-stopped Trino in TIME_WAIT do not keep the port from being used again."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
             return True
