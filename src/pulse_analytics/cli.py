@@ -99,7 +99,7 @@ def demo_on_trino(args: argparse.Namespace) -> int:
     else:
         generate.seed(rows=args.rows, seed_value=args.seed)
     step("2/7 Starting the native Trino stack (PostgreSQL, Trino with trino_catalogs/)")
-    trino_native.interrupt_handler()
+    signal.signal(signal.SIGTERM, interrupt)  # stops everything, as Ctrl-C does
     keep_running = False
     try:
         stack = trino_native.start()

@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -173,6 +172,8 @@ class Stack:
 
 
 class Paths:
+    """Where each part of a stack lives inside its folder."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.secrets = root / "secrets.json"
@@ -415,12 +416,3 @@ def port_free(port: int) -> bool:
             return True
         except OSError:
             return False
-
-
-def interrupt_handler() -> None:
-    """SIGTERM ends a foreground stack the way Ctrl-C does (its `finally` stops everything it started)."""
-
-    def raise_interrupt(_signal: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, raise_interrupt)
