@@ -25,6 +25,7 @@ TEST_ROWS = 20_000
 # The Trino the session's tests use (host, port...), as PULSE_ANALYTICS_* settings: a native stack the session starts
 # (tests/conftest.py::trino_stack), or the compose stack's when `make test-e2e` runs the suite.
 TRINO_SETTINGS: dict[str, str] = {}
+NATIVE_TRINO_ROOT: list[Path] = []  # the folder of the session's native stack, when it runs one
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,6 +77,7 @@ def trino_stack(dbt_target: str) -> Iterator[dict[str, str]]:
         pytest.fail(f"Trino {trino_native.TRINO_VERSION} is not installed in {trino_native.trino_home()}: run "
                     "`make trino` (`make test` does), then run the tests again.")  # fmt: skip
     root = Path(tempfile.mkdtemp(prefix="pulse-test-trino-"))
+    NATIVE_TRINO_ROOT.append(root)
     try:
         stack = trino_native.start(root, trino_port=free_port())
         TRINO_SETTINGS.update({key.removeprefix(config.PREFIX): value
