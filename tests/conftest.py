@@ -94,7 +94,8 @@ def trino_stack(dbt_target: str) -> Iterator[dict[str, str]]:
 def trino_demo(trino_stack: dict[str, str], demo_warehouse_template: Path) -> dict[str, str]:
     """The session's demo warehouse loaded into Trino by `pulse load-trino` (user loader) and built there by
     `pulse build --target trino` (user dbt), as the compose stack's jobs do."""
-    run_pulse("load-trino", env=pulse_env(demo_warehouse_template, TRINO_USER="loader"))
+    # --replace: the compose stack's seed job loaded its own demo lab (another size) into the same tables.
+    run_pulse("load-trino", "--replace", env=pulse_env(demo_warehouse_template, TRINO_USER="loader"))
     run_pulse("build", "--target", "trino", env=pulse_env(demo_warehouse_template, TRINO_USER="dbt"))
     return trino_stack
 

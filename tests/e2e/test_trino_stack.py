@@ -1,18 +1,15 @@
-"""A real Trino with the bundle's catalogs and access rules, tested live in the Trino pass (--dbt-target=trino):
-the native stack the session starts (`make test`), or the compose stack's (`make test-e2e`, PULSE_E2E_COMPOSE).
-The answers asserted are the server's own: nothing here is skipped once `make trino` has installed Trino.
+"""`pulse load-trino` on a real Trino, in the Trino pass (--dbt-target=trino): the native stack the session starts
+(`make test`), or the compose stack's (`make test-e2e`, PULSE_E2E_COMPOSE). Loading again keeps content, replaces only
+when asked, and carries every value exactly. (Access rules: test_trino_access.py; restarts: test_trino_restart.py.)
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import shlex
 import shutil
 import struct
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +18,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from pulse_analytics import config, generate, trino_connection, trino_load, warehouse
+from pulse_analytics import config, trino_connection, trino_load, warehouse
 from tests.conftest import pulse_env, run_pulse
 
-ANALYTICS = f"{config.get('TARGET_CATALOG')}.{config.get('TARGET_SCHEMA')}"
 SCRATCH_SCHEMA = "pulse_e2e_load"
 SNAPSHOT_SCHEMA = "pulse_e2e_snapshot"
 
@@ -44,32 +40,6 @@ def query_as(user: str, sql: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple
         return trino_connection.run(connection.cursor(), sql)
     finally:
         connection.close()
-
-
-def refused(user: str, sql: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    with pytest.raises(SystemExit) as refusal:
-        query_as(user, sql, monkeypatch)
-    return str(refusal.value)
-
-
-def test_superset_reads_the_views_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The view reads telemetry and metadata as its owner (dbt): Superset's user needs the analytics catalog only.
-    cycles = query_as("superset", f"select count(distinct test_id) from {ANALYTICS}.test_statistics_cycle", monkeypatch)
-    assert cycles == [(len(generate.TESTS),)]
-    catalogs = {row[0] for row in query_as("superset", "show catalogs", monkeypatch)}
-    assert catalogs == {config.get("TARGET_CATALOG"), "system"}
-    telemetry = next(table for table in config.source_tables() if table.name == "telemetry")
-    assert "Access Denied" in refused("superset", f"select count(*) from {telemetry.qualified}", monkeypatch)
-    assert "Access Denied" in refused("superset", f"create view {ANALYTICS}.pulse_e2e as select 1 as a", monkeypatch)
-
-
-def test_dbt_reads_the_sources_and_cannot_write_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    device_metadata = next(table for table in config.source_tables() if table.name == "device_metadata")
-    assert query_as("dbt", f"select count(*) from {device_metadata.qualified}", monkeypatch)[0][0] > 0
-    insert = f"insert into {device_metadata.qualified} (device_id) values ('pulse-e2e')"
-    assert "Access Denied" in refused("dbt", insert, monkeypatch)
-    create = f"create table {device_metadata.catalog}.{device_metadata.schema}.pulse_e2e (a integer)"
-    assert "Access Denied" in refused("dbt", create, monkeypatch)
 
 
 def as_loader(monkeypatch: pytest.MonkeyPatch, *statements: str) -> list[list[tuple]]:
@@ -298,15 +268,3 @@ def test_load_carries_every_value_exactly(tmp_path: Path, scratch_schema: dict[s
             assert stored == sent, f"{table.qualified}: {set(stored) ^ set(sent)}"
     finally:
         sources.close()
-
-
-def test_views_survive_a_restart_of_trino(monkeypatch: pytest.MonkeyPatch) -> None:
-    compose = os.environ.get("PULSE_E2E_COMPOSE")
-    if not compose:
-        pytest.skip("restarting Trino needs the compose stack: PULSE_E2E_COMPOSE names its command (make test-e2e)")
-    views = sorted(query_as("dbt", f"show tables from {ANALYTICS}", monkeypatch))
-    assert len(views) == len(list((Path(__file__).resolve().parents[2] / "dbt" / "models").rglob("*.sql")))
-    subprocess.run([*shlex.split(compose), "restart", "trino"], check=True)
-    subprocess.run([*shlex.split(compose), "up", "--detach", "--wait", "trino"], check=True)  # waits on its healthcheck
-    assert sorted(query_as("dbt", f"show tables from {ANALYTICS}", monkeypatch)) == views
-    assert query_as("superset", f"select count(*) from {ANALYTICS}.part_statistics_cycle", monkeypatch)[0][0] > 0
