@@ -1,0 +1,26 @@
+"""The compose stack's Superset configuration keeps what the bundle's charts need of the local one."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO_ROOT
+
+LOCAL = REPO_ROOT / "src/pulse_analytics/superset/superset_config.py"
+COMPOSE = REPO_ROOT / "compose/superset/superset_config.py"
+
+
+def assigned(path: Path, name: str) -> Any:
+    """The value a configuration file assigns to `name`, evaluated on its own (no import of the file)."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return eval(compile(ast.Expression(node.value), str(path), "eval"), {})  # noqa: S307 (our own file)
+    raise AssertionError(f"{path} does not set {name}")
+
+
+def test_compose_superset_has_the_trino_time_grains_of_the_local_one() -> None:
+    local = assigned(LOCAL, "TIME_GRAIN_ADDON_EXPRESSIONS")
+    assert "PT30M" in local["trino"]  # the Test explorer's voltage and current charts
+    assert assigned(COMPOSE, "TIME_GRAIN_ADDON_EXPRESSIONS") == {"trino": local["trino"]}
