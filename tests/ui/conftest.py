@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pulse_analytics.superset import browser
 from tests.conftest import REPO_ROOT, SupersetServer
 
-# CI keeps test-artifacts/: a screenshot of every dashboard as the smoke test saw it.
+# CI keeps test-artifacts/: a screenshot of every dashboard as the smoke test saw it (the Trino pass's in trino/).
 SCREENSHOT_DIR = REPO_ROOT / "test-artifacts" / "screenshots"
 
 
@@ -42,6 +42,7 @@ def viewer_page(chromium: Browser, superset_server: SupersetServer) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir() -> Path:
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOT_DIR
+def screenshot_dir(dbt_target: str) -> Path:
+    directory = SCREENSHOT_DIR / "trino" if dbt_target == "trino" else SCREENSHOT_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
