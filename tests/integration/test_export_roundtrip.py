@@ -56,8 +56,9 @@ def chart_id(api: SupersetApi, uuid: str) -> int:
     return next(chart["id"] for chart in api.list_all("/api/v1/chart/") if chart["uuid"] == uuid)
 
 
-def test_sync_then_export_changes_nothing(superset_server: SupersetServer, assets_copy: Path) -> None:
-    result = export(superset_server, assets_copy)
+@pytest.mark.trino  # in the Trino pass, from a Superset synced with --target trino (reading Trino as user superset)
+def test_sync_then_export_changes_nothing(superset_server: SupersetServer, assets_copy: Path, dbt_target: str) -> None:
+    result = export(superset_server, assets_copy, "--target", dbt_target)
     files = sum(1 for folder in ASSET_FOLDERS for _ in (REPO_ROOT / folder).rglob("*.yaml"))
     databases = len(list((REPO_ROOT / "datasets/databases").glob("*.yaml")))  # never written: templates
     assert f"export: 0 file(s) written, {files - databases} unchanged" in result.stderr
