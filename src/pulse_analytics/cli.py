@@ -278,8 +278,8 @@ def parser() -> argparse.ArgumentParser:
 
     load_trino = commands.add_parser("load-trino", help="copy the warehouse's source tables into Trino (docs/trino.md)")
     load_trino.add_argument("--replace", action="store_true",
-                            help="reload tables that exist (default: keep a table holding as many rows as the "
-                            "warehouse's, refuse one holding another number)")  # fmt: skip
+                            help="reload tables that exist (default: keep a table whose content is the "
+                            "warehouse's, refuse one that differs, naming what differs)")  # fmt: skip
     load_trino.set_defaults(func=cmd_load_trino)
 
     import_bdf = commands.add_parser("import-bdf", help="import Battery Data Format files as tests (docs/bdf.md)")
