@@ -35,6 +35,13 @@ FEATURE_FLAGS = {
     "DASHBOARD_VIRTUALIZATION": False,
 }
 
+# How long a chart waits for its data before showing a timeout (Superset's default is 60 s). On the native Trino stack
+# of a 2-core machine, a dashboard's 6 charts and its filters' queries run at once, and each needs Trino's planning and
+# scheduling of the nested views (part_statistics_cycle: 13 scans, 24 stages, 0.15 s of CPU): 4 s alone, 25-30 s
+# each when 6 run together on a loaded machine, where Recipe comparison's charts hit 60 s. gunicorn's --timeout
+# (120 s) does not cut a gthread worker's long request; this lets the chart wait as long.
+SUPERSET_WEBSERVER_TIMEOUT = 120
+
 # Chart results: by default none are kept, so every chart queries the warehouse and follows new data at once.
 # PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS above 0 keeps each result that long in <state>/cache (one folder for all the
 # workers): a dashboard seen again within that time renders without querying; `pulse seed`, `import-bdf` and `build`
