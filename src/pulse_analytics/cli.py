@@ -209,7 +209,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from pulse_analytics.bench import run as bench  # needs Playwright and matplotlib (the test extra)
 
     bench.run(bench.settings_from(rows=args.rows, runs=args.runs, dbt_runs=args.dbt_runs, seed=args.seed,
-                                  work_dir=args.work_dir, out_dir=args.out, superset=not args.skip_superset))
+                                  work_dir=args.work_dir, out_dir=args.out, superset=not args.skip_superset,
+                                  target=args.target, trino_server=args.trino_server))
     return 0
 
 
@@ -354,6 +355,11 @@ def parser() -> argparse.ArgumentParser:
                        "state, reused between runs (default /tmp/pulse-bench)")  # fmt: skip
     bench.add_argument("--out", type=Path, help="folder for results.json, REPORT.md and bench.png (default bench/)")
     bench.add_argument("--skip-superset", action="store_true", help="measure the warehouse only (no Superset)")
+    bench.add_argument("--target", help="duckdb (default), or duckdb,trino: the same queries, dbt and Superset also "
+                       "on a native Trino stack started in the work directory (docs/benchmarks.md)")  # fmt: skip
+    bench.add_argument("--trino-server", metavar="HOST:PORT", help="with --target duckdb,trino: a running Trino with "
+                       "trino_catalogs/' catalogs and users instead of the benchmark's own (its source tables are "
+                       "loaded with `pulse load-trino`, its views rebuilt)")  # fmt: skip
     bench.set_defaults(func=cmd_bench)
     return root
 

@@ -4,15 +4,17 @@ well-formed results file, report and plot. No timing is asserted: only that ever
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pulse_analytics import warehouse
+from pulse_analytics import generate, warehouse
+from pulse_analytics.bench import engine, targets
 from pulse_analytics.bench import superset as superset_half
 from pulse_analytics.superset import assets
-from tests.conftest import SupersetServer, count_rows, pulse_env, run_pulse
+from tests.conftest import TEST_ROWS, TRINO_SETTINGS, SupersetServer, count_rows, pulse_env, run_pulse
 
 RUNS = 2
 
@@ -87,6 +89,21 @@ def test_bad_sizes_are_refused_naming_the_value(tmp_path: Path) -> None:
     assert process.returncode != 0 and "'lots' is not a row count" in process.stderr
 
 
+def test_targets_other_than_duckdb_alone_or_beside_trino_are_refused(tmp_path: Path) -> None:
+    process = run_pulse("bench", "--target", "trino", "--work-dir", str(tmp_path), "--out", str(tmp_path),
+                        env=pulse_env(tmp_path), check=False)  # fmt: skip
+    assert process.returncode != 0 and "--target 'trino'" in process.stderr
+
+
+def test_chart_sql_is_pointed_at_trinos_stored_copy_view_by_view() -> None:
+    trino = targets.Trino(Path("unused"))
+    sql = ('SELECT part_id FROM pulse.part_statistics_cycle JOIN "pulse"."part_metadata" USING (part_id) '
+           "JOIN pulse.part_statistics_cycle_extra USING (part_id)")  # fmt: skip
+    assert trino.on_stored_copy(sql, ["part_statistics_cycle", "part_metadata"]) == (
+        "SELECT part_id FROM bench_stored_copy.part_statistics_cycle JOIN bench_stored_copy.part_metadata USING "
+        "(part_id) JOIN pulse.part_statistics_cycle_extra USING (part_id)")  # fmt: skip
+
+
 def test_superset_half_renders_every_dashboard_and_times_every_chart(superset_server: SupersetServer) -> None:
     """The Superset half against the session's Superset (one render and one request per chart, no warm-up count),
     which it restarts with the data cache on for the cached renders, and then without."""
@@ -110,3 +127,37 @@ def test_superset_half_renders_every_dashboard_and_times_every_chart(superset_se
     assert measured["peak_rss_bytes"]["superset"] and measured["peak_rss_bytes"]["chromium"]
     api = superset_server.api()  # back to no cache for the other tests: the same request twice, never kept
     assert not count_rows(api, "part_metadata")["is_cached"] and not count_rows(api, "part_metadata")["is_cached"]
+
+
+@pytest.mark.trino_only
+def test_trino_target_times_the_same_queries_on_trino(trino_demo: dict[str, str], demo_warehouse_template: Path,
+                                                      tmp_path: Path) -> None:
+    """`pulse bench --target duckdb,trino` on the session's Trino, at the session's own demo data: the benchmark is
+    given a copy of the warehouse the session loaded into Trino (marked as seeded), so `load-trino` keeps every table
+    and the Trino is left holding what it held. Each query runs on both engines and returns the same rows there."""
+    work, out = tmp_path / "work", tmp_path / "out"
+    size_dir = work / f"rows-{TEST_ROWS}"
+    shutil.copytree(demo_warehouse_template, size_dir)
+    wanted = {"rows": TEST_ROWS, "seed": generate.DEFAULT_SEED, "generator": engine.generator_fingerprint()}
+    (size_dir / "bench-seed.json").write_text(json.dumps({"wanted": wanted, "measured": {"seconds": 0}}))
+    run_pulse("bench", "--rows", str(TEST_ROWS), "--runs", "1", "--dbt-runs", "1", "--work-dir", str(work),
+              "--out", str(out), "--skip-superset", "--target", "duckdb,trino",
+              "--trino-server", f"{TRINO_SETTINGS['TRINO_HOST']}:{TRINO_SETTINGS['TRINO_PORT']}",
+              env=pulse_env(tmp_path / "unused"))  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert results["settings"]["targets"] == ["duckdb", "trino"]
+    [size] = results["sizes"]
+    on_trino = size["trino"]
+    assert on_trino["load"]["seconds"] > 0 and not on_trino["load"]["reused"]
+    for command, with_tests in (("build", True), ("run", False)):
+        assert_timing(on_trino["dbt"][command], 1)
+        assert (on_trino["dbt"][command]["tests_seconds"]["median"] > 0) is with_tests
+    on_duckdb = {query["name"]: query for query in size["queries"]}
+    assert [query["name"] for query in on_trino["queries"]] == list(on_duckdb)
+    for query in on_trino["queries"]:
+        for side in ("view", "lower_bound"):
+            assert_timing(query[side], 1)
+            assert query[side]["rows"] == on_duckdb[query["name"]][side]["rows"] > 0, (query["name"], side)
+            assert query[side]["peak_memory_bytes"] >= 0 and "peak_rss_bytes" not in query[side]
+        assert query["view"]["profile"]["trino"]["elapsed_ms"] > 0
+    assert "## DuckDB and Trino" in (out / "REPORT.md").read_text()

@@ -1,5 +1,6 @@
 """The warehouse half of `pulse bench`: demo data of one size, `dbt build`, and queries on the views against their
-lower bounds, all on the embedded DuckDB.
+lower bounds, on each target (targets.py says what differs between DuckDB and Trino). The queries are written once,
+from the size's DuckDB files; only the types of the lower bounds' casts and the stored copy's schema differ on Trino.
 
 Lower bounds read the same rows and columns without the views:
   base tables      one part's (or test's) telemetry read from the telemetry table by its tests' device and test ids,
@@ -16,16 +17,22 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from pulse_analytics import config, dbt, generate, statistics, warehouse
 from pulse_analytics.bench.measure import load_average, run_child, run_python, summary
 from pulse_analytics.progress import step
+
+if TYPE_CHECKING:
+    from pulse_analytics.bench.targets import DuckDB, Trino
+
+    Target = DuckDB | Trino
 
 QUERY_CHILD = "pulse_analytics.bench.query_child"
 PART_NUMBERS = {"part_cycle_number": "cycle_number", "part_step_number": "step_number",
@@ -60,7 +67,7 @@ class Query:
     sql: str | list[str]  # a chart may send several queries: a run executes each
     bound_sql: str | list[str]
     bound_method: str
-    bound_warehouse: Path | None = None  # where the bound runs (default: the size's warehouse)
+    bound_on_copy: bool = False  # the bound runs on the stored copy (default: on the size's warehouse)
 
 
 def view(name: str) -> str:
@@ -115,14 +122,13 @@ def describe_data(size: Size) -> dict[str, Any]:
 # --- dbt ----------------------------------------------------------------------------------------------------------
 
 
-def dbt_timings(size: Size, runs: int) -> dict[str, Any]:
+def dbt_timings(size: Size, target: Target, runs: int) -> dict[str, Any]:
     """`dbt build` (views and data tests) and `dbt run` (views only), each `runs` times after one untimed build."""
-    warehouse.write_attach_script(size.directory)
-    dbt_once(size, "build")  # creates the views, and dbt's partial-parse state, as a user's earlier build would
+    dbt_once(size, target, "build")  # creates the views, and dbt's partial-parse state, as a user's earlier build would
     results: dict[str, Any] = {}
     for command in ("build", "run"):
-        step(f"Timing `dbt {command}` at {size.rows:,} rows ({runs} runs)")
-        timings = [dbt_once(size, command) for _ in range(runs)]
+        step(f"Timing `dbt {command}` on {target.name} at {size.rows:,} rows ({runs} runs)")
+        timings = [dbt_once(size, target, command) for _ in range(runs)]
         results[command] = {**summary([timing["seconds"] for timing in timings]),
                             "models_seconds": summary([timing["models_seconds"] for timing in timings]),
                             "tests_seconds": summary([timing["tests_seconds"] for timing in timings]),
@@ -131,13 +137,13 @@ def dbt_timings(size: Size, runs: int) -> dict[str, Any]:
     return results
 
 
-def dbt_once(size: Size, command: str) -> dict[str, Any]:
-    env = size.env()
+def dbt_once(size: Size, target: Target, command: str) -> dict[str, Any]:
+    env = target.env(size, "dbt")
     results_file = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     results_file.unlink(missing_ok=True)
-    result = run_child(dbt.dbt_command(command, "duckdb"), env=env, cwd=dbt.PROJECT_DIR)
+    result = run_child(dbt.dbt_command(command, target.name), env=env, cwd=dbt.PROJECT_DIR)
     if result.exit_code != 0 or not results_file.exists():
-        raise SystemExit(f"error: `dbt {command}` failed at {size.rows:,} rows; its output ends:\n"
+        raise SystemExit(f"error: `dbt {command}` failed on {target.name} at {size.rows:,} rows; its output ends:\n"
                          f"{result.stdout[-3000:]}")  # fmt: skip
     nodes = json.loads(results_file.read_text())["results"]
     per_kind = {"model": 0.0, "test": 0.0}
@@ -151,8 +157,9 @@ def dbt_once(size: Size, command: str) -> dict[str, Any]:
 # --- queries ------------------------------------------------------------------------------------------------------
 
 
-def warehouse_queries(size: Size) -> list[Query]:
-    """One part's telemetry, one test's telemetry, and a full-table aggregate over each part mart."""
+def warehouse_queries(size: Size, target: Target) -> list[Query]:
+    """One part's telemetry, one test's telemetry, and a full-table aggregate over each part mart (written from the
+    size's DuckDB files, for `target`'s types)."""
     connection = warehouse.connect_analytics(read_only=True, warehouse_dir=size.directory)
     try:
         part_id, part_tests = busiest_part(connection)
@@ -162,12 +169,12 @@ def warehouse_queries(size: Size) -> list[Query]:
         return [
             Query(f"part_telemetry, one part ({part_id}, {len(part_tests)} tests)", "selection",
                   f"select * from {view('part_telemetry')} where {part_filter}",
-                  selection_bound(connection, "part_telemetry", "part_statistics_cycle", part_filter, part_tests),
-                  "base tables"),
+                  selection_bound(connection, "part_telemetry", "part_statistics_cycle", part_filter, part_tests,
+                                  target.sql_type), "base tables"),
             Query(f"test_telemetry, one test ({test_id})", "selection",
                   f"select * from {view('test_telemetry')} where {test_filter}",
                   selection_bound(connection, "test_telemetry", "test_statistics_cycle", test_filter,
-                                  [(device_id, test_id)]), "base tables"),
+                                  [(device_id, test_id)], target.sql_type), "base tables"),
             *aggregates(),
         ]  # fmt: skip
     finally:
@@ -190,9 +197,10 @@ def busiest_part(connection: Any) -> tuple[str, list[tuple[str, str]]]:
     return part_id, [(device_id, test_id) for device_id, test_id, _ in parts[part_id]]
 
 
-def selection_bound(connection: Any, view_name: str, constants_view: str, where: str,
-                    tests: list[tuple[str, str]]) -> str:
-    """The base-table lower bound of `select * from <view> where <where>` (see the module doc)."""
+def selection_bound(connection: Any, view_name: str, constants_view: str, where: str, tests: list[tuple[str, str]],
+                    sql_type: Callable[[str], str]) -> str:
+    """The base-table lower bound of `select * from <view> where <where>` (see the module doc); `sql_type` spells a
+    DuckDB type for the target."""
     described = connection.execute(f"describe select * from {view(view_name)}").fetchall()
     types = {name: kind for name, kind, *_ in described}
     base = {column.lower(): column for column, *_ in connection.execute(f"describe {source('telemetry')}").fetchall()}
@@ -219,9 +227,9 @@ def selection_bound(connection: Any, view_name: str, constants_view: str, where:
         if name in base:
             select.append(f't."{base[name]}" as {name}')
         elif name in PART_NUMBERS:
-            select.append(f"cast(t.{PART_NUMBERS[name]} + k.{name}_shift as {kind}) as {name}")
+            select.append(f"cast(t.{PART_NUMBERS[name]} + k.{name}_shift as {sql_type(kind)}) as {name}")
         else:
-            select.append(f"cast(k.{name} as {kind}) as {name}")
+            select.append(f"cast(k.{name} as {sql_type(kind)}) as {name}")
     keys = " or ".join(f"(t.device_id = {literal(device)} and t.test_id = {literal(test)})" for device, test in tests)
     return (f"select {', '.join(select)} from {source('telemetry')} as t "
             f"inner join (values {rows}) as k({', '.join(names)}) "
@@ -274,25 +282,28 @@ def literal(value: Any) -> str:
 
 def baseline_rss_bytes(size: Size) -> int:
     """Peak memory of the measuring child itself (Python, DuckDB, pyarrow) for a query that reads nothing."""
-    return peak_rss_bytes(size.directory, "select 1")
+    return peak_rss_bytes({"duckdb": str(size.directory)}, "select 1")
 
 
-def time_queries(size: Size, queries: list[Query], runs: int) -> list[dict[str, Any]]:
-    """Each query and its lower bound timed in turns in one child, then each alone in a child for its peak memory."""
+def time_queries(size: Size, target: Target, queries: list[Query], runs: int) -> list[dict[str, Any]]:
+    """Each query and its lower bound timed in turns in one child; the peak memory of each: on DuckDB each alone in a
+    child of its own, on Trino as Trino counted it during the timed runs."""
     measured = []
     for number, query in enumerate(queries, start=1):
-        step(f"Query {number}/{len(queries)} at {size.rows:,} rows: {query.name}")
-        bound_warehouse = query.bound_warehouse or size.directory
+        step(f"Query {number}/{len(queries)} on {target.name} at {size.rows:,} rows: {query.name}")
+        on_bound = target.connection(size, stored_copy=query.bound_on_copy)
         load = load_average()
         on_view, bound = run_python(QUERY_CHILD, {
-            "queries": [{"warehouse_dir": str(size.directory), "sql": query.sql},
-                        {"warehouse_dir": str(bound_warehouse), "sql": query.bound_sql}],
+            "queries": [{"connection": target.connection(size), "sql": query.sql},
+                        {"connection": on_bound, "sql": query.bound_sql}],
             "runs": runs, "warmups": 1, "profile": [0]})[0]  # fmt: skip
         sides = {}
-        for side, result, warehouse_dir, sql in (("view", on_view, size.directory, query.sql),
-                                                 ("lower_bound", bound, bound_warehouse, query.bound_sql)):
+        for side, result, connection, sql in (("view", on_view, target.connection(size), query.sql),
+                                              ("lower_bound", bound, on_bound, query.bound_sql)):
+            memory = ({"peak_memory_bytes": result["peak_memory_bytes"]} if "peak_memory_bytes" in result
+                      else {"peak_rss_bytes": peak_rss_bytes(connection, sql)})  # fmt: skip
             sides[side] = {**summary(result["seconds"]), "rows": result["rows"], "columns": result["columns"],
-                           "peak_rss_bytes": peak_rss_bytes(warehouse_dir, sql), "load_average": load, "sql": sql,
+                           **memory, "load_average": load, "sql": sql,
                            **({"profile": result["profile"]} if "profile" in result else {})}  # fmt: skip
         entry = {"name": query.name, "group": query.group, "view": sides["view"],
                  "lower_bound": {**sides["lower_bound"], "method": query.bound_method},
@@ -303,9 +314,9 @@ def time_queries(size: Size, queries: list[Query], runs: int) -> list[dict[str, 
     return measured
 
 
-def peak_rss_bytes(warehouse_dir: Path, sql: str | list[str]) -> int:
+def peak_rss_bytes(connection: dict[str, Any], sql: str | list[str]) -> int:
     """Peak memory of a child that runs the query once, alone."""
-    result, _ = run_python(QUERY_CHILD, {"queries": [{"warehouse_dir": str(warehouse_dir), "sql": sql}], "runs": 1,
+    result, _ = run_python(QUERY_CHILD, {"queries": [{"connection": connection, "sql": sql}], "runs": 1,
                                          "warmups": 0})  # fmt: skip
     return int(result[0]["peak_rss_bytes"])
 
@@ -314,7 +325,7 @@ def peak_rss_bytes(warehouse_dir: Path, sql: str | list[str]) -> int:
 
 
 def store_copies(size: Size, view_names: list[str]) -> Path:
-    """Write the stored-copy database of this size: each named view's rows as a table of the same name."""
+    """Write the stored-copy database of this size (DuckDB): each named view's rows as a table of the same name."""
     folder = size.copies
     folder.mkdir(parents=True, exist_ok=True)
     target = warehouse.catalog_path(config.get("TARGET_CATALOG"), folder)

@@ -1,16 +1,20 @@
-"""In a child process: run SQL queries on warehouses several times and print the timings as JSON.
+"""In a child process: run SQL queries on the warehouse of a target several times and print the timings as JSON.
 
-Time is measured from sending a query until its whole result is in memory as an Arrow table: DuckDB executes the
-query and materialises every row and column, without the cost of converting values to Python objects (which would
-dominate for wide results and is not the engine's).
+On DuckDB, time is measured from sending a query until its whole result is in memory as an Arrow table: DuckDB
+executes the query and materialises every row and column, without the cost of converting values to Python objects
+(which would dominate for wide results and is not the engine's). On Trino, until the Python client (the one Superset
+uses) has received every row over Trino's HTTP protocol: what any client of Trino waits for; Trino's own statistics of
+each query (elapsed, planning and CPU time, rows read, peak memory) are kept beside.
 
 Several queries (a view query and its lower bound) are timed in turns, run 1 of each, then run 2 of each, ..., so a
-change in the machine's load between them affects both alike. A child given one query and one run measures that
-query's peak memory: the process exits afterwards, so its peak RSS is the query's.
+change in the machine's load between them affects both alike. A DuckDB child given one query and one run measures that
+query's peak memory: the process exits afterwards, so its peak RSS is the query's. Trino reports each query's peak
+memory itself (`peak_memory_bytes`: the largest over the runs).
 
-`python -m pulse_analytics.bench.query_child '{"queries": [{"warehouse_dir": ..., "sql": ...}, ...], "runs": 5,
-"warmups": 1, "profile": [0]}'`. A query's `sql` may be a list of statements (a chart that sends several queries): a
-run then executes each in turn. `profile` lists the queries to run once more under DuckDB's profiler.
+`python -m pulse_analytics.bench.query_child '{"queries": [{"connection": {"duckdb": "<warehouse dir>"}, "sql": ...},
+...], "runs": 5, "warmups": 1, "profile": [0]}'`; a Trino connection is `{"trino": {"host": ..., "port": ...,
+"user": ...}}`. A query's `sql` may be a list of statements (a chart that sends several queries): a run then executes
+each in turn. `profile` lists the queries to run once more under DuckDB's profiler (on Trino: with its statistics).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pulse_analytics import warehouse
+from pulse_analytics import config, warehouse
 from pulse_analytics.bench.measure import vm_hwm
 
 TOP_OPERATORS = 8
@@ -30,34 +34,94 @@ TOP_OPERATORS = 8
 
 def run(payload: dict[str, Any]) -> list[dict[str, Any]]:
     queries = payload["queries"]
-    connections = [warehouse.connect_analytics(read_only=True, warehouse_dir=Path(query["warehouse_dir"]))
-                   for query in queries]  # fmt: skip
+    sessions = [session(query["connection"]) for query in queries]
     statements = [query["sql"] if isinstance(query["sql"], list) else [query["sql"]] for query in queries]
     for _ in range(payload.get("warmups", 1)):
-        for connection, sqls in zip(connections, statements, strict=True):
-            execute(connection, sqls)
+        for on, sqls in zip(sessions, statements, strict=True):
+            on.execute(sqls)
     results: list[dict[str, Any]] = [{"seconds": []} for _ in queries]
+    for on in sessions:  # Trino's count of peak memory: over the timed runs only
+        if on.peak_memory_bytes is not None:
+            on.peak_memory_bytes = 0
     for _ in range(payload["runs"]):
-        for connection, sqls, result in zip(connections, statements, results, strict=True):
+        for on, sqls, result in zip(sessions, statements, results, strict=True):
             started = time.perf_counter()
-            result["rows"], result["columns"] = execute(connection, sqls)
+            result["rows"], result["columns"] = on.execute(sqls)
             result["seconds"].append(time.perf_counter() - started)
+    for on, result in zip(sessions, results, strict=True):
+        if on.peak_memory_bytes is not None:
+            result["peak_memory_bytes"] = on.peak_memory_bytes
     for index in payload.get("profile", []):
-        results[index]["profile"] = profile(connections[index], statements[index][-1])
-    for connection in connections:
-        connection.close()
+        results[index]["profile"] = sessions[index].profile(statements[index][-1])
+    for on in sessions:
+        on.close()
     results[0]["peak_rss_bytes"] = vm_hwm("self")  # this program's own peak (see measure.run_child)
     return results
 
 
-def execute(connection: Any, statements: list[str]) -> tuple[int, int]:
-    """Run each statement to a complete Arrow result; (rows, widest column count) over all of them."""
-    rows, columns = 0, 0
-    for sql in statements:
-        table = connection.execute(sql).to_arrow_table()
-        rows, columns = rows + table.num_rows, max(columns, table.num_columns)
-        del table
-    return rows, columns
+def session(connection: dict[str, Any]) -> DuckDbSession | TrinoSession:
+    if "trino" in connection:
+        return TrinoSession(**connection["trino"])
+    return DuckDbSession(Path(connection["duckdb"]))
+
+
+class DuckDbSession:
+    """The analytics catalog of a DuckDB warehouse folder, its sources attached, read-only."""
+
+    def __init__(self, warehouse_dir: Path) -> None:
+        self.connection = warehouse.connect_analytics(read_only=True, warehouse_dir=warehouse_dir)
+        self.peak_memory_bytes: int | None = None  # measured from outside: a child of its own (see the module doc)
+
+    def execute(self, statements: list[str]) -> tuple[int, int]:
+        """Run each statement to a complete Arrow result; (rows, widest column count) over all of them."""
+        rows, columns = 0, 0
+        for sql in statements:
+            table = self.connection.execute(sql).to_arrow_table()
+            rows, columns = rows + table.num_rows, max(columns, table.num_columns)
+            del table
+        return rows, columns
+
+    def profile(self, sql: str) -> dict[str, Any]:
+        return profile(self.connection, sql)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class TrinoSession:
+    """A Trino, through its Python client, with the analytics catalog and schema as defaults (as Superset has)."""
+
+    def __init__(self, host: str, port: int, user: str) -> None:
+        import trino
+
+        self.connection = trino.dbapi.connect(host=host, port=port, user=user, catalog=config.get("TARGET_CATALOG"),
+                                              schema=config.get("TARGET_SCHEMA"))  # fmt: skip
+        self.peak_memory_bytes: int | None = 0
+        self.stats: dict[str, Any] = {}
+
+    def execute(self, statements: list[str]) -> tuple[int, int]:
+        """Run each statement until the client holds every row; (rows, widest column count) over all of them."""
+        rows, columns = 0, 0
+        for sql in statements:
+            cursor = self.connection.cursor()
+            cursor.execute(sql.strip().removesuffix(";"))  # Superset's SQL ends with one; Trino takes none
+            fetched = cursor.fetchall()
+            rows, columns = rows + len(fetched), max(columns, len(cursor.description or []))
+            self.stats = cursor.stats
+            self.peak_memory_bytes = max(self.peak_memory_bytes or 0, int(self.stats.get("peakMemoryBytes") or 0))
+            del fetched
+        return rows, columns
+
+    def profile(self, sql: str) -> dict[str, Any]:
+        """One more run: Trino's statistics of the query (its own timings, the rows and bytes it read, its memory)."""
+        self.execute([sql])
+        names = {"elapsed_ms": "elapsedTimeMillis", "planning_ms": "planningTimeMillis", "cpu_ms": "cpuTimeMillis",
+                 "processed_rows": "processedRows", "processed_bytes": "processedBytes",
+                 "peak_memory_bytes": "peakMemoryBytes"}  # fmt: skip
+        return {"trino": {name: self.stats.get(key) for name, key in names.items()}}
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def profile(connection: Any, sql: str) -> dict[str, Any]:

@@ -128,6 +128,7 @@ def markdown(results: dict[str, Any]) -> str:
         *superset_tables(sizes),
         *query_table(sizes, ("chart",), "Chart queries on the embedded DuckDB (the SQL Superset sends)"),
         *memory_table(sizes),
+        *trino_tables(sizes),
     ]  # fmt: skip
     return "\n".join(lines).rstrip() + "\n"
 
@@ -253,6 +254,136 @@ def memory_table(sizes: list[dict[str, Any]]) -> list[str]:
               "(Python, DuckDB, pyarrow: the first column). Superset: gunicorn's master and workers; Chromium: browser "
               "and renderer processes.", ""]  # fmt: skip
     return lines
+
+
+# --- Trino beside DuckDB (--target duckdb,trino) -----------------------------------------------------------------
+
+
+def trino_tables(sizes: list[dict[str, Any]]) -> list[str]:
+    """DuckDB's and Trino's figures side by side, for the sizes measured on both."""
+    both = [size for size in sizes if size.get("trino")]
+    if not both:
+        return []
+    lines = ["## DuckDB and Trino", "", *trino_setup(both), ""]
+    queries = [(size, query, size["trino"]["queries"]) for size in both for query in size["queries"]]
+    lines += ["### Queries on the views, and their lower bounds", "",
+              "| Query | telemetry rows | DuckDB view s | Trino view s | Trino / DuckDB | DuckDB bound s | "
+              "Trino bound s | Trino view / bound | Trino's own: elapsed, planning, CPU s | Trino peak memory |",
+              "|" + " --- |" * 10]  # fmt: skip
+    for size, query, on_trino in queries:
+        other = {entry["name"]: entry for entry in on_trino}.get(query["name"])
+        if query["group"] == "chart" or other is None:
+            continue
+        lines.append(f"| {query['name']} | {telemetry_rows(size):,} | {spread(query['view'])} | "
+                     f"{spread(other['view'])} | {times(other['view'], query['view'])} | "
+                     f"{spread(query['lower_bound'])} | {spread(other['lower_bound'])} | {other['ratio']}x | "
+                     f"{trino_own(other['view'])} | {mebibytes(other['view'].get('peak_memory_bytes'))} |")  # fmt: skip
+    lines += ["", "### Chart queries on the engine (the SQL each Superset sends, in its engine's dialect)", "",
+              "| Chart | telemetry rows | DuckDB s | Trino s | Trino / DuckDB | Trino on a stored copy s | "
+              "Trino's own: elapsed, planning, CPU s |", "|" + " --- |" * 7]  # fmt: skip
+    for size, query, on_trino in queries:
+        other = {entry["name"]: entry for entry in on_trino}.get(query["name"])
+        if query["group"] == "chart" and other is not None:
+            lines.append(f"| {query['name']} | {telemetry_rows(size):,} | {spread(query['view'])} | "
+                         f"{spread(other['view'])} | {times(other['view'], query['view'])} | "
+                         f"{spread(other['lower_bound'])} | {trino_own(other['view'])} |")  # fmt: skip
+    lines += ["", *trino_superset(both), *trino_dbt(both), *trino_memory(both)]
+    return lines
+
+
+def trino_setup(both: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for size in both:
+        load = size["trino"].get("load", {})
+        if load.get("reused"):
+            loaded = "data loaded by an earlier run"
+        elif load.get("rows_written"):
+            loaded = f"`pulse load-trino` wrote {load['rows_written']:,} rows in {seconds(load.get('seconds'))} s"
+        else:
+            loaded = f"`pulse load-trino` found the data already there ({seconds(load.get('seconds'))} s)"
+        lines.append(f"- {telemetry_rows(size):,} telemetry rows: {loaded}; Trino's JVM (heap limit "
+                     f"{size['trino'].get('jvm_max_heap') or 'unknown'}) peaked at "
+                     f"{mebibytes(size['trino'].get('jvm_peak_rss_bytes'))} resident.")  # fmt: skip
+    return [*lines, "", "Trino: the native stack (one node, coordinator and worker in one JVM) on the same machine. A "
+            "Trino query is timed until the Python client (the one Superset uses) holds every row, through Trino's "
+            "HTTP protocol; a DuckDB query until its Arrow result is in memory in the same process. Trino's own "
+            "figures are from its statistics of the query (elapsed from its arrival, of which planning; CPU over all "
+            "threads); its peak memory is the query's, as Trino counts it."]  # fmt: skip
+
+
+def trino_superset(both: list[dict[str, Any]]) -> list[str]:
+    measured = [size for size in both if size.get("superset") and size["trino"].get("superset")]
+    if not measured:
+        return []
+    lines = ["### Superset on each engine (warm; settled: the chart canvases no longer changing)", "",
+             "| Dashboard | telemetry rows | DuckDB settled s | Trino settled s | DuckDB last chart answer s | "
+             "Trino last chart answer s | with the data cache on: DuckDB s | Trino s |", "|" + " --- |" * 8]
+    for size in measured:
+        trino = {entry["slug"]: entry for entry in size["trino"]["superset"]["dashboards"]}
+        cached = {entry["slug"]: entry for entry in size["superset"].get("dashboards_cached", [])}
+        trino_cached = {entry["slug"]: entry for entry in size["trino"]["superset"].get("dashboards_cached", [])}
+        for dashboard in size["superset"]["dashboards"]:
+            other = trino.get(dashboard["slug"], {})
+            cells = [dashboard["title"], f"{telemetry_rows(size):,}", phase(dashboard, "settled"),
+                     phase(other, "settled"), phase(dashboard, "last_response"), phase(other, "last_response"),
+                     phase(cached.get(dashboard["slug"], {}), "settled"),
+                     phase(trino_cached.get(dashboard["slug"], {}), "settled")]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| Dashboard | Request | telemetry rows | DuckDB API s | Trino API s | Trino / DuckDB |",
+              "|" + " --- |" * 6]  # fmt: skip
+    for size in measured:
+        trino = {(entry["dashboard"], entry["chart"]): entry for entry in size["trino"]["superset"]["charts"]}
+        for chart in size["superset"]["charts"]:
+            other = trino.get((chart["dashboard"], chart["chart"]))
+            lines.append(f"| {chart['dashboard']} | {chart['chart']} | {telemetry_rows(size):,} | "
+                         f"{spread(chart['api'])} | {spread(other['api']) if other else '–'} | "
+                         f"{times(other['api'], chart['api']) if other else '–'} |")  # fmt: skip
+    return [*lines, ""]
+
+
+def trino_dbt(both: list[dict[str, Any]]) -> list[str]:
+    lines = ["### dbt on each engine", "", "| Telemetry rows | engine | `dbt build` s | of which models s | "
+             "of which data tests s | `dbt run` (views only) s |", "|" + " --- |" * 6]  # fmt: skip
+    for size in both:
+        for engine, measured in (("DuckDB", size), ("Trino", size["trino"])):
+            build, views = measured["dbt"]["build"], measured["dbt"]["run"]
+            lines.append(f"| {telemetry_rows(size):,} | {engine} | {spread(build)} | "
+                         f"{seconds(build['models_seconds']['median'])} | {seconds(build['tests_seconds']['median'])} "
+                         f"| {spread(views)} |")  # fmt: skip
+    return [*lines, ""]
+
+
+def trino_memory(both: list[dict[str, Any]]) -> list[str]:
+    lines = ["### Peak memory on each engine", "", "| Telemetry rows | DuckDB: largest query (its process) | "
+             "Trino: largest query (Trino's count) | Trino's JVM (resident) | Superset on DuckDB | "
+             "Superset on Trino |", "|" + " --- |" * 6]  # fmt: skip
+    for size in both:
+        duckdb = max(size["queries"], key=lambda query: query["view"]["peak_rss_bytes"])
+        trino = max(size["trino"]["queries"], key=lambda query: query["view"].get("peak_memory_bytes") or 0)
+        supersets = [max(((measured.get("superset") or {}).get("peak_rss_bytes", {}).get("superset") or {}).values(),
+                         default=None) for measured in (size, size["trino"])]  # fmt: skip
+        lines.append(f"| {telemetry_rows(size):,} | {mebibytes(duckdb['view']['peak_rss_bytes'])} ({duckdb['name']}) "
+                     f"| {mebibytes(trino['view'].get('peak_memory_bytes'))} ({trino['name']}) | "
+                     f"{mebibytes(size['trino'].get('jvm_peak_rss_bytes'))} | {mebibytes(supersets[0])} | "
+                     f"{mebibytes(supersets[1])} |")  # fmt: skip
+    return [*lines, "", "DuckDB runs inside the measuring process, whose peak includes Python and the result; Trino "
+            "counts the memory a query reserved in its JVM; the JVM's own resident peak covers everything it did "
+            "since it started (load, dbt, every query), up to its heap limit and beyond it for its own code.", ""]
+
+
+def times(slower: dict[str, Any], faster: dict[str, Any]) -> str:
+    return f"{slower['median'] / faster['median']:.1f}x" if faster["median"] else "–"
+
+
+def phase(dashboard: dict[str, Any], name: str) -> str:
+    return spread(dashboard[name]) if name in dashboard else "–"
+
+
+def trino_own(side: dict[str, Any]) -> str:
+    own = (side.get("profile") or {}).get("trino")
+    if not own:
+        return "–"
+    return ", ".join(seconds((own.get(key) or 0) / 1000) for key in ("elapsed_ms", "planning_ms", "cpu_ms"))
 
 
 # --- bench.png ----------------------------------------------------------------------------------------------------

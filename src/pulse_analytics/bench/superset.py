@@ -72,6 +72,8 @@ class Server:
     port: int = field(default_factory=lambda: free_port())
     admin: tuple[str, str] = ADMIN
     cache_seconds: int = 0
+    target: str = "duckdb"  # what the assets are synced for (`pulse sync --target`)
+    settings: dict[str, str] = field(default_factory=dict)  # the target's own, e.g. its Trino and Trino user
 
     @property
     def url(self) -> str:
@@ -82,7 +84,7 @@ class Server:
                 config.PREFIX + "STATE_DIR": str(self.state_dir), config.PREFIX + "SUPERSET_PORT": str(self.port),
                 config.PREFIX + "SUPERSET_ADMIN_USER": self.admin[0],
                 config.PREFIX + "SUPERSET_ADMIN_PASSWORD": self.admin[1],
-                config.PREFIX + "SUPERSET_CACHE_SECONDS": str(self.cache_seconds)}  # fmt: skip
+                config.PREFIX + "SUPERSET_CACHE_SECONDS": str(self.cache_seconds), **self.settings}  # fmt: skip
 
     def pulse(self, warehouse_dir: Path, *arguments: str) -> None:
         result = run_child([str(Path(sys.executable).with_name("pulse")), *arguments], env=self.env(warehouse_dir))
@@ -94,9 +96,11 @@ class Server:
         step(f"Starting the benchmark's Superset at {self.url} (state {self.state_dir})")
         self.pulse(warehouse_dir, "superset", "start")
 
-    def sync(self, warehouse_dir: Path) -> None:
-        step(f"Syncing the assets into {self.url} for the warehouse in {warehouse_dir}")
-        self.pulse(warehouse_dir, "sync", "--force")
+    def sync(self, warehouse_dir: Path, target: str = "duckdb", settings: dict[str, str] | None = None) -> None:
+        """Point the assets at the warehouse of `target` (settings: the target's, e.g. its Trino and Trino user)."""
+        self.target, self.settings = target, settings or {}
+        step(f"Syncing the assets into {self.url} for {target} (warehouse {warehouse_dir})")
+        self.pulse(warehouse_dir, "sync", "--force", "--target", target)
 
     def stop(self, warehouse_dir: Path) -> None:
         self.pulse(warehouse_dir, "superset", "stop")
