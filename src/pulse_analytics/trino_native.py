@@ -324,11 +324,30 @@ def start_trino(paths: Paths, stack: Stack) -> None:
 
 
 def trino_ready(stack: Stack) -> bool:
+    """True once Trino runs queries. /v1/info saying "not starting" is not enough: for a moment after it, the
+    coordinator has not yet announced itself as a worker and every query fails with NO_NODES_AVAILABLE."""
     try:
         with urllib.request.urlopen(f"{stack.url}/v1/info", timeout=2) as answer:
-            return json.load(answer).get("starting") is False
+            if json.load(answer).get("starting") is not False:
+                return False
     except (OSError, ValueError):
         return False
+    return answers_queries(stack)
+
+
+def answers_queries(stack: Stack) -> bool:
+    import trino  # installed with dbt-trino
+
+    connection = trino.dbapi.connect(host="127.0.0.1", port=stack.trino_port, user="admin", http_scheme="http",
+                                     request_timeout=10)  # fmt: skip
+    try:
+        cursor = connection.cursor()
+        cursor.execute("select 1")
+        return cursor.fetchall() == [[1]]
+    except (OSError, trino.exceptions.Error, trino.exceptions.HttpError):
+        return False
+    finally:
+        connection.close()
 
 
 def launcher_running(paths: Paths) -> bool:
