@@ -94,3 +94,11 @@ def test_anonymous_visitor_is_sent_to_login(superset_server: SupersetServer, chr
         page.wait_for_url(re.compile(r"/login/"))
         expect(page.locator('[data-test="login-button"]')).to_be_visible()
     context.close()
+
+
+def test_a_refused_login_says_who_and_what_the_page_shows(superset_server: SupersetServer, chromium: Browser) -> None:
+    context = chromium.new_context(viewport=browser.VIEWPORT)
+    page = context.new_page()
+    with pytest.raises(SupersetError, match=r"as 'viewer' in the browser: still on .*/login.*the page shows: .*\S"):
+        browser.login(page, superset_server.url, superset_server.viewer[0], "not-the-password", wait_ms=5_000)
+    context.close()

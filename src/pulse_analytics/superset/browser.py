@@ -14,10 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from pulse_analytics.superset.api import SupersetError
 
 VIEWPORT = {"width": 1600, "height": 1000}
 SETTLE_TIMEOUT_MS = 180_000  # a chart still loading after this is the "endless spinner" the smoke tests catch
 REPAINT_POLL_MS = 250
+LOGIN_TRIES = 3
+LOGIN_WAIT_MS = 30_000  # from the click to the first page after the login page
+
+USERNAME_INPUT = '[data-test="username-input"]'
+PASSWORD_INPUT = '[data-test="password-input"]'
 
 CHART = "[data-test-chart-id]"
 LOADING = '[data-test="loading-indicator"]'
@@ -82,12 +90,26 @@ def launch(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=chromium_path(), args=arguments)
 
 
-def login(page: Page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill('[data-test="username-input"]', username)
-    page.fill('[data-test="password-input"]', password)
-    page.click('[data-test="login-button"]')
-    page.wait_for_url(lambda address: "/login" not in address)
+def login(page: Page, base_url: str, username: str, password: str, wait_ms: int = LOGIN_WAIT_MS) -> None:
+    """Log in through Superset's login form. The form is React's: on a loaded machine it can render again after the
+    fields were typed into, empty, so the click submits nothing. Each try waits for the page's requests to end, fills,
+    checks the fields still hold the values, and submits; a login still on the login page after LOGIN_TRIES tries
+    (a wrong password, say) raises with what the page shows."""
+    for _ in range(LOGIN_TRIES):
+        page.goto(f"{base_url}/login/", wait_until="networkidle")
+        page.fill(USERNAME_INPUT, username)
+        page.fill(PASSWORD_INPUT, password)
+        if page.input_value(USERNAME_INPUT) != username or page.input_value(PASSWORD_INPUT) != password:
+            continue
+        page.click('[data-test="login-button"]')
+        try:
+            page.wait_for_url(lambda address: "/login" not in address, timeout=wait_ms)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    shown = " ".join(page.inner_text("body").split())[:300]
+    raise SupersetError(f"could not log in to {base_url} as '{username}' in the browser: still on {page.url} after "
+                        f"{LOGIN_TRIES} tries; the page shows: {shown!r}")  # fmt: skip
 
 
 def dashboard_url(base_url: str, slug: str) -> str:
