@@ -392,7 +392,12 @@ def status(root: Path | None = None) -> str:
 
 def client_environment(stack: Stack) -> dict[str, str]:
     """PULSE_ANALYTICS_* values that point `pulse load-trino`, `build --target trino` and `sync` at this stack."""
-    return {config.PREFIX + "TRINO_HOST": "127.0.0.1", config.PREFIX + "TRINO_PORT": str(stack.trino_port),
+    return server_settings("127.0.0.1", stack.trino_port)
+
+
+def server_settings(host: str, port: int | str) -> dict[str, str]:
+    """PULSE_ANALYTICS_* values that point the bundle at the Trino at host:port, over http with no authentication."""
+    return {config.PREFIX + "TRINO_HOST": host, config.PREFIX + "TRINO_PORT": str(port),
             config.PREFIX + "TRINO_HTTP_SCHEME": "http", config.PREFIX + "TRINO_AUTH_METHOD": "none"}  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from pulse_analytics import config, dbt, generate, statistics, warehouse
-from pulse_analytics.bench.measure import load_average, run_child, run_python, summary
+from pulse_analytics.bench.measure import load_average, pulse_command, run_child, run_python, summary
 from pulse_analytics.progress import step
 
 if TYPE_CHECKING:
@@ -92,8 +92,7 @@ def seed(size: Size, seed_value: int) -> dict[str, Any]:
     marker.unlink(missing_ok=True)
     size.directory.mkdir(parents=True, exist_ok=True)
     step(f"Seeding {size.rows:,} telemetry rows into {size.directory}")
-    pulse = str(Path(sys.executable).with_name("pulse"))
-    result = run_child([pulse, "seed", "--rows", str(size.rows), "--seed", str(seed_value)], env=size.env())
+    result = run_child([pulse_command(), "seed", "--rows", str(size.rows), "--seed", str(seed_value)], env=size.env())
     if result.exit_code != 0:
         raise SystemExit(f"error: `pulse seed --rows {size.rows}` failed:\n{result.stderr[-3000:]}")
     measured = {"seconds": round(result.seconds, 2), "peak_rss_bytes": result.peak_rss_bytes}

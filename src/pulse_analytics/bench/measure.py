@@ -27,6 +27,11 @@ class ChildResult:
     peak_rss_bytes: int
 
 
+def pulse_command() -> str:
+    """The `pulse` command of the environment the benchmark runs in."""
+    return str(Path(sys.executable).with_name("pulse"))
+
+
 def run_child(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> ChildResult:
     """Run a command to completion, sampling its peak resident memory (VmHWM) until it exits.
 

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pulse_analytics import config
-from pulse_analytics.bench.measure import load_average, run_child, summary, vm_hwm
+from pulse_analytics.bench.measure import load_average, pulse_command, run_child, summary, vm_hwm
 from pulse_analytics.progress import step
 from pulse_analytics.superset import assets, browser
 from pulse_analytics.superset import server as superset_server
@@ -87,7 +86,7 @@ class Server:
                 config.PREFIX + "SUPERSET_CACHE_SECONDS": str(self.cache_seconds), **self.settings}  # fmt: skip
 
     def pulse(self, warehouse_dir: Path, *arguments: str) -> None:
-        result = run_child([str(Path(sys.executable).with_name("pulse")), *arguments], env=self.env(warehouse_dir))
+        result = run_child([pulse_command(), *arguments], env=self.env(warehouse_dir))
         if result.exit_code != 0:
             raise SystemExit(f"error: `pulse {' '.join(arguments)}` failed for the benchmark's Superset "
                              f"(state {self.state_dir}):\n{result.stderr[-3000:]}")  # fmt: skip

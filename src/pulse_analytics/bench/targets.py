@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pulse_analytics import config, warehouse
-from pulse_analytics.bench.measure import run_child, vm_hwm
+from pulse_analytics.bench.measure import pulse_command, run_child, vm_hwm
 from pulse_analytics.progress import step
 
 if TYPE_CHECKING:
@@ -32,10 +32,6 @@ if TYPE_CHECKING:
 NAMES = ("duckdb", "trino")
 STORED_COPY_SCHEMA = "bench_stored_copy"  # Trino: the stored copies, a schema of the analytics catalog
 TRINO_TYPES = {"TIMESTAMP": "timestamp(6)", "FLOAT": "real"}  # DuckDB type names Trino spells otherwise
-
-
-def pulse() -> str:
-    return str(Path(sys.executable).with_name("pulse"))
 
 
 class Target:
@@ -123,9 +119,7 @@ class Trino(Target):
             host, _, port = self.server.rpartition(":")
             if not host or not port.isdigit():
                 raise SystemExit(f"error: --trino-server '{self.server}': give HOST:PORT, e.g. 127.0.0.1:8080.")
-            self.settings = {config.PREFIX + "TRINO_HOST": host, config.PREFIX + "TRINO_PORT": port,
-                             config.PREFIX + "TRINO_HTTP_SCHEME": "http",
-                             config.PREFIX + "TRINO_AUTH_METHOD": "none"}  # fmt: skip
+            self.settings = trino_native.server_settings(host, port)
             return
         stack = trino_native.running(self.root)
         if stack is None:
@@ -155,7 +149,7 @@ class Trino(Target):
             return {"load": {"reused": True}}
         marker.unlink(missing_ok=True)
         step(f"Loading the {size.rows:,}-row warehouse into Trino (`pulse load-trino`, user loader)")
-        result = run_child([pulse(), "load-trino", *([] if self.server else ["--replace"])],
+        result = run_child([pulse_command(), "load-trino", *([] if self.server else ["--replace"])],
                            env=self.env(size, "loader"))  # fmt: skip
         if result.exit_code != 0:
             raise SystemExit(f"error: `pulse load-trino` failed at {size.rows:,} rows:\n{result.stderr[-3000:]}")
