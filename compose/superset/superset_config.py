@@ -6,6 +6,7 @@ the stack's PostgreSQL, the secret key is the one in .env. Superset reads the an
 """
 
 import os
+from typing import Any
 from urllib.parse import quote
 
 
@@ -29,6 +30,25 @@ FEATURE_FLAGS = {
     # The dashboards are small: render every chart at once, as the embedded demo does.
     "DASHBOARD_VIRTUALIZATION": False,
 }
+
+
+def answer_anonymous_event_logs_quietly(app: Any) -> None:
+    """Superset's pages post their usage events to /superset/log/, the login page too, as its form is submitted. Sent
+    without a login, that request is refused with a redirect whose response writes the session cookie (an "access
+    denied" message): when it arrives after the login's own response, it replaces the new login's cookie and the
+    user is logged out at once. Answered here, before any other hook, with 204 and no cookie: there is nothing to
+    log for a visitor who is not logged in. The local Superset has the same hook (a test keeps them equal)."""
+    from flask import request, session
+
+    def answer_quietly() -> tuple[str, int] | None:
+        if request.path == "/superset/log/" and "_user_id" not in session:
+            return "", 204
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, answer_quietly)
+
+
+FLASK_APP_MUTATOR = answer_anonymous_event_logs_quietly
 
 # Results follow each `dbt build` at once: no data cache, as in the embedded demo.
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}

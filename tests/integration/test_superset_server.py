@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
+
+import requests
 
 from pulse_analytics.superset import server
 from tests.conftest import PULSE, REPO_ROOT, SupersetServer, count_rows, free_port, pulse_env, run_pulse
@@ -168,3 +171,28 @@ def test_start_with_a_bad_cache_setting_names_the_variable(tmp_path: Path) -> No
     assert result.returncode != 0
     assert "PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS is 'ten minutes'" in result.stderr
     assert not (tmp_path / "state").exists()
+
+
+def test_an_event_log_sent_before_the_login_cannot_log_the_user_out(superset_server: SupersetServer) -> None:
+    """The login page posts its usage events as its form is submitted, with the cookie from before the login. Were
+    that request's answer to write the session cookie, it would replace the login's own when it arrives later, and
+    the browser would be logged out (a dashboard then sends it to the login page). It is answered with no cookie."""
+    browser = requests.Session()
+    login_page = browser.get(f"{superset_server.url}/login/", timeout=30)
+    csrf_token = re.search(r'id="csrf_token"\s+value="([^"]+)"', login_page.text).group(1)
+    cookie_before_login = browser.cookies["session"]
+
+    username, password = superset_server.admin
+    login = browser.post(f"{superset_server.url}/login/", allow_redirects=False, timeout=30,
+                         data={"username": username, "password": password, "csrf_token": csrf_token})  # fmt: skip
+    assert login.status_code == 302 and "session" in login.cookies, "the login form did not log in"
+
+    events_url = f"{superset_server.url}/superset/log/?explode=events"
+    late_event_log = requests.post(events_url, data={"events": "[]"}, cookies={"session": cookie_before_login},
+                                   allow_redirects=False, timeout=30)  # fmt: skip
+    assert late_event_log.status_code == 204
+    assert "session" not in late_event_log.cookies, "a refused event log must not write the session cookie"
+
+    assert browser.get(f"{superset_server.url}/api/v1/me/", timeout=30).status_code == 200
+    logged_in_event_log = browser.post(events_url, data={"events": "[]"}, allow_redirects=False, timeout=30)
+    assert logged_in_event_log.status_code == 200, "a logged-in user's events are still logged"

@@ -24,3 +24,19 @@ def test_compose_superset_has_the_trino_time_grains_of_the_local_one() -> None:
     local = assigned(LOCAL, "TIME_GRAIN_ADDON_EXPRESSIONS")
     assert "PT30M" in local["trino"]  # the Test explorer's voltage and current charts
     assert assigned(COMPOSE, "TIME_GRAIN_ADDON_EXPRESSIONS") == {"trino": local["trino"]}
+
+
+def function_body(path: Path, name: str) -> str:
+    """A function of a configuration file, its docstring left out (the two files' docstrings point to each other)."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            node.body = node.body[1:] if ast.get_docstring(node) else node.body
+            return ast.unparse(node)
+    raise AssertionError(f"{path} does not define {name}()")
+
+
+def test_compose_superset_answers_anonymous_event_logs_as_the_local_one() -> None:
+    name = "answer_anonymous_event_logs_quietly"
+    for path in (LOCAL, COMPOSE):
+        assert ast.unparse(ast.parse(f"FLASK_APP_MUTATOR = {name}")) in path.read_text(), f"{path} does not use {name}"
+    assert function_body(COMPOSE, name) == function_body(LOCAL, name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from pulse_analytics.superset import browser
 from tests.conftest import REPO_ROOT, SupersetServer
+
+ACCESS_LOG_LINES = 60  # the end of Superset's access log shown under a failed browser test
 
 # CI keeps test-artifacts/: a screenshot of every dashboard as the smoke test saw it (the Trino pass's in trino/).
 SCREENSHOT_DIR = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -46,3 +48,16 @@ def screenshot_dir(dbt_target: str) -> Path:
     directory = SCREENSHOT_DIR / "trino" if dbt_target == "trino" else SCREENSHOT_DIR
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
+    """Under a failed browser test, the end of its Superset's access log: which requests were refused or slow."""
+    outcome = yield
+    report = outcome.get_result()
+    server = getattr(item, "funcargs", {}).get("superset_server")
+    if report.failed and isinstance(server, SupersetServer):
+        access_log = server.state_dir / "access.log"
+        if access_log.exists():
+            lines = access_log.read_text(errors="replace").splitlines()[-ACCESS_LOG_LINES:]
+            report.sections.append((f"end of {access_log}", "\n".join(lines)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -89,9 +88,9 @@ def test_viewer_cannot_open_sql_lab_explore_or_change_a_dashboard(superset_serve
 def test_anonymous_visitor_is_sent_to_login(superset_server: SupersetServer, chromium: Browser) -> None:
     context = chromium.new_context(viewport=browser.VIEWPORT)
     page = context.new_page()
-    for slug, _ in DASHBOARDS:
-        page.goto(browser.dashboard_url(superset_server.url, slug))
-        page.wait_for_url(re.compile(r"/login/"))
+    for slug, chart_count in DASHBOARDS:
+        with pytest.raises(SupersetError, match=r"sent the browser to its login page \(.*/login/\?next="):
+            browser.open_dashboard(page, superset_server.url, slug, chart_count)
         expect(page.locator('[data-test="login-button"]')).to_be_visible()
     context.close()
 

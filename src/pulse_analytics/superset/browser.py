@@ -61,6 +61,9 @@ SETTLED_JS = f"""(expected) => {{
   return seen.same >= 2;
 }}"""
 
+# SETTLED_JS, or the page is Superset's login page (where no chart will ever settle).
+SETTLED_OR_LOGIN_JS = f"(expected) => window.location.pathname.startsWith('/login') || ({SETTLED_JS})(expected)"
+
 CHARTS_JS = f"() => Array.from(document.querySelectorAll('{CHART}')).map({CHART_STATE_JS})"
 
 
@@ -93,8 +96,9 @@ def launch(playwright: Playwright) -> Browser:
 def login(page: Page, base_url: str, username: str, password: str, wait_ms: int = LOGIN_WAIT_MS) -> None:
     """Log in through Superset's login form. The form is React's: on a loaded machine it can render again after the
     fields were typed into, empty, so the click submits nothing. Each try waits for the page's requests to end, fills,
-    checks the fields still hold the values, and submits; a login still on the login page after LOGIN_TRIES tries
-    (a wrong password, say) raises with what the page shows."""
+    checks the fields still hold the values, submits, and counts the login as done only when the browser's session
+    answers /api/v1/me/ (leaving the login page is not proof: a failed navigation leaves it too). A login not done
+    after LOGIN_TRIES tries (a wrong password, say) raises with what the page shows."""
     for _ in range(LOGIN_TRIES):
         page.goto(f"{base_url}/login/", wait_until="networkidle")
         page.fill(USERNAME_INPUT, username)
@@ -104,12 +108,18 @@ def login(page: Page, base_url: str, username: str, password: str, wait_ms: int 
         page.click('[data-test="login-button"]')
         try:
             page.wait_for_url(lambda address: "/login" not in address, timeout=wait_ms)
-            return
         except PlaywrightTimeoutError:
             continue
+        if logged_in(page, base_url):
+            return
     shown = " ".join(page.inner_text("body").split())[:300]
     raise SupersetError(f"could not log in to {base_url} as '{username}' in the browser: still on {page.url} after "
                         f"{LOGIN_TRIES} tries; the page shows: {shown!r}")  # fmt: skip
+
+
+def logged_in(page: Page, base_url: str) -> bool:
+    """Whether the page's browser session is a logged-in user's (the request shares the page's cookies)."""
+    return page.request.get(f"{base_url}/api/v1/me/", fail_on_status_code=False).status == 200
 
 
 def dashboard_url(base_url: str, slug: str) -> str:
@@ -124,8 +134,18 @@ def open_dashboard(page: Page, base_url: str, slug: str, expected_charts: int) -
 
 
 def wait_until_settled(page: Page, expected_charts: int) -> None:
+    """Wait for SETTLED_JS; raise at once if Superset sent the page to its login page instead (the session was not
+    accepted: Superset's pages do that on any HTTP 401), rather than waiting out the timeout on a login form."""
     page.evaluate("() => { window.__pulseSettle = null; }")
-    page.wait_for_function(SETTLED_JS, arg=expected_charts, timeout=SETTLE_TIMEOUT_MS, polling=REPAINT_POLL_MS)
+    page.wait_for_function(SETTLED_OR_LOGIN_JS, arg=expected_charts, timeout=SETTLE_TIMEOUT_MS, polling=REPAINT_POLL_MS)
+    if on_login_page(page):
+        raise SupersetError(f"Superset sent the browser to its login page ({page.url}) instead of showing the "
+                            "dashboard: the browser's session was not accepted; the requests that were refused are "
+                            "in the state folder's access.log (status 401)")  # fmt: skip
+
+
+def on_login_page(page: Page) -> bool:
+    return page.evaluate("() => window.location.pathname.startsWith('/login')")
 
 
 def chart_views(page: Page) -> list[ChartView]:

@@ -1,7 +1,8 @@
 """`pulse superset start|stop|status`: a local Superset served by gunicorn, all of its state in one folder.
 
 The state folder (PULSE_ANALYTICS_STATE_DIR, default ./state) holds superset.db (Superset's metadata, SQLite),
-secret_key (generated on first start, never in git), superset.log and superset.pid. The first start creates the
+secret_key (generated on first start, never in git), superset.log, access.log (one line per HTTP request: time,
+status, method, path, duration) and superset.pid. The first start creates the
 metadata database, the roles and the admin user (about half a minute); later starts reuse them.
 """
 
@@ -30,6 +31,7 @@ HEALTH_TIMEOUT_S = 180  # the longest a healthy Superset takes to answer /health
 STOP_TIMEOUT_S = 30
 WORKERS, THREADS = 2, 4  # gunicorn processes and threads each: enough for a dashboard's charts at once
 LOG_LINES_SHOWN = 30
+ACCESS_LOG_FORMAT = "%(t)s %(s)s %(m)s %(U)s?%(q)s %(M)sms pid=%(p)s"  # no addresses or cookies: all is local
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class State:
     @property
     def log(self) -> Path:
         return self.folder / "superset.log"
+
+    @property
+    def access_log(self) -> Path:
+        return self.folder / "access.log"
 
     @property
     def pid(self) -> Path:
@@ -168,6 +174,7 @@ def launch(files: State) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port()}", "--workers", str(WORKERS),
                "--worker-class", "gthread", "--threads", str(THREADS), "--timeout", "120",
                "--graceful-timeout", "10", "--limit-request-line", "0", "--limit-request-field_size", "0",
+               "--access-logfile", str(files.access_log), "--access-logformat", ACCESS_LOG_FORMAT,
                "superset.app:create_app()"]  # fmt: skip
     with files.log.open("a") as log:
         process = subprocess.Popen(command, env=superset_environment(), stdin=subprocess.DEVNULL, stdout=log,

@@ -42,6 +42,25 @@ FEATURE_FLAGS = {
 # (120 s) does not cut a gthread worker's long request; this lets the chart wait as long.
 SUPERSET_WEBSERVER_TIMEOUT = 120
 
+
+def answer_anonymous_event_logs_quietly(app: Any) -> None:
+    """Superset's pages post their usage events to /superset/log/, the login page too, as its form is submitted. Sent
+    without a login, that request is refused with a redirect whose response writes the session cookie (an "access
+    denied" message): when it arrives after the login's own response, it replaces the new login's cookie and the
+    user is logged out at once. Answered here, before any other hook, with 204 and no cookie: there is nothing to
+    log for a visitor who is not logged in. The compose stack's Superset has the same hook (a test keeps them equal)."""
+    from flask import request, session
+
+    def answer_quietly() -> tuple[str, int] | None:
+        if request.path == "/superset/log/" and "_user_id" not in session:
+            return "", 204
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, answer_quietly)
+
+
+FLASK_APP_MUTATOR = answer_anonymous_event_logs_quietly
+
 # Chart results: by default none are kept, so every chart queries the warehouse and follows new data at once.
 # PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS above 0 keeps each result that long in <state>/cache (one folder for all the
 # workers): a dashboard seen again within that time renders without querying; `pulse seed`, `import-bdf` and `build`
