@@ -2,8 +2,9 @@
 
 The lab: 7 cycler channels, 5 recipe versions, 10 cells; 13 tests. Two cells are tested twice on different channels,
 one test has no recipe, one test (a channel check) has no part, one channel, one recipe and one cell have incomplete or
-missing metadata. Cells fade with cycling (retention falls at a recipe-dependent rate, with cell-to-cell spread),
-coulombic efficiency is a little under 1, and each record carries the cell temperature in `auxiliary`.
+missing metadata, and one test starts with its cell half charged (its first cycle is a partial one, as on real cyclers
+when a test is restarted). Cells fade with cycling (retention falls at a recipe-dependent rate, with cell-to-cell
+spread), coulombic efficiency is a little under 1, and each record carries the cell temperature in `auxiliary`.
 
 Every cycle is: constant-current charge, rest, constant-current discharge, rest. A Python step plan (small: one row per
 step) is expanded into telemetry records by SQL in DuckDB, one test at a time, so memory stays bounded whatever the
@@ -56,6 +57,7 @@ class Test:
     part_id: str | None
     recipe_id: str | None  # None: the test is not mapped to a recipe
     life_share: tuple[float, float]  # which share of the part's planned life this test covers
+    start_soc: float = 0.0  # state of charge the cell starts the test at: above 0, the first charge is a partial one
 
 
 RECIPES = (
@@ -90,7 +92,7 @@ TESTS = (
     Test("maccor-01-ch02", "T0009", "cell-009", "hot-1c-45c-v1", (0.0, 0.5)),
     Test("arbin-02-ch01", "T0010", "cell-009", "hot-1c-45c-v1", (0.5, 1.0)),
     Test("maccor-01-ch03", "T0011", "cell-010", "cc-1c-25c-v1", (0.0, 0.4)),
-    Test("arbin-02-ch02", "T0012", "cell-010", "cc-1c-25c-v1", (0.4, 1.0)),
+    Test("arbin-02-ch02", "T0012", "cell-010", "cc-1c-25c-v1", (0.4, 1.0), start_soc=0.5),
     Test("maccor-01-ch04", "T0013", None, "cc-1c-25c-v1", (0.0, 0.1)),  # a channel check on no part
 )
 
@@ -150,8 +152,9 @@ def step_plan(test: Test, size: Size, seed_value: int, start: datetime) -> tuple
         resistance = resistance0 * (1 + 0.6 * (1 - retention))
         charge_a = recipe.charge_c_rate * part.nominal_ah
         discharge_a = -recipe.discharge_c_rate * part.nominal_ah
+        charge_from = test.start_soc if cycle_number == 1 else 0.0
         steps = (  # step type, step id, current (A), duration (s), soc from, soc to, polarisation at start (V)
-            ("Charge", 1, charge_a, capacity / efficiency / charge_a * 3600, 0.0, 1.0, 0.0),
+            ("Charge", 1, charge_a, capacity * (1 - charge_from) / efficiency / charge_a * 3600, charge_from, 1.0, 0.0),
             ("Rest", 0, 0.0, recipe.rest_s, 1.0, 1.0, charge_a * resistance),
             ("Discharge", 2, discharge_a, capacity / -discharge_a * 3600, 1.0, 0.0, 0.0),
             ("Rest", 0, 0.0, recipe.rest_s, 0.0, 0.0, discharge_a * resistance),

@@ -11,13 +11,21 @@ from pulse_analytics import config, warehouse
 from tests.conftest import Warehouse, pulse_env, run_pulse
 
 START = datetime(2026, 1, 1)
-# One part, two tests on two devices. Test A's first cycle is a partial one (charge only), so the reference capacity
-# is the discharge capacity of its second cycle, the part's first full cycle.
-CYCLES = [  # device, test, cycle, charge Ah, discharge Ah, charge Wh, discharge Wh, start offset (h)
-    ("dev-a", "test-a", 1, 1.0, 0.0, 3.7, 0.0, 0),
-    ("dev-a", "test-a", 2, 2.0, 1.9, 7.6, 6.84, 3),
-    ("dev-b", "test-b", 1, 1.8, 1.71, 6.8, 6.12, 48),
+# One part, two tests on two devices, shaped like real recordings' oddities. Test A: a tiny cycle of a characterisation
+# step, a charge-only cycle, the part's first full cycle (its discharge, 1.9 Ah, is the reference capacity), a rest.
+# Test B: a start part-charged (1 Ah in, 1.9 Ah out), a full cycle at 90 %, a full cycle whose efficiency is above
+# 110 % and one whose retention is above 150 %. Energies: 4 Wh per Ah charged, 3.6 Wh per Ah discharged.
+CYCLES = [  # device, test, cycle, charge Ah, discharge Ah, start offset (h)
+    ("dev-a", "test-a", 1, 0.025, 0.03, 0),
+    ("dev-a", "test-a", 2, 1.0, 0.0, 3),
+    ("dev-a", "test-a", 3, 2.0, 1.9, 6),
+    ("dev-a", "test-a", 4, 0.0, 0.0, 9),
+    ("dev-b", "test-b", 1, 1.0, 1.9, 48),
+    ("dev-b", "test-b", 2, 1.8, 1.71, 51),
+    ("dev-b", "test-b", 3, 1.5, 1.7, 54),
+    ("dev-b", "test-b", 4, 3.0, 2.9, 57),
 ]
+CHARGE_WH_PER_AH, DISCHARGE_WH_PER_AH = 4.0, 3.6
 
 
 def insert_row(connection: duckdb.DuckDBPyConnection, table: str, values: dict[str, object]) -> None:
@@ -46,13 +54,13 @@ def hand_made(tmp_path_factory: pytest.TempPathFactory, dbt_target: str) -> Ware
     warehouse.create_source_tables(connection)
     tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
     with warehouse.transaction(connection):
-        for device, test, cycle, charge, discharge, charge_wh, discharge_wh, hours in CYCLES:
+        for device, test, cycle, charge, discharge, hours in CYCLES:
             begin = START + timedelta(hours=hours)
             key = {"device_id": device, "test_id": test, "cycle_number": cycle}
             insert_row(connection, tables["statistics_cycle"], {
                 **key, "start_time": begin, "end_time": begin + timedelta(hours=2),
                 "charge_capacity__Ah": charge, "discharge_capacity__Ah": discharge,
-                "charge_energy__Wh": charge_wh, "discharge_energy__Wh": discharge_wh,
+                "charge_energy__Wh": charge * CHARGE_WH_PER_AH, "discharge_energy__Wh": discharge * DISCHARGE_WH_PER_AH,
             })  # fmt: skip
             insert_row(connection, tables["statistics_step"], {**key, "step_number": cycle, "start_time": begin})
             insert_row(connection, tables["telemetry"], {**key, "step_number": cycle, "record_number": cycle,
@@ -73,31 +81,44 @@ def hand_made(tmp_path_factory: pytest.TempPathFactory, dbt_target: str) -> Ware
 
 def test_test_cycle_metrics(hand_made: Warehouse) -> None:
     rows = hand_made.query(
-        f"select test_id, cycle_number, coulombic_efficiency, energy_efficiency, cumulative_throughput__ah, "
-        f"cumulative_throughput__wh from {hand_made.view('test_statistics_cycle')} order by test_id, cycle_number"
+        f"select test_id, cycle_number, cycle_kind, coulombic_efficiency, energy_efficiency, "
+        f"cumulative_throughput__ah, cumulative_throughput__wh from {hand_made.view('test_statistics_cycle')} "
+        f"order by test_id, cycle_number"
     )
-    expected = [
-        ("test-a", 1, 0.0, 0.0, 1.0, 3.7),
-        ("test-a", 2, 0.95, 0.9, 1.0 + 3.9, 3.7 + 14.44),
-        ("test-b", 1, 0.95, 0.9, 3.51, 12.92),
-    ]
-    assert [row[:2] for row in rows] == [row[:2] for row in expected]
-    for actual, wanted in zip(rows, expected, strict=True):
-        assert actual[2:] == pytest.approx(wanted[2:]), actual
-
-
-def test_part_cycle_metrics(hand_made: Warehouse) -> None:
-    rows = hand_made.query(
-        f"select test_id, part_test_number, part_cycle_number, reference_capacity__ah, capacity_retention, "
-        f"part_cumulative_throughput__ah, part_cumulative_throughput__wh, equivalent_full_cycles "
-        f"from {hand_made.view('part_statistics_cycle')} order by part_cycle_number"
-    )
-    expected = [
-        ("test-a", 1, 1, 1.9, 0.0, 1.0, 3.7, 0.0),
-        ("test-a", 1, 2, 1.9, 1.0, 4.9, 18.14, 1.0),
-        ("test-b", 2, 3, 1.9, 0.9, 8.41, 31.06, 1.9),
+    expected = [  # test, cycle, kind, CE, EE, cumulative Ah, cumulative Wh
+        ("test-a", 1, "partial", 1.2, 1.08, 0.055, 0.208),  # balanced, but under half test A's median (0.965 Ah)
+        ("test-a", 2, "partial", 0.0, 0.0, 1.055, 4.208),  # charge only
+        ("test-a", 3, "full", 0.95, 0.855, 4.955, 19.048),
+        ("test-a", 4, "rest", None, None, 4.955, 19.048),  # nothing charged: no efficiency
+        ("test-b", 1, "partial", 1.9, 1.71, 2.9, 10.84),  # 1 Ah in, 1.9 Ah out: under 2/3 of each other
+        ("test-b", 2, "full", 0.95, 0.855, 6.41, 24.196),
+        ("test-b", 3, "full", 1.7 / 1.5, 1.02, 9.61, 36.316),
+        ("test-b", 4, "full", 2.9 / 3.0, 0.87, 15.51, 58.756),
     ]
     assert [row[:3] for row in rows] == [row[:3] for row in expected]
     for actual, wanted in zip(rows, expected, strict=True):
         assert actual[3:] == pytest.approx(wanted[3:]), actual
 
+
+def test_part_cycle_metrics(hand_made: Warehouse) -> None:
+    rows = hand_made.query(
+        f"select test_id, part_test_number, part_cycle_number, life_curve_exclusion, reference_capacity__ah, "
+        f"capacity_retention, part_cumulative_throughput__ah, part_cumulative_throughput__wh, equivalent_full_cycles "
+        f"from {hand_made.view('part_statistics_cycle')} order by part_cycle_number"
+    )
+    reference = 1.9  # test A's third cycle: the tiny first cycle never is the reference
+    expected = [  # test, part test, part cycle, why off the life curves, reference, retention, Ah, Wh, EFC
+        ("test-a", 1, 1, "partial cycle", reference, 0.03 / reference, 0.055, 0.208, 0.03 / reference),
+        ("test-a", 1, 2, "partial cycle", reference, 0.0, 1.055, 4.208, 0.03 / reference),
+        ("test-a", 1, 3, None, reference, 1.0, 4.955, 19.048, 1.93 / reference),
+        ("test-a", 1, 4, "rest-only cycle", reference, 0.0, 4.955, 19.048, 1.93 / reference),
+        ("test-b", 2, 5, "partial cycle", reference, 1.0, 7.855, 29.888, 3.83 / reference),
+        ("test-b", 2, 6, None, reference, 0.9, 11.365, 43.244, 5.54 / reference),
+        ("test-b", 2, 7, "implausible coulombic efficiency", reference, 1.7 / reference, 14.565, 55.364,
+         7.24 / reference),
+        ("test-b", 2, 8, "implausible capacity retention", reference, 2.9 / reference, 20.465, 77.804,
+         10.14 / reference),
+    ]  # fmt: skip
+    assert [row[:4] for row in rows] == [row[:4] for row in expected]
+    for actual, wanted in zip(rows, expected, strict=True):
+        assert actual[4:] == pytest.approx(wanted[4:]), actual

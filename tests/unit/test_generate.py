@@ -74,8 +74,14 @@ def test_row_target_and_statistics_agree_with_telemetry(tmp_path: Path, monkeypa
     """).fetchone()[0]
     assert mismatches == 0
     ratio = '"discharge_capacity__Ah" / "charge_capacity__Ah"'
-    ce = connection.execute(f"select min({ratio}), max({ratio}) from pulse.statistics_cycle").fetchone()
+    half_charged_start = [(test.test_id, 1) for test in generate.TESTS if test.start_soc > 0]
+    keys = ", ".join(f"('{test_id}', {cycle})" for test_id, cycle in half_charged_start)
+    ce = connection.execute(f"select min({ratio}), max({ratio}) from pulse.statistics_cycle "
+                            f"where (test_id, cycle_number) not in ({keys})").fetchone()  # fmt: skip
     assert 0.99 < ce[0] <= ce[1] < 1.0
+    first_cycle = connection.execute(f"select {ratio} from pulse.statistics_cycle where (test_id, cycle_number) in "
+                                     f"({keys})").fetchall()  # fmt: skip
+    assert [row[0] for row in first_cycle] == [pytest.approx(2.0, abs=0.01)]  # half charged in, a full discharge out
     temperatures = connection.execute("select min(auxiliary['temperature__C']), max(auxiliary['temperature__C']) "
                                       "from pulse.telemetry").fetchone()  # fmt: skip
     assert 20 < temperatures[0] < temperatures[1] < 60

@@ -1,6 +1,6 @@
 -- The cycles of every test of a part in time order, with part metadata, part_cycle_number and the part's life metrics
 -- (formulas in _marts.yml): capacity retention against the part's first full cycle, cumulative throughput and
--- equivalent full cycles over the part's whole life.
+-- equivalent full cycles over the part's whole life, and why a cycle is left out of the life curves, if it is.
 -- The numbering and the life metrics are computed over the cycles' keys and capacities alone (life) and joined back on
 -- the cycle's key: windows over the wide rows (every metadata column) cost several times more, on every query.
 with part_cycles as (
@@ -13,11 +13,16 @@ with part_cycles as (
         cycles.charge_capacity__ah,
         cycles.discharge_capacity__ah,
         cycles.charge_energy__wh,
-        cycles.discharge_energy__wh
+        cycles.discharge_energy__wh,
+        cycle_kinds.cycle_kind
     from {{ ref('statistics_cycle') }} as cycles
     inner join {{ ref('int_part_tests') }} as part_tests
         on cycles.device_id = part_tests.device_id
         and cycles.test_id = part_tests.test_id
+    inner join {{ ref('int_cycle_kinds') }} as cycle_kinds
+        on cycles.device_id = cycle_kinds.device_id
+        and cycles.test_id = cycle_kinds.test_id
+        and cycles.cycle_number = cycle_kinds.cycle_number
 ),
 
 numbered as (
@@ -33,7 +38,7 @@ full_cycles as (
         discharge_capacity__ah,
         row_number() over (partition by part_id order by part_cycle_number) as full_cycle_rank
     from numbered
-    where charge_capacity__ah > 0 and discharge_capacity__ah > 0
+    where cycle_kind = 'full'
 ),
 
 reference_capacities as (
@@ -80,7 +85,15 @@ select
     life.capacity_retention,
     life.part_cumulative_throughput__ah,
     life.part_cumulative_throughput__wh,
-    life.equivalent_full_cycles
+    life.equivalent_full_cycles,
+    case
+        when cycles.cycle_kind = 'rest' then 'rest-only cycle'
+        when cycles.cycle_kind = 'partial' then 'partial cycle'
+        when cycles.coulombic_efficiency > {{ var('max_plausible_coulombic_efficiency') }}
+            then 'implausible coulombic efficiency'
+        when life.capacity_retention > {{ var('max_plausible_capacity_retention') }}
+            then 'implausible capacity retention'
+    end as life_curve_exclusion
 from cycles
 inner join life
     on cycles.device_id = life.device_id

@@ -1,0 +1,58 @@
+-- Each cycle of statistics_cycle classified full, partial or rest (rules in _intermediate.yml; thresholds are the
+-- vars full_cycle_min_balance and full_cycle_min_share in dbt_project.yml). Only keys and capacities are read.
+with capacities as (
+    select
+        device_id,
+        test_id,
+        cycle_number,
+        coalesce(charge_capacity__ah, 0) as charge_capacity__ah,
+        coalesce(discharge_capacity__ah, 0) as discharge_capacity__ah
+    from {{ ref('statistics_cycle') }}
+),
+
+-- Cycles that charged and discharged about as much as each other: candidates for a full cycle.
+balanced as (
+    select
+        device_id,
+        test_id,
+        discharge_capacity__ah,
+        row_number() over (partition by device_id, test_id order by discharge_capacity__ah) as position,
+        count(*) over (partition by device_id, test_id) as balanced_cycles
+    from capacities
+    where charge_capacity__ah > 0
+        and discharge_capacity__ah > 0
+        and least(charge_capacity__ah, discharge_capacity__ah)
+        >= {{ var('full_cycle_min_balance') }} * greatest(charge_capacity__ah, discharge_capacity__ah)
+),
+
+-- The test's typical discharge capacity: the exact median over its balanced cycles.
+typical as (
+    select
+        device_id,
+        test_id,
+        avg(discharge_capacity__ah) as typical_discharge_capacity__ah
+    from balanced
+    where position in (floor((balanced_cycles + 1) / 2.0), floor((balanced_cycles + 2) / 2.0))
+    group by device_id, test_id
+)
+
+select
+    capacities.device_id,
+    capacities.test_id,
+    capacities.cycle_number,
+    case
+        when capacities.charge_capacity__ah <= 0 and capacities.discharge_capacity__ah <= 0 then 'rest'
+        when capacities.charge_capacity__ah > 0
+            and capacities.discharge_capacity__ah > 0
+            and least(capacities.charge_capacity__ah, capacities.discharge_capacity__ah)
+            >= {{ var('full_cycle_min_balance') }}
+            * greatest(capacities.charge_capacity__ah, capacities.discharge_capacity__ah)
+            and capacities.discharge_capacity__ah
+            >= {{ var('full_cycle_min_share') }} * typical.typical_discharge_capacity__ah
+            then 'full'
+        else 'partial'
+    end as cycle_kind
+from capacities
+left join typical
+    on capacities.device_id = typical.device_id
+    and capacities.test_id = typical.test_id
