@@ -42,6 +42,7 @@ KEYS = {
     "part_statistics_cycle": ("part_id", "part_cycle_number"),
     "int_part_tests": ("device_id", "test_id"),
     "int_part_test_offsets": ("device_id", "test_id"),
+    "int_cycle_kinds": ("device_id", "test_id", "cycle_number"),
 }
 
 
