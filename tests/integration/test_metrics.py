@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -45,11 +46,9 @@ def insert_row(connection: duckdb.DuckDBPyConnection, table: str, values: dict[s
     connection.execute(f"insert into {table} ({names}) values ({', '.join('?' * len(row))})", list(row.values()))
 
 
-@pytest.fixture(scope="module")
-def hand_made(tmp_path_factory: pytest.TempPathFactory, dbt_target: str) -> Warehouse:
-    if dbt_target != "duckdb":
-        pytest.skip("the hand-made input is written to the DuckDB catalog files; on Trino the demo-data suite runs")
-    directory = tmp_path_factory.mktemp("hand-made")
+def build_hand_made(directory: Path, reference_cycle_number: str | None = None) -> Warehouse:
+    """CYCLES in a new warehouse, built by `pulse build`. With reference_cycle_number, recipe r1 (both tests') names
+    its reference cycle in a lab-defined recipe_metadata column, as text (labs' metadata often is)."""
     connection = warehouse.connect_sources(directory)
     warehouse.create_source_tables(connection)
     tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
@@ -66,8 +65,12 @@ def hand_made(tmp_path_factory: pytest.TempPathFactory, dbt_target: str) -> Ware
             insert_row(connection, tables["telemetry"], {**key, "step_number": cycle, "record_number": cycle,
                                                           "timestamp": begin})  # fmt: skip
     with warehouse.transaction(connection):
+        recipe = {"recipe_id": "r1"}
+        if reference_cycle_number is not None:
+            connection.execute(f"alter table {tables['recipe_metadata']} add column reference_cycle_number varchar")
+            recipe["reference_cycle_number"] = reference_cycle_number
         insert_row(connection, tables["device_metadata"], {"device_id": "dev-a"})
-        insert_row(connection, tables["recipe_metadata"], {"recipe_id": "r1"})
+        insert_row(connection, tables["recipe_metadata"], recipe)
         insert_row(connection, tables["part_metadata"], {"part_id": "cell-x"})
         for device, test in (("dev-a", "test-a"), ("dev-b", "test-b")):
             insert_row(connection, tables["device_test_recipe"], {"device_id": device, "test_id": test,
@@ -77,6 +80,13 @@ def hand_made(tmp_path_factory: pytest.TempPathFactory, dbt_target: str) -> Ware
     connection.close()
     run_pulse("build", env=pulse_env(directory))
     return Warehouse("duckdb", directory)
+
+
+@pytest.fixture(scope="module")
+def hand_made(tmp_path_factory: pytest.TempPathFactory, dbt_target: str) -> Warehouse:
+    if dbt_target != "duckdb":
+        pytest.skip("the hand-made input is written to the DuckDB catalog files; on Trino the demo-data suite runs")
+    return build_hand_made(tmp_path_factory.mktemp("hand-made"))
 
 
 def test_test_cycle_metrics(hand_made: Warehouse) -> None:
@@ -122,3 +132,27 @@ def test_part_cycle_metrics(hand_made: Warehouse) -> None:
     assert [row[:4] for row in rows] == [row[:4] for row in expected]
     for actual, wanted in zip(rows, expected, strict=True):
         assert actual[4:] == pytest.approx(wanted[4:]), actual
+
+
+def test_a_reference_cycle_named_by_the_recipe_is_the_reference_when_it_is_a_full_cycle(
+        tmp_path: Path, dbt_target: str) -> None:  # fmt: skip
+    """Recipe r1 names cycle 2. Test A's cycle 2 charged only (partial): not a reference. Test B's cycle 2 (1.71 Ah,
+    full) is: the earliest full cycle the recipe names, although test A's cycle 3 comes first in the part's life."""
+    if dbt_target != "duckdb":
+        pytest.skip("the hand-made input is written to the DuckDB catalog files")
+    named = build_hand_made(tmp_path, reference_cycle_number="2")
+    rows = named.query(f"select part_cycle_number, reference_capacity__ah, capacity_retention "
+                       f"from {named.view('part_statistics_cycle')} order by part_cycle_number")  # fmt: skip
+    assert [row[1] for row in rows] == [pytest.approx(1.71)] * len(CYCLES)
+    retention = {part_cycle: value for part_cycle, _, value in rows}
+    assert retention[3] == pytest.approx(1.9 / 1.71) and retention[6] == pytest.approx(1.0)
+
+
+def test_a_reference_cycle_that_is_not_a_number_or_no_cycle_falls_back_to_the_first_full_cycle(
+        tmp_path: Path, dbt_target: str) -> None:  # fmt: skip
+    if dbt_target != "duckdb":
+        pytest.skip("the hand-made input is written to the DuckDB catalog files")
+    for stated in ("after formation", "99"):
+        named = build_hand_made(tmp_path / stated.replace(" ", "-"), reference_cycle_number=stated)
+        references = named.query(f"select distinct reference_capacity__ah from {named.view('part_statistics_cycle')}")
+        assert references == [(pytest.approx(1.9),)], stated

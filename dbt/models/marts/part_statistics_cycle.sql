@@ -3,6 +3,11 @@
 -- equivalent full cycles over the part's whole life, and why a cycle is left out of the life curves, if it is.
 -- The numbering and the life metrics are computed over the cycles' keys and capacities alone (life) and joined back on
 -- the cycle's key: windows over the wide rows (every metadata column) cost several times more, on every query.
+-- The reference cycle: the cycle a part's recipe names in recipe_metadata.reference_cycle_number (optional column; the
+-- earliest test whose recipe names one), when that cycle is a full one; else the part's first full cycle.
+-- depends_on: {{ ref('device_test_recipe') }}
+{%- set recipe_columns = columns_of(ref('recipe_metadata')) | map(attribute='name') | map('lower') | list %}
+{%- set recipes_name_reference_cycles = 'reference_cycle_number' in recipe_columns %}
 with part_cycles as (
     select
         part_tests.part_id,
@@ -34,11 +39,28 @@ numbered as (
 
 full_cycles as (
     select
-        part_id,
-        discharge_capacity__ah,
-        row_number() over (partition by part_id order by part_cycle_number) as full_cycle_rank
+        numbered.part_id,
+        numbered.discharge_capacity__ah,
+        row_number() over (
+            partition by numbered.part_id
+            order by
+            {%- if recipes_name_reference_cycles %}
+                case
+                    when numbered.cycle_number = try_cast(recipe_metadata.reference_cycle_number as integer) then 0
+                    else 1
+                end,
+            {%- endif %}
+                numbered.part_cycle_number
+        ) as full_cycle_rank
     from numbered
-    where cycle_kind = 'full'
+    {%- if recipes_name_reference_cycles %}
+    left join {{ ref('device_test_recipe') }} as device_test_recipe
+        on numbered.device_id = device_test_recipe.device_id
+        and numbered.test_id = device_test_recipe.test_id
+    left join {{ ref('recipe_metadata') }} as recipe_metadata
+        on device_test_recipe.recipe_id = recipe_metadata.recipe_id
+    {%- endif %}
+    where numbered.cycle_kind = 'full'
 ),
 
 reference_capacities as (
