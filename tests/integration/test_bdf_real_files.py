@@ -106,22 +106,23 @@ def test_demo_imports_the_folder_and_the_cells_appear_in_the_part_marts(warehous
     run_pulse("build", env=pulse_env(warehouse_copy))
     built = Warehouse("duckdb", warehouse_copy)
     marts = """
-        SELECT part_id, part_cycle_number, cycle_kind, round(reference_capacity__ah, 4), round(capacity_retention, 3),
-               life_curve_exclusion
+        SELECT part_id, part_cycle_number, cycle_kind, test_purpose, round(reference_capacity__ah, 4),
+               round(capacity_retention, 3), life_curve_exclusion
         FROM {view} WHERE part_id IN ('SLPBA842124HV', 'LiGrR2032') ORDER BY part_id, part_cycle_number
     """
     cycles = built.query(marts.format(view=Warehouse.view("part_statistics_cycle")))
     # Landt (a pOCV test of a coin cell): its first cycle charges half what it discharges (the cell starts charged),
-    # the second only discharges: no full cycle, so no reference capacity and nothing on the life curves.
+    # the second only discharges: no full cycle, a characterisation test, no reference, nothing on the life curves.
     # Neware: the first of five rate cycles starts part-charged (4.04 Ah in, 7.28 Ah out); the reference is the second.
+    ocv, rate = ("partial", "characterisation"), "cycling"
     assert cycles == [
-        ("LiGrR2032", 1, "partial", None, None, "partial cycle"),
-        ("LiGrR2032", 2, "partial", None, None, "partial cycle"),
-        ("SLPBA842124HV", 1, "partial", 7.2539, 1.004, "partial cycle"),
-        ("SLPBA842124HV", 2, "full", 7.2539, 1.0, None),
-        ("SLPBA842124HV", 3, "full", 7.2539, 0.998, None),
-        ("SLPBA842124HV", 4, "full", 7.2539, 0.994, None),
-        ("SLPBA842124HV", 5, "full", 7.2539, 0.992, None),
+        ("LiGrR2032", 1, *ocv, None, None, "characterisation test"),
+        ("LiGrR2032", 2, *ocv, None, None, "characterisation test"),
+        ("SLPBA842124HV", 1, "partial", rate, 7.2539, 1.004, "partial cycle"),
+        ("SLPBA842124HV", 2, "full", rate, 7.2539, 1.0, None),
+        ("SLPBA842124HV", 3, "full", rate, 7.2539, 0.998, None),
+        ("SLPBA842124HV", 4, "full", rate, 7.2539, 0.994, None),
+        ("SLPBA842124HV", 5, "full", rate, 7.2539, 0.992, None),
     ]
     records = f"""SELECT part_id, count(*) FROM {Warehouse.view('part_telemetry')}
                   WHERE part_id IN ('SLPBA842124HV', 'LiGrR2032') GROUP BY 1 ORDER BY 1"""

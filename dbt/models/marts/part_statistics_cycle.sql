@@ -4,7 +4,8 @@
 -- The numbering and the life metrics are computed over the cycles' keys and capacities alone (life) and joined back on
 -- the cycle's key: windows over the wide rows (every metadata column) cost several times more, on every query.
 -- The reference cycle: the cycle a part's recipe names in recipe_metadata.reference_cycle_number (optional column; the
--- earliest test whose recipe names one), when that cycle is a full one; else the part's first full cycle.
+-- earliest test whose recipe names one), when that cycle is a full one; else the part's first full cycle of a cycling
+-- test.
 -- depends_on: {{ ref('device_test_recipe') }}
 {%- set recipe_columns = columns_of(ref('recipe_metadata')) | map(attribute='name') | map('lower') | list %}
 {%- set recipes_name_reference_cycles = 'reference_cycle_number' in recipe_columns %}
@@ -19,7 +20,8 @@ with part_cycles as (
         cycles.discharge_capacity__ah,
         cycles.charge_energy__wh,
         cycles.discharge_energy__wh,
-        cycle_kinds.cycle_kind
+        cycle_kinds.cycle_kind,
+        test_kinds.test_purpose
     from {{ ref('statistics_cycle') }} as cycles
     inner join {{ ref('int_part_tests') }} as part_tests
         on cycles.device_id = part_tests.device_id
@@ -28,6 +30,9 @@ with part_cycles as (
         on cycles.device_id = cycle_kinds.device_id
         and cycles.test_id = cycle_kinds.test_id
         and cycles.cycle_number = cycle_kinds.cycle_number
+    inner join {{ ref('int_test_kinds') }} as test_kinds
+        on cycles.device_id = test_kinds.device_id
+        and cycles.test_id = test_kinds.test_id
 ),
 
 numbered as (
@@ -61,6 +66,14 @@ full_cycles as (
         on device_test_recipe.recipe_id = recipe_metadata.recipe_id
     {%- endif %}
     where numbered.cycle_kind = 'full'
+    {%- if recipes_name_reference_cycles %}
+        and (
+            numbered.test_purpose = 'cycling'
+            or numbered.cycle_number = try_cast(recipe_metadata.reference_cycle_number as integer)
+        )
+    {%- else %}
+        and numbered.test_purpose = 'cycling'
+    {%- endif %}
 ),
 
 reference_capacities as (
@@ -109,6 +122,7 @@ select
     life.part_cumulative_throughput__wh,
     life.equivalent_full_cycles,
     case
+        when cycles.test_purpose = 'characterisation' then 'characterisation test'
         when cycles.cycle_kind = 'rest' then 'rest-only cycle'
         when cycles.cycle_kind = 'partial' then 'partial cycle'
         when cycles.coulombic_efficiency > {{ var('max_plausible_coulombic_efficiency') }}
