@@ -43,7 +43,6 @@ KEYS = {
     "int_part_tests": ("device_id", "test_id"),
     "int_part_test_offsets": ("device_id", "test_id"),
     "int_cycle_kinds": ("device_id", "test_id", "cycle_number"),
-    "int_test_kinds": ("device_id", "test_id"),
 }
 
 

@@ -1,5 +1,11 @@
--- Each cycle of statistics_cycle classified full, partial or rest (rules in _intermediate.yml; thresholds are the
--- vars full_cycle_min_balance and full_cycle_min_share in dbt_project.yml). Only keys and capacities are read.
+-- Each cycle of statistics_cycle classified full, partial or rest, with its test's purpose: cycling or
+-- characterisation (rules in _intermediate.yml; thresholds are dbt vars in dbt_project.yml). The recipe states the
+-- purpose where the lab records it (optional recipe_metadata column test_purpose), else the test's full cycles do.
+-- Only keys and capacities are read.
+-- depends_on: {{ ref('device_test_recipe') }}
+-- depends_on: {{ ref('recipe_metadata') }}
+{%- set recipe_columns = columns_of(ref('recipe_metadata')) | map(attribute='name') | map('lower') | list %}
+{%- set recipes_state_purpose = 'test_purpose' in recipe_columns %}
 with capacities as (
     select
         device_id,
@@ -34,25 +40,51 @@ typical as (
     from balanced
     where position in (floor((balanced_cycles + 1) / 2.0), floor((balanced_cycles + 2) / 2.0))
     group by device_id, test_id
+),
+
+classified as (
+    select
+        capacities.device_id,
+        capacities.test_id,
+        capacities.cycle_number,
+        case
+            when capacities.charge_capacity__ah <= 0 and capacities.discharge_capacity__ah <= 0 then 'rest'
+            when capacities.charge_capacity__ah > 0
+                and capacities.discharge_capacity__ah > 0
+                and least(capacities.charge_capacity__ah, capacities.discharge_capacity__ah)
+                >= {{ var('full_cycle_min_balance') }}
+                * greatest(capacities.charge_capacity__ah, capacities.discharge_capacity__ah)
+                and capacities.discharge_capacity__ah
+                >= {{ var('full_cycle_min_share') }} * typical.typical_discharge_capacity__ah
+                then 'full'
+            else 'partial'
+        end as cycle_kind
+    from capacities
+    left join typical
+        on capacities.device_id = typical.device_id
+        and capacities.test_id = typical.test_id
 )
 
 select
-    capacities.device_id,
-    capacities.test_id,
-    capacities.cycle_number,
+    classified.device_id,
+    classified.test_id,
+    classified.cycle_number,
+    classified.cycle_kind,
     case
-        when capacities.charge_capacity__ah <= 0 and capacities.discharge_capacity__ah <= 0 then 'rest'
-        when capacities.charge_capacity__ah > 0
-            and capacities.discharge_capacity__ah > 0
-            and least(capacities.charge_capacity__ah, capacities.discharge_capacity__ah)
-            >= {{ var('full_cycle_min_balance') }}
-            * greatest(capacities.charge_capacity__ah, capacities.discharge_capacity__ah)
-            and capacities.discharge_capacity__ah
-            >= {{ var('full_cycle_min_share') }} * typical.typical_discharge_capacity__ah
-            then 'full'
-        else 'partial'
-    end as cycle_kind
-from capacities
-left join typical
-    on capacities.device_id = typical.device_id
-    and capacities.test_id = typical.test_id
+    {%- if recipes_state_purpose %}
+        when lower(trim(cast(recipe_metadata.test_purpose as varchar))) = 'cycling' then 'cycling'
+        when trim(cast(recipe_metadata.test_purpose as varchar)) <> '' then 'characterisation'
+    {%- endif %}
+        when count(case when classified.cycle_kind = 'full' then 1 end) over (
+            partition by classified.device_id, classified.test_id
+        ) >= {{ var('cycling_test_min_full_cycles') }} then 'cycling'
+        else 'characterisation'
+    end as test_purpose
+from classified
+{%- if recipes_state_purpose %}
+left join {{ ref('device_test_recipe') }} as device_test_recipe
+    on classified.device_id = device_test_recipe.device_id
+    and classified.test_id = device_test_recipe.test_id
+left join {{ ref('recipe_metadata') }} as recipe_metadata
+    on device_test_recipe.recipe_id = recipe_metadata.recipe_id
+{%- endif %}

@@ -21,7 +21,7 @@ with part_cycles as (
         cycles.charge_energy__wh,
         cycles.discharge_energy__wh,
         cycle_kinds.cycle_kind,
-        test_kinds.test_purpose
+        cycle_kinds.test_purpose
     from {{ ref('statistics_cycle') }} as cycles
     inner join {{ ref('int_part_tests') }} as part_tests
         on cycles.device_id = part_tests.device_id
@@ -30,9 +30,6 @@ with part_cycles as (
         on cycles.device_id = cycle_kinds.device_id
         and cycles.test_id = cycle_kinds.test_id
         and cycles.cycle_number = cycle_kinds.cycle_number
-    inner join {{ ref('int_test_kinds') }} as test_kinds
-        on cycles.device_id = test_kinds.device_id
-        and cycles.test_id = test_kinds.test_id
 ),
 
 numbered as (

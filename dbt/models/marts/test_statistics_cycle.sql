@@ -1,6 +1,6 @@
 -- Every cycle once, with its test's recipe, the device and recipe metadata, and the cycle metrics of the test
 -- (formulas in _marts.yml): coulombic and energy efficiency, cumulative throughput within the test, whether the
--- cycle is a full one (int_cycle_kinds) and whether its test is a cycling or a characterisation test (int_test_kinds).
+-- cycle is a full one and whether its test is a cycling or a characterisation test (int_cycle_kinds).
 with cycles as (
     {{ with_test_metadata(ref('statistics_cycle')) }}
 )
@@ -18,12 +18,9 @@ select
         rows between unbounded preceding and current row
     ) as cumulative_throughput__wh,
     cycle_kinds.cycle_kind,
-    test_kinds.test_purpose
+    cycle_kinds.test_purpose
 from cycles
 left join {{ ref('int_cycle_kinds') }} as cycle_kinds
     on cycles.device_id = cycle_kinds.device_id
     and cycles.test_id = cycle_kinds.test_id
     and cycles.cycle_number = cycle_kinds.cycle_number
-left join {{ ref('int_test_kinds') }} as test_kinds
-    on cycles.device_id = test_kinds.device_id
-    and cycles.test_id = test_kinds.test_id
