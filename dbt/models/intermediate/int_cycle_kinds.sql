@@ -4,8 +4,7 @@
 -- Only keys and capacities are read.
 -- depends_on: {{ ref('device_test_recipe') }}
 -- depends_on: {{ ref('recipe_metadata') }}
-{%- set recipe_columns = columns_of(ref('recipe_metadata')) | map(attribute='name') | map('lower') | list %}
-{%- set recipes_state_purpose = 'test_purpose' in recipe_columns %}
+{%- set recipes_state_purpose = has_column(ref('recipe_metadata'), 'test_purpose') %}
 with capacities as (
     select
         device_id,

@@ -7,8 +7,7 @@
 -- earliest test whose recipe names one), when that cycle is a full one; else the part's first full cycle of a cycling
 -- test.
 -- depends_on: {{ ref('device_test_recipe') }}
-{%- set recipe_columns = columns_of(ref('recipe_metadata')) | map(attribute='name') | map('lower') | list %}
-{%- set recipes_name_reference_cycles = 'reference_cycle_number' in recipe_columns %}
+{%- set recipes_name_reference_cycles = has_column(ref('recipe_metadata'), 'reference_cycle_number') %}
 with part_cycles as (
     select
         part_tests.part_id,
