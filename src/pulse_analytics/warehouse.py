@@ -113,6 +113,17 @@ def attach_statements(warehouse_dir: Path | None = None) -> list[str]:
     return statements
 
 
+# What a reader of the warehouse may do once its catalogs are attached: read them, and nothing else on the host. No
+# file is read or written (COPY, read_csv, read_text, glob, EXPORT), nothing new is attached, no extension is installed
+# or loaded, and the settings are locked so a query cannot turn this back on. Attachments made before stay readable.
+LOCKDOWN_STATEMENTS = ("SET enable_external_access = false", "SET lock_configuration = true")
+
+
+def reader_statements(warehouse_dir: Path | None = None) -> list[str]:
+    """What a reader (Superset) runs on a new connection to the analytics file: attach the sources, then lock down."""
+    return [*attach_statements(warehouse_dir), *LOCKDOWN_STATEMENTS]
+
+
 def require_warehouse(warehouse_dir: Path | None = None) -> None:
     """Fail with what to do next when the source catalogs have not been written yet."""
     for catalog in source_catalogs():

@@ -122,6 +122,7 @@ def start() -> None:
     files.folder.mkdir(parents=True, exist_ok=True)
     ensure_secret_key(files)
     initialize(files)
+    make_private(files)
     step(f"Starting Superset at {url()} (log: {files.log})")
     started = time.monotonic()
     process = launch(files)
@@ -143,6 +144,15 @@ def ensure_secret_key(files: State) -> None:
                          f"it. Restore the key file, or delete {files.folder} to start over.")  # fmt: skip
     files.secret_key.touch(mode=0o600)
     files.secret_key.write_text(secrets.token_urlsafe(48) + "\n")
+
+
+def make_private(files: State) -> None:
+    """The state folder, the secret key and the metadata database (logins, password hashes, the warehouse's
+    connection) are readable by their owner only."""
+    files.folder.chmod(0o700)
+    for private_file in (files.secret_key, files.database):
+        if private_file.exists():
+            private_file.chmod(0o600)
 
 
 def initialize(files: State) -> None:

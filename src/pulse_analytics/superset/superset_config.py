@@ -91,7 +91,9 @@ TIME_GRAIN_ADDON_EXPRESSIONS = {
 
 @event.listens_for(Engine, "connect")
 def attach_source_catalogs(dbapi_connection: Any, _connection_record: Any) -> None:
-    """On every new DuckDB connection, attach the telemetry and metadata files beside the analytics file (read-only).
+    """On every new DuckDB connection, attach the telemetry and metadata files beside the analytics file (read-only),
+    then lock the connection down: it reads the three catalogs and nothing else on the host (no file reads or writes,
+    no ATTACH, no extensions, settings locked), whatever SQL Lab sends.
 
     The dbt views read the source catalogs by name, and DuckDB forgets attachments when a connection closes. Superset
     opens a new connection per query (NullPool), so the analytics file is never held open between queries and
@@ -104,5 +106,29 @@ def attach_source_catalogs(dbapi_connection: Any, _connection_record: Any) -> No
     ).fetchone()
     if not row or not row[0]:
         return  # an in-memory database: nothing to attach beside it
-    for statement in warehouse.attach_statements(Path(row[0]).parent):
+    for statement in warehouse.reader_statements(Path(row[0]).parent):
         dbapi_connection.execute(statement)
+
+
+def refuse_attach_and_detach(sql: str, database: Any = None, **_kwargs: Any) -> str:
+    """SQL Lab's statements on the DuckDB warehouse may not ATTACH or DETACH a database: the connection's lockdown
+    already stops ATTACH of any file, and DETACH would only drop a catalog from a connection used for one query, but
+    neither has a place in reading the warehouse, so both are refused by name. Other SQL passes unchanged."""
+    if database is None or database.backend != "duckdb":
+        return sql
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        statements = sqlglot.parse(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return sql  # DuckDB itself answers with the syntax error
+    for statement in statements:
+        if isinstance(statement, (exp.Attach, exp.Detach)):
+            keyword = type(statement).__name__.upper()
+            raise ValueError(f"{keyword} is not allowed on the Pulse warehouse: it reads the telemetry, metadata and "
+                             "analytics catalogs only.")  # fmt: skip
+    return sql
+
+
+SQL_QUERY_MUTATOR = refuse_attach_and_detach

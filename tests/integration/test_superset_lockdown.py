@@ -1,0 +1,103 @@
+"""What SQL Lab can do to the host and the warehouse through the real Superset: read the catalogs, nothing else.
+
+Each statement below went through SQL Lab before the lockdown (issue 14): COPY overwrote the metadata catalog with a CSV
+line, read_text returned Superset's SECRET_KEY, ATTACH and the file functions reached any file of the host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import SupersetServer
+
+
+def sql_lab(server: SupersetServer, sql: str, user: tuple[str, str] | None = None) -> requests.Response:
+    """Run one SQL Lab statement on the Pulse warehouse, as the admin (or `user`); Superset's raw answer."""
+    api = server.api(user)
+    admin = server.api()
+    database_id = next(item["id"] for item in admin.list_all("/api/v1/database/")
+                       if item["database_name"] == "Pulse warehouse")  # fmt: skip
+    payload: dict[str, Any] = {"database_id": database_id, "sql": sql, "runAsync": False, "schema": "pulse"}
+    return api.session.post(f"{server.url}/api/v1/sqllab/execute/", json=payload, timeout=120)
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.iterdir())
+            if path.is_file()}  # fmt: skip
+
+
+def refusal(response: requests.Response) -> str:
+    assert response.status_code >= 400, f"SQL Lab ran it: {response.text[:300]}"
+    return " ".join(error.get("message", "") for error in response.json().get("errors", []))
+
+
+@pytest.fixture
+def duckdb_server(superset_server: SupersetServer, dbt_target: str) -> SupersetServer:
+    if dbt_target != "duckdb":
+        pytest.skip("DuckDB's file functions and ATTACH exist on the embedded warehouse only; the Trino pass checks "
+                    "that SQL Lab cannot change Trino's views (test_sql_lab_cannot_change_the_views)")  # fmt: skip
+    return superset_server
+
+
+def test_sql_lab_reads_the_three_catalogs(superset_server: SupersetServer, dbt_target: str) -> None:
+    catalog = "" if dbt_target == "duckdb" else "telemetry."
+    answer = sql_lab(superset_server, f"select count(*) as n from {catalog}pulse.telemetry")
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["data"][0]["n"] > 0
+    answer = sql_lab(superset_server, "select count(*) as n from pulse.part_statistics_cycle")
+    assert answer.status_code == 200 and answer.json()["data"][0]["n"] > 0, answer.text[:300]
+
+
+@pytest.mark.parametrize(
+    "statement, expected",
+    [
+        ("COPY (select 'garbage' as a) TO '{warehouse}/metadata.duckdb' (FORMAT csv)", "disabled by configuration"),
+        ("COPY pulse.part_metadata TO '{warehouse}/leak.csv'", "disabled by configuration"),
+        ("select content from read_text('{state}/secret_key')", "disabled by configuration"),
+        ("select * from read_blob('{state}/superset.db')", "disabled by configuration"),
+        ("select * from read_csv('/etc/passwd')", "disabled by configuration"),
+        ("select * from glob('{warehouse}/*')", "disabled by configuration"),
+        ("INSTALL httpfs", "disabled by configuration"),
+        ("ATTACH '{warehouse}/other.duckdb' AS other", "ATTACH is not allowed"),
+        ("DETACH telemetry", "DETACH is not allowed"),
+        ("select 1; DETACH metadata", "DETACH is not allowed"),
+        ("SET enable_external_access = true", "configuration has been locked"),
+        ("RESET lock_configuration", "configuration has been locked"),
+    ],
+)
+def test_sql_lab_cannot_touch_the_host(duckdb_server: SupersetServer, statement: str, expected: str) -> None:
+    warehouse_before = file_digests(duckdb_server.warehouse_dir)
+    secret = (duckdb_server.state_dir / "secret_key").read_text().strip()
+    sql = statement.format(warehouse=duckdb_server.warehouse_dir, state=duckdb_server.state_dir)
+
+    response = sql_lab(duckdb_server, sql)
+
+    assert expected in refusal(response)
+    assert secret not in response.text
+    assert file_digests(duckdb_server.warehouse_dir) == warehouse_before
+    after = sql_lab(duckdb_server, "select count(*) as n from metadata.pulse.device_metadata")
+    assert after.status_code == 200 and after.json()["data"][0]["n"] > 0, after.text[:300]
+
+
+def test_sql_lab_cannot_change_the_views(superset_server: SupersetServer) -> None:
+    for statement in ("DROP VIEW pulse.part_statistics_cycle", "CREATE TABLE pulse.scratch AS SELECT 1 AS a",
+                      "DELETE FROM pulse.part_metadata"):  # fmt: skip
+        assert "does not allow for DDL/DML" in refusal(sql_lab(superset_server, statement)), statement
+    answer = sql_lab(superset_server, "select count(*) as n from pulse.part_statistics_cycle")
+    assert answer.status_code == 200 and answer.json()["data"][0]["n"] > 0, answer.text[:300]
+
+
+def test_the_viewer_has_no_sql_lab(superset_server: SupersetServer) -> None:
+    response = sql_lab(superset_server, "select 1 as a", user=superset_server.viewer)
+    assert response.status_code in (401, 403), response.text[:300]
+
+
+def test_state_files_are_private(superset_server: SupersetServer) -> None:
+    assert superset_server.state_dir.stat().st_mode & 0o777 == 0o700
+    for name in ("secret_key", "superset.db"):
+        assert (superset_server.state_dir / name).stat().st_mode & 0o777 == 0o600, name
