@@ -48,9 +48,20 @@ def bad_input_schemas(trino_stack: dict[str, str], monkeypatch: pytest.MonkeyPat
         drop_schema(catalog)
 
 
-def test_duplicate_key_in_trino_fails_the_build_naming_it(tmp_path: Path, bad_input_schemas: dict[str, str]) -> None:
+def count(relation: str) -> int:
+    connection = trino_connection.connect()
+    try:
+        return trino_connection.run(connection.cursor(), f"select count(*) from {relation}")[0][0]
+    finally:
+        connection.close()
+
+
+def test_duplicate_key_in_trino_fails_the_build_naming_it(tmp_path: Path, bad_input_schemas: dict[str, str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     directory = tmp_path / "warehouse"
     run_pulse("seed", "--rows", "2000", env=pulse_env(directory, **bad_input_schemas))  # in the scratch schemas
+    run_pulse("load-trino", env=pulse_env(directory, TRINO_USER="loader", **bad_input_schemas))
+    run_pulse("build", "--target", "trino", env=pulse_env(directory, TRINO_USER="dbt", **bad_input_schemas))
     connection = duckdb.connect(str(directory / "metadata.duckdb"))
     connection.execute(f"insert into {SCHEMA}.device_metadata (device_id, manufacturer) values "
                        "('maccor-01-ch01', 'Copy')")  # fmt: skip
@@ -63,3 +74,17 @@ def test_duplicate_key_in_trino_fails_the_build_naming_it(tmp_path: Path, bad_in
     assert "build FAILED" in process.stdout, output
     for word in (f"metadata.{SCHEMA}.device_metadata", "column device_id", "maccor-01-ch01"):
         assert word in output, f"{word!r} not in:\n{output}"
+
+    # The views of the first build read the sources live: still one row per record, and the key listed.
+    monkeypatch.setenv(config.PREFIX + "TRINO_USER", "dbt")
+    views = f"{config.get('TARGET_CATALOG')}.{SCHEMA}"
+    sources = f"{config.get('TELEMETRY_CATALOG')}.{SCHEMA}"
+    assert count(f"{views}.test_telemetry") == count(f"{sources}.telemetry")
+    assert count(f"{views}.test_statistics_cycle") == count(f"{sources}.statistics_cycle")
+    connection = trino_connection.connect()
+    try:
+        listed = trino_connection.run(connection.cursor(), f"select metadata_table, device_id, key_rows from "
+                                                           f"{views}.metadata_key_conflicts")  # fmt: skip
+    finally:
+        connection.close()
+    assert [tuple(row) for row in listed] == [("device_metadata", "maccor-01-ch01", 2)]

@@ -75,3 +75,50 @@ def test_build_fails_naming_the_problem(warehouse_copy: Path, case: str) -> None
     assert "build FAILED" in process.stdout
     assert fingerprint(warehouse_copy) == before
 
+
+
+def counts(directory: Path) -> dict[str, int]:
+    """Rows of every mart, read from the views the last good build left."""
+    connection = duckdb.connect(str(directory / "analytics.duckdb"), read_only=True)
+    for statement in (directory / "attach.sql").read_text().splitlines():
+        connection.execute(statement)
+    marts = ("test_telemetry", "test_statistics_step", "test_statistics_cycle", "part_telemetry",
+             "part_statistics_step", "part_statistics_cycle")  # fmt: skip
+    found = {mart: connection.execute(f"select count(*) from {mart}").fetchone()[0] for mart in marts}
+    connection.close()
+    return found
+
+
+def test_keys_written_twice_never_multiply_rows_and_are_listed(warehouse_copy: Path) -> None:
+    before = counts(warehouse_copy)
+    change(warehouse_copy, "metadata",
+           "insert into pulse.device_metadata (device_id, manufacturer) values ('maccor-01-ch01', 'AAA first')",
+           "insert into pulse.recipe_metadata select * replace ('zzz' as recipe_name) from pulse.recipe_metadata",
+           "insert into pulse.part_metadata select * from pulse.part_metadata",
+           "insert into pulse.device_test_recipe select * from pulse.device_test_recipe",
+           "insert into pulse.device_test_part values ('maccor-01-ch02', 'T0002', 'cell-099')")  # fmt: skip
+
+    assert counts(warehouse_copy) == before  # the views the last build left, reading the changed sources live
+    build = run_pulse("build", env=pulse_env(warehouse_copy), check=False)
+    assert build.returncode != 0 and "build FAILED" in build.stdout
+    for table in ("device_metadata", "recipe_metadata", "part_metadata", "device_test_recipe", "device_test_part"):
+        assert f"source table metadata.pulse.{table}" in build.stderr, build.stderr
+
+    connection = duckdb.connect(str(warehouse_copy / "analytics.duckdb"), read_only=True)
+    for statement in (warehouse_copy / "attach.sql").read_text().splitlines():
+        connection.execute(statement)
+    listed = dict(connection.execute("select metadata_table, count(*) from metadata_key_conflicts "
+                                     "group by metadata_table").fetchall())
+    recipes, parts, tests = (connection.execute(f"select count(*) from metadata.pulse.{table}").fetchone()[0] // 2
+                             for table in ("recipe_metadata", "part_metadata", "device_test_recipe"))  # fmt: skip
+    assert listed == {"device_metadata": 1, "recipe_metadata": recipes, "part_metadata": parts,
+                      "device_test_recipe": tests, "device_test_part": 1}  # fmt: skip
+    # The row kept for a key is the first by its other columns: 'AAA first' sorts before the demo's manufacturer,
+    # the demo's recipe names before 'zzz', and 'cell-099' after the demo's part of T0002.
+    assert connection.execute("select distinct dm__manufacturer from test_statistics_cycle "
+                              "where device_id = 'maccor-01-ch01'").fetchall() == [("AAA first",)]  # fmt: skip
+    recipe_names = connection.execute("select distinct rm__recipe_name from test_statistics_cycle").fetchall()
+    assert recipe_names and ("zzz",) not in recipe_names
+    part_of_test = connection.execute("select distinct part_id from part_statistics_cycle "
+                                      "where device_id = 'maccor-01-ch02' and test_id = 'T0002'").fetchall()
+    assert len(part_of_test) == 1 and part_of_test[0][0] < "cell-099", part_of_test

@@ -1,2 +1,3 @@
--- 1:1 with the source table, column names lower case on every engine.
-{{ select_lowercase(source('lab_metadata', 'part_metadata')) }}
+-- The source table with column names lower case on every engine, one row per part_id (a key written twice
+-- keeps its first row by the other columns: macros/select_lowercase.sql).
+{{ select_lowercase(source('lab_metadata', 'part_metadata'), one_row_per=['part_id']) }}
