@@ -7,8 +7,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from pulse_analytics.superset.api import SupersetApi
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PULSE = str(Path(sys.executable).with_name("pulse"))
 TEST_ROWS = 20_000
+SESSION_KEPT_S = 300  # a test session reuses its Superset login this long (tokens expire after 15 minutes)
 
 
 # The Trino the session's tests use (host, port...), as PULSE_ANALYTICS_* settings: a native stack the session starts
@@ -191,9 +193,17 @@ class SupersetServer:
     admin: tuple[str, str]
     viewer: tuple[str, str]
 
+    sessions: dict[tuple[str, str], tuple[float, SupersetApi]] = field(default_factory=dict)
+
     def api(self, user: tuple[str, str] | None = None) -> SupersetApi:
-        """A REST session logged in as the admin (or as `user`)."""
-        return SupersetApi(self.url, *(user or self.admin))
+        """A REST session logged in as the admin (or as `user`), kept for a few minutes as a client keeps its session:
+        Superset throttles logins per address, and its access tokens expire after 15 minutes."""
+        user = user or self.admin
+        logged_in_at, api = self.sessions.get(user, (0.0, None))
+        if api is None or time.monotonic() - logged_in_at > SESSION_KEPT_S:
+            api = SupersetApi(self.url, *user)
+            self.sessions[user] = (time.monotonic(), api)
+        return api
 
 
 def chart_data(api: SupersetApi, dataset: str, columns: list[str], metrics: list[Any]) -> dict[str, Any]:

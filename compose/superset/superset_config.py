@@ -23,8 +23,17 @@ SQLALCHEMY_DATABASE_URI = (
 )
 APP_NAME = "Pulse Analytics"
 
-# No Redis in this stack: rate limits live in each worker's memory; say so, so Flask-Limiter does not warn.
+# Logins are throttled per client address, the form's and the REST API's (as the local Superset's). The counts live
+# in each worker's memory (no Redis in this stack). No application-wide limit: dashboards send bursts of requests.
+RATELIMIT_ENABLED = True
+RATELIMIT_APPLICATION = None
+AUTH_RATE_LIMITED = True
+AUTH_RATE_LIMIT = "20 per minute"
 RATELIMIT_STORAGE_URI = "memory://"
+
+# The session cookie is sent over https only where Superset is served over https (a TLS proxy in front of it): set
+# SUPERSET_HTTPS=true in .env there. The stack itself serves http on localhost, where a Secure cookie would be dropped.
+SESSION_COOKIE_SECURE = os.environ.get("SUPERSET_HTTPS", "").lower() == "true"
 
 FEATURE_FLAGS = {
     # The dashboards are small: render every chart at once, as the embedded demo does.
@@ -48,7 +57,21 @@ def answer_anonymous_event_logs_quietly(app: Any) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, answer_quietly)
 
 
-FLASK_APP_MUTATOR = answer_anonymous_event_logs_quietly
+def throttle_api_logins(app: Any) -> None:
+    """Superset throttles its login form (AUTH_RATE_LIMIT) but not the login of its REST API, which takes the same
+    passwords: the same limit is put on it here."""
+    endpoint = "SecurityApi.login"
+    limiter = app.appbuilder.sm.limiter
+    limit = app.config["AUTH_RATE_LIMIT"]
+    app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(app.view_functions[endpoint])
+
+
+def adapt_app(app: Any) -> None:
+    answer_anonymous_event_logs_quietly(app)
+    throttle_api_logins(app)
+
+
+FLASK_APP_MUTATOR = adapt_app
 
 # Results follow each `dbt build` at once: no data cache, as in the embedded demo.
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}

@@ -7,6 +7,8 @@ line, read_text returned Superset's SECRET_KEY, ATTACH and the file functions re
 from __future__ import annotations
 
 import hashlib
+import http.client
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,7 @@ from tests.conftest import SupersetServer
 def sql_lab(server: SupersetServer, sql: str, user: tuple[str, str] | None = None) -> requests.Response:
     """Run one SQL Lab statement on the Pulse warehouse, as the admin (or `user`); Superset's raw answer."""
     api = server.api(user)
-    admin = server.api()
-    database_id = next(item["id"] for item in admin.list_all("/api/v1/database/")
+    database_id = next(item["id"] for item in server.api().list_all("/api/v1/database/")
                        if item["database_name"] == "Pulse warehouse")  # fmt: skip
     payload: dict[str, Any] = {"database_id": database_id, "sql": sql, "runAsync": False, "schema": "pulse"}
     return api.session.post(f"{server.url}/api/v1/sqllab/execute/", json=payload, timeout=120)
@@ -101,3 +102,23 @@ def test_state_files_are_private(superset_server: SupersetServer) -> None:
     assert superset_server.state_dir.stat().st_mode & 0o777 == 0o700
     for name in ("secret_key", "superset.db"):
         assert (superset_server.state_dir / name).stat().st_mode & 0o777 == 0o600, name
+
+
+def login_from(server: SupersetServer, address: str, password: str) -> int:
+    """Status of one REST login as the admin, sent from a loopback address of our choice (Superset counts logins
+    per client address: another address keeps the session's own logins clear of this test)."""
+    port = int(server.url.rsplit(":", 1)[1])  # Superset listens on 127.0.0.1
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(address, 0))
+    body = json.dumps({"username": server.admin[0], "password": password, "provider": "db", "refresh": False})
+    try:
+        connection.request("POST", "/api/v1/security/login", body=body, headers={"Content-Type": "application/json"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_logins_are_throttled_per_address(superset_server: SupersetServer) -> None:
+    guesses = [login_from(superset_server, "127.0.0.2", f"guess-{number}") for number in range(60)]
+    assert set(guesses) == {401, 429}, guesses  # each worker counts 20 a minute; the rest are refused unanswered
+    assert login_from(superset_server, "127.0.0.2", superset_server.admin[1]) == 429  # even the right password
+    assert login_from(superset_server, "127.0.0.1", superset_server.admin[1]) == 200  # other clients log in

@@ -116,8 +116,9 @@ def test_demo_prints_url_and_logins_and_ctrl_c_stops_everything(superset_server:
         for step in ("1/5", "3/5", "4/5", "5/5"):
             assert f"==> {step}" in output
         assert f"{superset_server.url}/dashboard/list/" in output
-        assert f"admin:     admin / {superset_server.admin[1]}" in output
-        assert f"read-only: viewer / {superset_server.viewer[1]}" in output
+        assert "admin:     admin / the password in PULSE_ANALYTICS_SUPERSET_ADMIN_PASSWORD" in output
+        assert "read-only: viewer / the password in PULSE_ANALYTICS_SUPERSET_VIEWER_PASSWORD" in output
+        assert superset_server.admin[1] not in output and superset_server.viewer[1] not in output  # set by the user
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=server.STOP_TIMEOUT_S + 30) == 130

@@ -6,6 +6,8 @@ import ast
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 
 LOCAL = REPO_ROOT / "src/pulse_analytics/superset/superset_config.py"
@@ -35,8 +37,13 @@ def function_body(path: Path, name: str) -> str:
     raise AssertionError(f"{path} does not define {name}()")
 
 
-def test_compose_superset_answers_anonymous_event_logs_as_the_local_one() -> None:
-    name = "answer_anonymous_event_logs_quietly"
+@pytest.mark.parametrize("name", ["answer_anonymous_event_logs_quietly", "throttle_api_logins", "adapt_app"])
+def test_compose_superset_adapts_the_app_as_the_local_one(name: str) -> None:
     for path in (LOCAL, COMPOSE):
-        assert ast.unparse(ast.parse(f"FLASK_APP_MUTATOR = {name}")) in path.read_text(), f"{path} does not use {name}"
+        assert ast.unparse(ast.parse("FLASK_APP_MUTATOR = adapt_app")) in path.read_text(), f"{path}: no adapt_app"
     assert function_body(COMPOSE, name) == function_body(LOCAL, name)
+
+
+@pytest.mark.parametrize("name", ["RATELIMIT_ENABLED", "RATELIMIT_APPLICATION", "AUTH_RATE_LIMITED", "AUTH_RATE_LIMIT"])
+def test_compose_superset_throttles_logins_as_the_local_one(name: str) -> None:
+    assert assigned(COMPOSE, name) == assigned(LOCAL, name)

@@ -31,6 +31,9 @@ class SupersetApi:
         if response.status_code == 401:
             raise SupersetError(f"Superset at {self.url} refused the login of user '{username}': wrong user name or "
                                 "password (PULSE_ANALYTICS_SUPERSET_ADMIN_USER / _PASSWORD).")  # fmt: skip
+        if response.status_code == 429:
+            raise SupersetError(f"Superset at {self.url} refused the login of user '{username}': too many logins from "
+                                "this address (AUTH_RATE_LIMIT of its configuration). Wait a minute, then try again.")
         self._check(response, "POST /api/v1/security/login")
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
         self.session.headers["X-CSRFToken"] = self.get("/api/v1/security/csrf_token/")["result"]

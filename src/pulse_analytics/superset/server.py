@@ -296,16 +296,20 @@ def status() -> str:
 
 
 def login_message() -> str:
-    """How to open the dashboards, said the same way by `pulse superset start` and `pulse demo`."""
-    admin, viewer = config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_VIEWER_USER")
-    defaults = [name for name in ("SUPERSET_ADMIN_PASSWORD", "SUPERSET_VIEWER_PASSWORD")
-                if not os.environ.get(config.PREFIX + name)]  # fmt: skip
-    lines = [f"Superset: {url()}/dashboard/list/",
-             f"  admin:     {admin} / {config.get('SUPERSET_ADMIN_PASSWORD')}",
-             f"  read-only: {viewer} / {config.get('SUPERSET_VIEWER_PASSWORD')} ({access.VIEWER_ROLE})"]  # fmt: skip
+    """How to open the dashboards, said the same way by `pulse superset start` and `pulse demo`. The demo's default
+    passwords are shown (anyone can read them in the docs); a password the user set is never printed."""
+    lines = [f"Superset: {url()}/dashboard/list/"]
+    defaults = []
+    for role, user, password, label in (("admin:    ", "SUPERSET_ADMIN_USER", "SUPERSET_ADMIN_PASSWORD", ""),
+                                        ("read-only:", "SUPERSET_VIEWER_USER", "SUPERSET_VIEWER_PASSWORD",
+                                         f" ({access.VIEWER_ROLE})")):  # fmt: skip
+        if os.environ.get(config.PREFIX + password):
+            lines.append(f"  {role} {config.get(user)} / the password in {config.PREFIX}{password}{label}")
+        else:
+            lines.append(f"  {role} {config.get(user)} / {config.get(password)}{label}")
+            defaults.append(config.PREFIX + password)
     if defaults:
-        lines.append("  These are demo passwords: set " + " and ".join(f"PULSE_ANALYTICS_{name}" for name in defaults)
-                     + " for anything but a local demo.")  # fmt: skip
+        lines.append(f"  Demo passwords: set {' and '.join(defaults)} for anything but a local demo.")
     return "\n".join(lines)
 
 
