@@ -24,7 +24,7 @@ COPY dbt ./dbt
 COPY datasets ./datasets
 COPY dashboards ./dashboards
 RUN pip install --no-deps -e . \
-    && mkdir -p dbt/target dbt/logs && chown -R pulse:pulse dbt/target dbt/logs
+    && mkdir -p dbt/target && chown -R pulse:pulse dbt/target
 
 USER pulse
 ENTRYPOINT ["pulse"]

@@ -1,6 +1,8 @@
 {#-
-  on-run-start: every source table must exist and hold rows. Fails naming the table and the variable that sets it,
-  before any view is (re)built, so a broken configuration leaves the analytics catalog as it was.
+  on-run-start: every source table must exist, hold rows, and have columns the views can read. Fails naming the table,
+  the column and the variable that sets it, before any view is (re)built, so a broken source leaves the views as they
+  were. Columns the pulse-telemetry schemas define must have their kind of type (source_column_problems), and every
+  column name must be a plain identifier: the views pass metadata columns on by name (pm__<column>, ...).
 -#}
 {% macro assert_sources_present() %}
     {%- if not execute or flags.WHICH not in ('build', 'run') -%}
@@ -17,10 +19,48 @@
             {%- if result | length == 0 -%}
                 {%- do problems.append("source table " ~ where ~ " (" ~ node.name ~ ") is empty") -%}
             {%- endif -%}
+            {%- for problem in source_column_problems(relation, node.source_name == 'pulse_telemetry') -%}
+                {%- do problems.append("source table " ~ where ~ " (" ~ node.name ~ ") " ~ problem) -%}
+            {%- endfor -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if problems -%}
-        {{ exceptions.raise_compiler_error(problems | join('; ') ~ ". Load it, or point PULSE_ANALYTICS_<NAME>_TABLE / _CATALOG / _SCHEMA at the right table.") }}
+        {{ exceptions.raise_compiler_error(problems | join('; ') ~ ". Fix the table, or point PULSE_ANALYTICS_<NAME>_TABLE / _CATALOG / _SCHEMA at the right one.") }}
     {%- endif -%}
     {{ return('') }}
+{% endmacro %}
+
+{#-
+  What is wrong with a source table's columns, one sentence each. The kinds follow the pulse-telemetry schemas:
+  in the telemetry tables, measurements (a name with a unit after a double underscore, e.g. voltage__V) are numbers;
+  in every table, cycle, step and record numbers are integers, times are timestamps, device, test, recipe and part ids
+  are text. The lab's own metadata columns may have any type. A type of another kind
+  would make the views compare or sum text (max('n/a') > max(4.2)), so it fails here instead.
+-#}
+{% macro source_column_problems(relation, is_telemetry) %}
+    {%- set integer_columns = ['cycle_number', 'step_number', 'record_number', 'step_id', 'num_records'] -%}
+    {%- set time_columns = ['timestamp', 'start_time', 'end_time', 'update_ts'] -%}
+    {%- set text_columns = ['device_id', 'test_id', 'recipe_id', 'part_id', 'step_type'] -%}
+    {%- set problems = [] -%}
+    {%- for column in columns_of(relation) -%}
+        {%- set name = column.name | lower -%}
+        {%- set base = column.dtype | lower | replace(' with time zone', '') -%}
+        {%- set base = base.split('(')[0].strip() -%}
+        {%- set expected = none -%}
+        {%- if not modules.re.match('^[a-z_][a-z0-9_]*$', name) -%}
+            {%- do problems.append('column "' ~ column.name ~ '": name it with letters, digits and underscores only (e.g. ' ~ modules.re.sub('[^a-z0-9_]+', '_', name).strip('_') ~ ')') -%}
+        {%- elif name in integer_columns -%}
+            {%- set expected = 'an integer' if base not in ('tinyint', 'smallint', 'integer', 'int', 'bigint', 'hugeint') -%}
+        {%- elif name in time_columns -%}
+            {%- set expected = 'a timestamp' if not base.startswith('timestamp') -%}
+        {%- elif name in text_columns -%}
+            {%- set expected = 'text (varchar)' if base not in ('varchar', 'char', 'text', 'string') -%}
+        {%- elif is_telemetry and '__' in name -%}
+            {%- set expected = 'a number' if base not in ('double', 'real', 'float', 'decimal', 'numeric', 'tinyint', 'smallint', 'integer', 'int', 'bigint', 'hugeint') -%}
+        {%- endif -%}
+        {%- if expected -%}
+            {%- do problems.append('column ' ~ column.name ~ ' is ' ~ column.dtype ~ ', expected ' ~ expected) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(problems) }}
 {% endmacro %}

@@ -1,16 +1,30 @@
-"""Runs the dbt project (dbt/) with the bundle's configuration and explains what failed."""
+"""Runs the dbt project (dbt/) with the bundle's configuration and explains what failed.
+
+Each warehouse has its own build folder for dbt's target and logs, locked while a build runs, so builds of two
+warehouses never mix their results and a second build of the same warehouse waits for the first. On the embedded
+warehouse dbt builds and tests the views into a staging copy of the analytics file, and only a build that passed
+replaces the live file, in one rename: Superset never waits for a build, and never reads a half-built or failed one.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from pulse_analytics import config, trino_connection, warehouse
 
@@ -72,28 +86,101 @@ def trino_unreachable() -> str | None:
         return f"no Trino reachable at {host}:{port} ({error})"
 
 
-def run(command: str, target: str, *args: str) -> int:
-    """Run one dbt command, its output streamed to the terminal. Returns dbt's exit code."""
-    prepare(target)
-    process = subprocess.run(dbt_command(command, target, *args), env=dbt_environment(), cwd=PROJECT_DIR)
+def build_folder(target: str, warehouse_dir: Path | None = None) -> Path:
+    """The folder of one warehouse's builds: dbt's target and logs, and the staging analytics file (DuckDB)."""
+    if target == "duckdb":
+        return (warehouse_dir or config.warehouse_dir()) / ".build"
+    address = "-".join(config.get(name) for name in ("TRINO_HOST", "TRINO_PORT", "TARGET_CATALOG", "TARGET_SCHEMA"))
+    return PROJECT_DIR / "target" / f"trino-{address}"
+
+
+@contextmanager
+def build_lock(folder: Path) -> Iterator[None]:
+    """Hold the warehouse's build lock; a second build of the same warehouse says so and waits for the first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "lock", "a+") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.seek(0)
+            holder = lock_file.read().strip() or "another process"
+            print(f"waiting for the build of this warehouse already running ({holder}; build folder {folder})",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+        lock_file.seek(0)
+        lock_file.truncate()
+        lock_file.write(f"pid {os.getpid()}\n")
+        lock_file.flush()
+        yield
+
+
+def stop_with_parent() -> None:
+    """In a child process: be sent SIGTERM when the parent dies, even by kill -9 (Linux prctl PR_SET_PDEATHSIG)."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def run(command: str, target: str, folder: Path, *args: str, environment: dict[str, str] | None = None) -> int:
+    """Run one dbt command with its target and logs in `folder`, its output streamed to the terminal. Returns dbt's
+    exit code. dbt stops when `pulse` does."""
+    paths = ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]
+    process = subprocess.run(dbt_command(command, target, *paths, *args), cwd=PROJECT_DIR,
+                             env={**dbt_environment(), **(environment or {})}, preexec_fn=stop_with_parent)  # fmt: skip
     return process.returncode
 
 
 def build(target: str = "duckdb", select: str | None = None) -> BuildResult:
-    """`dbt build`: create every view and run every data test; print a one-line summary and each failure's cause."""
+    """`dbt build`: create every view and run every data test; print a one-line summary and each failure's cause.
+    On DuckDB the views go live only when the whole build passed."""
+    prepare(target)
+    folder = build_folder(target)
     args = ["--select", select] if select else []
-    (PROJECT_DIR / "target" / "run_results.json").unlink(missing_ok=True)  # never report a previous run's results
-    exit_code = run("build", target, *args)
-    result = read_results(target, exit_code)
+    with build_lock(folder):
+        (folder / "target" / "run_results.json").unlink(missing_ok=True)  # never report a previous run's results
+        if target == "duckdb":
+            staging = stage_analytics_file(folder, keep_views=bool(select))
+            into_staging = {config.PREFIX + "BUILD_DIR": str(staging.parent)}
+            exit_code = run("build", target, folder, *args, environment=into_staging)
+            result = read_results(target, folder, exit_code, analytics_file=staging)
+            if exit_code == 0:
+                publish(staging, warehouse.catalog_path(config.get("TARGET_CATALOG")))
+        else:
+            exit_code = run("build", target, folder, *args)
+            result = read_results(target, folder, exit_code)
     for failure in result.failures:
         print(failure, file=sys.stderr)
     print(result.summary)
+    if exit_code != 0 and target == "duckdb":
+        print("The views Superset reads are unchanged: those of the last build that passed.", file=sys.stderr)
     return result
 
 
-def read_results(target: str, exit_code: int) -> BuildResult:
-    results_path = PROJECT_DIR / "target" / "run_results.json"
-    manifest_path = PROJECT_DIR / "target" / "manifest.json"
+def stage_analytics_file(folder: Path, keep_views: bool) -> Path:
+    """An empty staging analytics file for dbt to build into (a copy of the live one when only some models are
+    built). Its file stem is the catalog name, so its views name the analytics catalog as the live file's do."""
+    staging = folder / "staging" / f"{config.get('TARGET_CATALOG')}.duckdb"
+    if staging.parent.exists():
+        shutil.rmtree(staging.parent)
+    staging.parent.mkdir(parents=True)
+    live = warehouse.catalog_path(config.get("TARGET_CATALOG"))
+    if keep_views and live.exists():
+        shutil.copyfile(live, staging)
+    return staging
+
+
+def publish(staging: Path, live: Path) -> None:
+    """Make a passed build's views live in one rename. Readers that opened the old file keep reading it until they
+    close it; every new connection opens the new one."""
+    connection = duckdb.connect(str(staging))
+    connection.execute("CHECKPOINT")  # everything in the file itself: no write-ahead log left beside it
+    connection.close()
+    Path(f"{live}.wal").unlink(missing_ok=True)  # a log of the old file must never be replayed onto the new one
+    os.replace(staging, live)
+
+
+def read_results(target: str, folder: Path, exit_code: int, analytics_file: Path | None = None) -> BuildResult:
+    results_path = folder / "target" / "run_results.json"
+    manifest_path = folder / "target" / "manifest.json"
     if not results_path.exists():
         return BuildResult(exit_code, Counter(), ["dbt wrote no results: see its messages above."])
     results = json.loads(results_path.read_text())["results"]
@@ -105,11 +192,12 @@ def read_results(target: str, exit_code: int) -> BuildResult:
         kind = node.get("resource_type", result["unique_id"].split(".")[0])
         counts[f"{kind} {result['status']}"] += 1
         if result["status"] in ("fail", "error"):
-            failures.append(explain_failure(target, result, node, nodes))
+            failures.append(explain_failure(target, result, node, nodes, analytics_file))
     return BuildResult(exit_code, counts, failures)
 
 
-def explain_failure(target: str, result: dict[str, Any], node: dict[str, Any], nodes: dict[str, Any]) -> str:
+def explain_failure(target: str, result: dict[str, Any], node: dict[str, Any], nodes: dict[str, Any],
+                    analytics_file: Path | None = None) -> str:
     """Name the table, column and offending values of a failed data test (or the message of a failed model)."""
     if node.get("resource_type") != "test":
         return f"error: {result['unique_id']}: {result.get('message')}"
@@ -125,7 +213,8 @@ def explain_failure(target: str, result: dict[str, Any], node: dict[str, Any], n
         compiled = f"select * from {relation} where {columns} is null"  # whole rows, so the user can find them
     if compiled:
         try:
-            header, rows = query(target, f"select * from ({compiled}) as failing limit {OFFENDING_ROWS_SHOWN}")
+            header, rows = query(target, f"select * from ({compiled}) as failing limit {OFFENDING_ROWS_SHOWN}",
+                                 analytics_file)
             lines.append(f"  offending rows of {model} (first {OFFENDING_ROWS_SHOWN}): {', '.join(header)}")
             lines.extend(f"    {row}" for row in rows)
         except Exception as error:  # the explanation must never hide the failure itself
@@ -134,10 +223,10 @@ def explain_failure(target: str, result: dict[str, Any], node: dict[str, Any], n
     return "\n".join(lines)
 
 
-def query(target: str, sql: str) -> tuple[list[str], list[tuple]]:
-    """Run a read-only query on the analytics catalog of a target."""
+def query(target: str, sql: str, analytics_file: Path | None = None) -> tuple[list[str], list[tuple]]:
+    """Run a read-only query on the analytics catalog of a target (on DuckDB: the live file, or `analytics_file`)."""
     if target == "duckdb":
-        connection = warehouse.connect_analytics(read_only=True)
+        connection = warehouse.connect_analytics(read_only=True, analytics_file=analytics_file)
         try:
             cursor = connection.execute(sql)
             return [column[0] for column in cursor.description], cursor.fetchall()

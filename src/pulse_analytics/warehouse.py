@@ -133,10 +133,12 @@ def require_warehouse(warehouse_dir: Path | None = None) -> None:
                              f"or set PULSE_ANALYTICS_WAREHOUSE_DIR to the folder holding it.")
 
 
-def connect_analytics(read_only: bool = True, warehouse_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection on the analytics catalog, with the source catalogs attached read-only."""
+def connect_analytics(read_only: bool = True, warehouse_dir: Path | None = None,
+                      analytics_file: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection on the analytics catalog (or on another file of it, such as a build's staging copy), with the
+    source catalogs attached read-only."""
     require_warehouse(warehouse_dir)
-    path = catalog_path(config.get("TARGET_CATALOG"), warehouse_dir)
+    path = analytics_file or catalog_path(config.get("TARGET_CATALOG"), warehouse_dir)
     if read_only and not path.exists():
         raise SystemExit(f"error: {path} does not exist. Run `pulse build` first.")
     connection = duckdb.connect(str(path), read_only=read_only)

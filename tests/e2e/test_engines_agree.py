@@ -47,6 +47,11 @@ KEYS = {
 }
 
 
+# Views with no rows on clean data: both engines agree on their columns here (tests/e2e/test_trino_bad_input.py
+# fills them).
+EMPTY_ON_CLEAN_DATA = {"metadata_key_conflicts"}
+
+
 def test_every_view_has_a_key_here() -> None:
     assert sorted(KEYS) == VIEWS
 
@@ -90,7 +95,7 @@ def test_trino_and_duckdb_build_the_same_view(trino_demo: dict[str, str], demo_w
     duckdb_columns, duckdb_rows = fetch("duckdb", view, demo_warehouse_template)
     trino_columns, trino_rows = fetch("trino", view, None)
     assert trino_columns == duckdb_columns
-    assert len(trino_rows) == len(duckdb_rows) > 0
+    assert len(trino_rows) == len(duckdb_rows) > (-1 if view in EMPTY_ON_CLEAN_DATA else 0)
     duckdb_keyed = by_key(duckdb_columns, duckdb_rows, KEYS[view])
     trino_keyed = by_key(trino_columns, trino_rows, KEYS[view])
     assert trino_keyed.keys() == duckdb_keyed.keys()

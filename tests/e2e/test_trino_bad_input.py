@@ -66,7 +66,7 @@ def test_duplicate_key_in_trino_fails_the_build_naming_it(tmp_path: Path, bad_in
     connection.execute(f"insert into {SCHEMA}.device_metadata (device_id, manufacturer) values "
                        "('maccor-01-ch01', 'Copy')")  # fmt: skip
     connection.close()
-    run_pulse("load-trino", env=pulse_env(directory, TRINO_USER="loader", **bad_input_schemas))
+    run_pulse("load-trino", "--replace", env=pulse_env(directory, TRINO_USER="loader", **bad_input_schemas))
     process = run_pulse("build", "--target", "trino", env=pulse_env(directory, TRINO_USER="dbt", **bad_input_schemas),
                         check=False)  # fmt: skip
     output = process.stdout + process.stderr

@@ -51,6 +51,15 @@ def empty_table(directory: Path) -> None:
     change(directory, "telemetry", "delete from pulse.statistics_cycle")
 
 
+def text_voltage(directory: Path) -> None:
+    change(directory, "telemetry", 'alter table pulse.telemetry alter "voltage__V" type varchar',
+           """update pulse.telemetry set "voltage__V" = 'n/a' where record_number = 1""")  # fmt: skip
+
+
+def metadata_column_with_a_space(directory: Path) -> None:
+    change(directory, "metadata", 'alter table pulse.part_metadata add column "Cell Type" varchar')
+
+
 CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "duplicate key in device_metadata": (duplicate_device, ["metadata.pulse.device_metadata", "device_id",
                                                             "maccor-01-ch01"]),  # fmt: skip
@@ -59,6 +68,10 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "null key in part_metadata": (null_key, ["metadata.pulse.part_metadata", "part_id", "NMC811"]),
     "missing source table": (missing_table, ["metadata.pulse.recipe_metadata", "does not exist"]),
     "empty source table": (empty_table, ["telemetry.pulse.statistics_cycle", "is empty"]),
+    "text in a measurement column": (text_voltage, ["telemetry.pulse.telemetry", "column voltage__V is VARCHAR",
+                                                    "expected a number"]),  # fmt: skip
+    "metadata column name with a space": (metadata_column_with_a_space, ["metadata.pulse.part_metadata",
+                                                                         '"Cell Type"', "cell_type"]),  # fmt: skip
 }
 
 
@@ -67,6 +80,7 @@ def test_build_fails_naming_the_problem(warehouse_copy: Path, case: str) -> None
     breaks, expected_words = CASES[case]
     breaks(warehouse_copy)
     before = fingerprint(warehouse_copy)
+    live_views = hashlib.sha256((warehouse_copy / "analytics.duckdb").read_bytes()).hexdigest()
     process = run_pulse("build", env=pulse_env(warehouse_copy), check=False)
     output = process.stdout + process.stderr
     assert process.returncode != 0, output
@@ -74,6 +88,9 @@ def test_build_fails_naming_the_problem(warehouse_copy: Path, case: str) -> None
         assert word in output, f"{word!r} not in:\n{output}"
     assert "build FAILED" in process.stdout
     assert fingerprint(warehouse_copy) == before
+    # Readers keep the views of the last build that passed: the live analytics file is not touched.
+    assert hashlib.sha256((warehouse_copy / "analytics.duckdb").read_bytes()).hexdigest() == live_views
+    assert "The views Superset reads are unchanged" in process.stderr
 
 
 

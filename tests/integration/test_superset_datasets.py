@@ -23,7 +23,8 @@ def physical_datasets() -> list[tuple[Path, dict]]:
 @pytest.fixture(scope="module")
 def dbt_columns(demo_warehouse_template: Path) -> dict[str, dict[str, str]]:
     """model -> column -> description, from the manifest `pulse build` wrote (the docs blocks resolved)."""
-    manifest = json.loads((dbt.PROJECT_DIR / "target" / "manifest.json").read_text())
+    manifest_file = dbt.build_folder("duckdb", demo_warehouse_template) / "target" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
     return {node["name"]: {name: column["description"].strip() for name, column in node["columns"].items()}
             for node in manifest["nodes"].values() if node["resource_type"] == "model"}  # fmt: skip
 

@@ -67,7 +67,7 @@ def test_dbt_job_runs_the_image_of_the_repository() -> None:
     job = list(yaml.safe_load_all(DBT_JOB.read_text()))[2]
     assert job["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 10001
     mounts = {mount["mountPath"] for mount in job["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]}
-    assert {"/app/dbt/target", "/app/dbt/logs"} <= mounts  # where `pulse build` writes, beside the dbt project
+    assert "/app/dbt/target" in mounts  # where `pulse build --target trino` writes, beside the dbt project
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)

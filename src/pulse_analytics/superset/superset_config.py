@@ -8,6 +8,7 @@ SECRET_KEY is generated on first start into <state>/secret_key and read from the
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,14 @@ DATA_DIR = str(STATE_DIR)
 SQLALCHEMY_DATABASE_URI = f"sqlite:///{STATE_DIR / 'superset.db'}"
 APP_NAME = "Pulse Analytics"
 
-# Rate limits live in each worker's memory (no Redis in this bundle); say so, so Flask-Limiter does not warn.
+# Logins are throttled per client address: a password cannot be guessed at speed. Superset turns its rate limiter on
+# only with SUPERSET_ENV=production; here it is on, for the login forms and API only (no application-wide limit, which
+# would throttle a dashboard's burst of chart requests). The counts live in each worker's memory (no Redis in this
+# bundle), so the limit holds per worker.
+RATELIMIT_ENABLED = True
+RATELIMIT_APPLICATION = None
+AUTH_RATE_LIMITED = True
+AUTH_RATE_LIMIT = "20 per minute"
 RATELIMIT_STORAGE_URI = "memory://"
 
 FEATURE_FLAGS = {
@@ -59,7 +67,21 @@ def answer_anonymous_event_logs_quietly(app: Any) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, answer_quietly)
 
 
-FLASK_APP_MUTATOR = answer_anonymous_event_logs_quietly
+def throttle_api_logins(app: Any) -> None:
+    """Superset throttles its login form (AUTH_RATE_LIMIT) but not the login of its REST API, which takes the same
+    passwords: the same limit is put on it here."""
+    endpoint = "SecurityApi.login"
+    limiter = app.appbuilder.sm.limiter
+    limit = app.config["AUTH_RATE_LIMIT"]
+    app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(app.view_functions[endpoint])
+
+
+def adapt_app(app: Any) -> None:
+    answer_anonymous_event_logs_quietly(app)
+    throttle_api_logins(app)
+
+
+FLASK_APP_MUTATOR = adapt_app
 
 # Chart results: by default none are kept, so every chart queries the warehouse and follows new data at once.
 # PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS above 0 keeps each result that long in <state>/cache (one folder for all the
@@ -89,6 +111,9 @@ TIME_GRAIN_ADDON_EXPRESSIONS = {
 }
 
 
+INSTANCE_SETUP = threading.Lock()
+
+
 @event.listens_for(Engine, "connect")
 def attach_source_catalogs(dbapi_connection: Any, _connection_record: Any) -> None:
     """On every new DuckDB connection, attach the telemetry and metadata files beside the analytics file (read-only),
@@ -96,8 +121,13 @@ def attach_source_catalogs(dbapi_connection: Any, _connection_record: Any) -> No
     no ATTACH, no extensions, settings locked), whatever SQL Lab sends.
 
     The dbt views read the source catalogs by name, and DuckDB forgets attachments when a connection closes. Superset
-    opens a new connection per query (NullPool), so the analytics file is never held open between queries and
-    `pulse build` can rewrite the views while Superset runs. Connections to other engines are left alone.
+    opens a new connection per query (NullPool), so the analytics file is never held open between queries. Connections
+    to other engines are left alone.
+
+    DuckDB shares one database instance between the connections a process has open on the same file at once (a
+    dashboard's charts, in one worker's threads), and attachments and settings belong to the instance: a connection
+    that finds the instance already locked down has everything already, and the lock makes sure only one thread sets
+    up a new instance.
     """
     if type(dbapi_connection).__module__.split(".")[0] != "duckdb_engine":
         return
@@ -106,8 +136,11 @@ def attach_source_catalogs(dbapi_connection: Any, _connection_record: Any) -> No
     ).fetchone()
     if not row or not row[0]:
         return  # an in-memory database: nothing to attach beside it
-    for statement in warehouse.reader_statements(Path(row[0]).parent):
-        dbapi_connection.execute(statement)
+    with INSTANCE_SETUP:
+        if dbapi_connection.execute("select current_setting('lock_configuration')").fetchone()[0]:
+            return
+        for statement in warehouse.reader_statements(Path(row[0]).parent):
+            dbapi_connection.execute(statement)
 
 
 def refuse_attach_and_detach(sql: str, database: Any = None, **_kwargs: Any) -> str:
