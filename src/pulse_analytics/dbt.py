@@ -131,28 +131,52 @@ def run(command: str, target: str, folder: Path, *args: str, environment: dict[s
 
 def build(target: str = "duckdb", select: str | None = None) -> BuildResult:
     """`dbt build`: create every view and run every data test; print a one-line summary and each failure's cause.
-    On DuckDB the views go live only when the whole build passed."""
+    The views readers see are replaced only by a build that passed every test."""
     prepare(target)
     folder = build_folder(target)
     args = ["--select", select] if select else []
     with build_lock(folder):
         (folder / "target" / "run_results.json").unlink(missing_ok=True)  # never report a previous run's results
-        if target == "duckdb":
-            staging = stage_analytics_file(folder, keep_views=bool(select))
-            into_staging = {config.PREFIX + "BUILD_DIR": str(staging.parent)}
-            exit_code = run("build", target, folder, *args, environment=into_staging)
-            result = read_results(target, folder, exit_code, analytics_file=staging)
-            if exit_code == 0:
-                publish(staging, warehouse.catalog_path(config.get("TARGET_CATALOG")))
-        else:
-            exit_code = run("build", target, folder, *args)
-            result = read_results(target, folder, exit_code)
+        build_and_publish = build_on_duckdb if target == "duckdb" else build_on_trino
+        result, live_unchanged = build_and_publish(folder, args)
     for failure in result.failures:
         print(failure, file=sys.stderr)
     print(result.summary)
-    if exit_code != 0 and target == "duckdb":
+    if result.exit_code != 0 and live_unchanged:
         print("The views Superset reads are unchanged: those of the last build that passed.", file=sys.stderr)
     return result
+
+
+def build_on_duckdb(folder: Path, args: list[str]) -> tuple[BuildResult, bool]:
+    """Build and test into a staging analytics file; a build that passed replaces the live file in one rename."""
+    staging = stage_analytics_file(folder, keep_views="--select" in args)
+    exit_code = run("build", "duckdb", folder, *args, environment={config.PREFIX + "BUILD_DIR": str(staging.parent)})
+    result = read_results("duckdb", folder, exit_code, analytics_file=staging)
+    if exit_code == 0:
+        publish(staging, warehouse.catalog_path(config.get("TARGET_CATALOG")))
+    return result, exit_code != 0
+
+
+def build_on_trino(folder: Path, args: list[str]) -> tuple[BuildResult, bool]:
+    """Build and test into the staging schema; a build that passed then replaces the live views, each in one
+    statement (a Trino view is replaced atomically; the set of them is not)."""
+    exit_code = run("build", "trino", folder, *args, environment={config.PREFIX + "TARGET_SCHEMA": staging_schema()})
+    result = read_results("trino", folder, exit_code)
+    if exit_code != 0:
+        return result, True
+    live = f"{config.get('TARGET_CATALOG')}.{config.get('TARGET_SCHEMA')}"
+    print(f"Every view built and tested in {config.get('TARGET_CATALOG')}.{staging_schema()}: replacing the views of "
+          f"{live}", flush=True)  # fmt: skip
+    result.exit_code = run("run", "trino", folder, *args)
+    if result.exit_code != 0:
+        result.failures.append(f"error: replacing the views of {live} failed part way (see dbt's messages above); "
+                               "run `pulse build --target trino` again.")  # fmt: skip
+    return result, False
+
+
+def staging_schema() -> str:
+    """Where `pulse build --target trino` builds and tests the views before it replaces the live ones."""
+    return f"{config.get('TARGET_SCHEMA')}__staging"
 
 
 def stage_analytics_file(folder: Path, keep_views: bool) -> Path:

@@ -18,18 +18,18 @@ SCHEMA = "pulse_e2e_bad_input"
 pytestmark = pytest.mark.trino_only
 
 
-def drop_schema(catalog: str) -> None:
-    """Drop every table and view of the scratch schema in `catalog` (as PULSE_ANALYTICS_TRINO_USER), then the
+def drop_schema(catalog: str, schema: str = SCHEMA) -> None:
+    """Drop every table and view of a scratch schema in `catalog` (as PULSE_ANALYTICS_TRINO_USER), then the
     schema."""
     connection = trino_connection.connect()
     cursor = connection.cursor()
     try:
         relations = trino_connection.run(cursor, f"select table_name, table_type from {catalog}.information_schema"
-                                                 f".tables where table_schema = '{SCHEMA}'")  # fmt: skip
+                                                 f".tables where table_schema = '{schema}'")  # fmt: skip
         for name, kind in relations:
             kind = "view" if kind == "VIEW" else "table"
-            trino_connection.run(cursor, f"drop {kind} if exists {trino_connection.quote(catalog, SCHEMA, name)}")
-        trino_connection.run(cursor, f"drop schema if exists {trino_connection.quote(catalog, SCHEMA)}")
+            trino_connection.run(cursor, f"drop {kind} if exists {trino_connection.quote(catalog, schema, name)}")
+        trino_connection.run(cursor, f"drop schema if exists {trino_connection.quote(catalog, schema)}")
     finally:
         connection.close()
 
@@ -43,6 +43,7 @@ def bad_input_schemas(trino_stack: dict[str, str], monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv(config.PREFIX + key, value)
     monkeypatch.setenv(config.PREFIX + "TRINO_USER", "dbt")
     drop_schema(config.get("TARGET_CATALOG"))  # the views, as their owner
+    drop_schema(config.get("TARGET_CATALOG"), f"{SCHEMA}__staging")  # and those of the builds' staging schema
     monkeypatch.setenv(config.PREFIX + "TRINO_USER", "loader")
     for catalog in {table.catalog for table in config.source_tables()}:
         drop_schema(catalog)
@@ -74,6 +75,7 @@ def test_duplicate_key_in_trino_fails_the_build_naming_it(tmp_path: Path, bad_in
     assert "build FAILED" in process.stdout, output
     for word in (f"metadata.{SCHEMA}.device_metadata", "column device_id", "maccor-01-ch01"):
         assert word in output, f"{word!r} not in:\n{output}"
+    assert "The views Superset reads are unchanged" in process.stderr  # it stopped in the staging schema
 
     # The views of the first build read the sources live: still one row per record, and the key listed.
     monkeypatch.setenv(config.PREFIX + "TRINO_USER", "dbt")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from pulse_analytics.superset.api import SupersetApi
 from tests.conftest import SupersetServer, chart_data, pulse_env, run_pulse
 
@@ -47,6 +49,7 @@ class ChartClient(threading.Thread):
                 self.failures.append(f"{dataset}: {error}")
 
 
+@pytest.mark.trino  # on the embedded warehouse, then with Superset reading a real Trino
 def test_charts_keep_answering_while_the_views_are_rebuilt(superset_server: SupersetServer, dbt_target: str) -> None:
     if dbt_target == "trino":
         build = ["build", "--target", "trino"]
