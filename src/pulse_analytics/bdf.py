@@ -47,34 +47,59 @@ DEFAULT_DEVICE = "bdf-import"
 SIDECAR_TABLES = {"device": "device_metadata", "part": "part_metadata", "recipe": "recipe_metadata"}
 SIDECAR_KEYS = {"device_id", "test_id", "part_id", "recipe_id", "start_time", "metadata", *SIDECAR_TABLES}
 
-# BDF quantities: machine-readable name -> preferred label. Units are fixed by the format.
+# BDF quantities: machine-readable name -> preferred label, as the BDF vocabulary (ontology 1.3.0) defines them.
+# Units are fixed by the format. docs/bdf.md maps each to what it becomes, column by column.
 QUANTITIES = {
     "test_time_second": "Test Time / s",
     "voltage_volt": "Voltage / V",
     "current_ampere": "Current / A",
     "unix_time_second": "Unix Time / s",
+    "record_index": "Record Index / 1",
     "cycle_count": "Cycle Count / 1",
     "step_count": "Step Count / 1",
-    "step_index": "Step Index / 1",
-    "charging_capacity_ah": "Charging Capacity / Ah",
-    "discharging_capacity_ah": "Discharging Capacity / Ah",
-    "step_capacity_ah": "Step Capacity / Ah",
-    "net_capacity_ah": "Net Capacity / Ah",
-    "cumulative_capacity_ah": "Cumulative Capacity / Ah",
-    "charging_energy_wh": "Charging Energy / Wh",
-    "discharging_energy_wh": "Discharging Energy / Wh",
-    "step_energy_wh": "Step Energy / Wh",
-    "net_energy_wh": "Net Energy / Wh",
-    "cumulative_energy_wh": "Cumulative Energy / Wh",
+    "step_id": "Step ID",
+    "step_record_index": "Step Record Index / 1",
+    "step_type": "Step Type",
+    "step_time_second": "Step Time / s",
+    **{f"{scope}{kind}_{quantity}": f"{label_scope}{label_kind} {label} / {unit}"
+       for scope, label_scope in (("", ""), ("step_", "Step "), ("cycle_", "Cycle "))
+       for kind, label_kind in (("charging", "Charging"), ("discharging", "Discharging"), ("net", "Net"),
+                                ("cumulative", "Cumulative"))
+       for quantity, label, unit in (("capacity_ah", "Capacity", "Ah"), ("energy_wh", "Energy", "Wh"))},
+    **{f"schedule_{kind}_{quantity}": f"Schedule {label_kind} {label} / {unit}"
+       for kind, label_kind in (("charging", "Charging"), ("discharging", "Discharging"))
+       for quantity, label, unit in (("capacity_ah", "Capacity", "Ah"), ("energy_wh", "Energy", "Wh"))},
     "power_watt": "Power / W",
-    "internal_resistance_ohm": "Internal Resistance / Ohm",
+    "internal_resistance_ohm": "Internal Resistance / ohm",
+    "dc_internal_resistance_ohm": "DC Internal Resistance / ohm",
+    "ac_internal_resistance_ohm": "AC Internal Resistance / ohm",
     "ambient_temperature_celsius": "Ambient Temperature / degC",
+    "surface_temperature_celsius": "Surface Temperature / degC",
+    **{f"temperature_t{n}_celsius": f"Temperature T{n} / degC" for n in range(1, 6)},
     "ambient_pressure_pa": "Ambient Pressure / Pa",
     "applied_pressure_pa": "Applied Pressure / Pa",
-    **{f"temperature_t{n}_celsius": f"Surface Temperature T{n} / degC" for n in range(1, 6)},
+    "surface_pressure_pa": "Surface Pressure / Pa",
+}
+# Names of earlier BDF versions, still read where their meaning is unambiguous: label -> machine name.
+LEGACY_LABELS = {
+    "Step Index / 1": "step_index",  # program step or record within a step: decided per file (step_boundary)
+    "Step Capacity / Ah": "step_capacity_ah",
+    "Step Energy / Wh": "step_energy_wh",
+    **{f"Surface Temperature T{n} / degC": f"temperature_t{n}_celsius" for n in range(1, 6)},
+}
+LEGACY_NAMES = {"step_index", "step_capacity_ah", "step_energy_wh"}
+# Machine names of the first BDF draft that carry another unit: name -> (BDF name, factor to multiply by).
+UNIT_VARIANTS = {
+    "test_time_millisecond": ("test_time_second", 1e-3),
+    "date_time_millisecond": ("unix_time_second", 1e-3),
+    "unix_time_millisecond": ("unix_time_second", 1e-3),
+    "step_time_millisecond": ("step_time_second", 1e-3),
+    "cycle_dimensionless": ("cycle_count", 1.0),
+    "step_dimensionless": ("step_count", 1.0),
 }
 REQUIRED = ("test_time_second", "voltage_volt", "current_ampere")
-INTEGERS = ("cycle_count", "step_count", "step_index")
+INTEGERS = ("cycle_count", "step_count", "step_index", "step_record_index")
+TEXT = ("step_id", "step_type")  # identifiers and labels: kept as text
 COUNTERS = {  # cumulative cycler counters -> the per-record telemetry column they feed
     "charging_capacity_ah": "capacity_charged",
     "discharging_capacity_ah": "capacity_discharged",
@@ -88,16 +113,23 @@ AUXILIARY_KEYS = {
     "temperature_t1_celsius": "temperature__C",
     **{f"temperature_t{n}_celsius": f"temperature_t{n}__C" for n in range(2, 6)},
     "ambient_temperature_celsius": "ambient_temperature__C",
+    "surface_temperature_celsius": "surface_temperature__C",
     "internal_resistance_ohm": "internal_resistance__Ohm",
+    "dc_internal_resistance_ohm": "dc_internal_resistance__Ohm",
+    "ac_internal_resistance_ohm": "ac_internal_resistance__Ohm",
     "ambient_pressure_pa": "ambient_pressure__Pa",
     "applied_pressure_pa": "applied_pressure__Pa",
+    "surface_pressure_pa": "surface_pressure__Pa",
+    "step_time_second": "step_time__s",
     "step_capacity_ah": "step_capacity__Ah",
-    "net_capacity_ah": "net_capacity__Ah",
-    "cumulative_capacity_ah": "cumulative_capacity__Ah",
     "step_energy_wh": "step_energy__Wh",
-    "net_energy_wh": "net_energy__Wh",
-    "cumulative_energy_wh": "cumulative_energy__Wh",
+    **{f"{scope}{kind}_{quantity}": f"{scope}{kind}_{quantity.split('_')[0]}__{unit}"
+       for scope in ("", "step_", "cycle_", "schedule_") for kind in ("charging", "discharging", "net", "cumulative")
+       for quantity, unit in (("capacity_ah", "Ah"), ("energy_wh", "Wh"))},
 }
+# Step Type labels that say more than the current's sign: a label matching one of these (lower case) names the
+# pulse-telemetry step type, checked in this order (discharge labels contain "charge").
+STEP_TYPE_LABELS = (("Rest", r"rest|ocv|pause|wait|relax"), ("Discharge", r"dch|dis"), ("Charge", r"chg|charg"))
 UNIT_SPELLINGS = {"°c": "degc", "celsius": "degc", "deg c": "degc", "ω": "ohm"}
 
 
@@ -171,6 +203,7 @@ class Columns:
     headers: list[str]
     quantities: dict[str, str] = field(default_factory=dict)  # BDF name -> staged column
     auxiliary: dict[str, str] = field(default_factory=dict)  # auxiliary key -> staged column
+    factors: dict[str, float] = field(default_factory=dict)  # staged column -> factor to BDF's unit (old names)
 
     def header_of(self, column: str) -> str:
         return self.headers[int(column.removeprefix("column"))]
@@ -290,8 +323,10 @@ def normalised_label(text: str) -> str:
     return f"{base} / {UNIT_SPELLINGS.get(unit, unit)}" if unit else base
 
 
-LABELS = {normalised_label(label): name for name, label in QUANTITIES.items()}
-BASES = {normalised_label(label).partition(" / ")[0]: name for name, label in QUANTITIES.items()}
+LABELS = {normalised_label(label): name for name, label in (*QUANTITIES.items(),
+                                                             *((n, label) for label, n in LEGACY_LABELS.items()))}
+BASES = {label.partition(" / ")[0]: name for label, name in LABELS.items() if " / " in label}
+KNOWN = {*QUANTITIES, *LEGACY_NAMES}
 
 
 def read_header(path: Path) -> tuple[list[str], str]:
@@ -353,7 +388,9 @@ def map_columns(path: Path, headers: list[str]) -> Columns:
     for index, header in enumerate(headers):
         staged = f"column{index}"
         label = normalised_label(header)
-        name = header.strip() if header.strip() in QUANTITIES else LABELS.get(label)
+        name = header.strip() if header.strip() in KNOWN else LABELS.get(label)
+        if header.strip() in UNIT_VARIANTS:
+            name, columns.factors[staged] = UNIT_VARIANTS[header.strip()]
         base = label.partition(" / ")[0]
         if name is None and " / " in label and base in BASES:
             quantity = BASES[base]
@@ -363,7 +400,7 @@ def map_columns(path: Path, headers: list[str]) -> Columns:
         if key in seen:
             raise BdfError(f"{path}: columns '{seen[key]}' and '{header}' are both {key}; keep one of them")
         seen[key] = header
-        if name in USED or name in INTEGERS:
+        if name in USED or name in INTEGERS or name in TEXT:
             columns.quantities[name] = staged
             continue
         auxiliary_key = AUXILIARY_KEYS.get(name, key)
@@ -426,6 +463,8 @@ def check_text(connection: duckdb.DuckDBPyConnection, path: Path, columns: Colum
     leave out (and report) auxiliary columns that are not numeric; report empty cells of optional columns."""
     problems: list[Problem] = []
     for name, staged in sorted(columns.quantities.items(), key=lambda item: int(item[1][6:])):
+        if name in TEXT:
+            continue
         problems.append((staged, not_a_number(staged), "is not a number (use . as decimal separator)"))
         if name in REQUIRED or name in INTEGERS:
             problems.append((staged, is_blank(staged), f"is empty; every row needs a value of {name}"))
@@ -473,12 +512,19 @@ def reject_first_problem(connection: duckdb.DuckDBPyConnection, path: Path, colu
 # Typed rows, duplicates and time
 
 
+STAGED_TEXT = {"step_id": "step_id_text", "step_type": "step_label"}  # staged names: no clash with pulse-telemetry's
+
+
 def stage_numbers(connection: duckdb.DuckDBPyConnection, columns: Columns) -> list[str]:
     """bdf_numbers: line, every used quantity as a number and every auxiliary column as aux_<n>. Returns aux names."""
     selected = ["line"]
     for name, staged in columns.quantities.items():
+        if name in TEXT:
+            selected.append(f"nullif(trim({staged}), '') AS {STAGED_TEXT[name]}")
+            continue
         kind = "BIGINT" if name in INTEGERS else "DOUBLE"
-        selected.append(f"CAST({number(staged)} AS {kind}) AS {name}")
+        value = f"{number(staged)} * {columns.factors[staged]!r}" if staged in columns.factors else number(staged)
+        selected.append(f"CAST({value} AS {kind}) AS {name}")
     auxiliary = []
     for index, staged in enumerate(columns.auxiliary.values()):
         auxiliary.append(f"aux_{index}")
@@ -600,19 +646,58 @@ def start_time(connection: duckdb.DuckDBPyConnection, path: Path, identity: Iden
 # Steps and cycles
 
 
-def step_boundary(columns: Columns) -> tuple[str, str]:
-    """SQL that is true on the first row of a step, and the rule's description."""
-    keys = [name for name in ("step_count", "step_index") if name in columns.quantities]
-    if keys:
-        rule = f"steps: a new step where {' or '.join(keys)} changes"
-    else:
-        keys = ["mode"]
+def step_boundary(connection: duckdb.DuckDBPyConnection, columns: Columns, report: Report) -> tuple[str, str]:
+    """SQL that is true on the first row of a step, and the rule's description. A step starts where the step count,
+    the program's step (step_id) or the step type label changes, or where the record index within the step does not
+    count up; without any of them, where the current changes between charge, discharge and rest."""
+    changes, rules = [], []
+    for name, column in (("step_count", "step_count"), ("step_id", "step_id_text"), ("step_type", "step_label")):
+        if name in columns.quantities:
+            changes.append(f"{column} IS DISTINCT FROM lag({column}) OVER w")
+            rules.append(f"{name} changes")
+    within = "step_record_index" if "step_record_index" in columns.quantities else None
+    if "step_index" in columns.quantities:
+        if legacy_step_index_counts_records(connection, report):
+            within = within or "step_index"
+        else:
+            changes.append("step_index IS DISTINCT FROM lag(step_index) OVER w")
+            rules.append("step_index (the program's step) changes")
+    if within:
+        changes.append(f"{within} <= lag({within}) OVER w")
+        rules.append(f"{within} (the record within the step) does not count up")
+    if not changes:
+        changes.append("mode IS DISTINCT FROM lag(mode) OVER w")
         rule = "steps: no step column; a new step where the current changes between charge, discharge and rest"
+    else:
+        rule = f"steps: a new step where {' or '.join(rules)}"
     if "cycle_count" in columns.quantities:
-        keys.append("cycle_count")
+        changes.append("cycle_count IS DISTINCT FROM lag(cycle_count) OVER w")
         rule += " (or cycle_count changes)"
-    changed = " OR ".join(f"{key} IS DISTINCT FROM lag({key}) OVER w" for key in keys)
-    return f"(lag(line) OVER w IS NULL OR {changed})", rule
+    return f"(lag(line) OVER w IS NULL OR {' OR '.join(changes)})", rule
+
+
+def legacy_step_index_counts_records(connection: duckdb.DuckDBPyConnection, report: Report) -> bool:
+    """Earlier BDF versions wrote `step_index` for either the program's step (now step_id) or the record within a
+    step (now step_record_index). The data says which: a record counter counts up by one on (almost) every row and
+    restarts only at its lowest value; a program step keeps its value over a step's records. The reading taken is
+    reported."""
+    counting, keeping, restarts, odd_restarts, rows = connection.execute("""
+        WITH pairs AS (
+            SELECT step_index, lag(step_index) OVER (ORDER BY line) AS previous, min(step_index) OVER () AS lowest
+            FROM bdf_rows
+        )
+        SELECT count(*) FILTER (WHERE step_index = previous + 1), count(*) FILTER (WHERE step_index = previous),
+               count(*) FILTER (WHERE step_index < previous),
+               count(*) FILTER (WHERE step_index < previous AND step_index <> lowest), count(*)
+        FROM pairs
+    """).fetchone()
+    counts_records = keeping <= rows // 100 and restarts > 0 and odd_restarts == 0 and counting >= rows // 2
+    reading = ("the record within a step (step_record_index in BDF 1.3)" if counts_records
+               else "the program's step (step_id in BDF 1.3)")  # fmt: skip
+    report.derivations.append(f"step_index read as {reading}: in {rows:,} rows it counts up by one {counting:,} "
+                              f"times, keeps its value {keeping:,} times and goes down {restarts:,} times "
+                              f"({odd_restarts:,} of them not to its lowest value)")  # fmt: skip
+    return counts_records
 
 
 def derive_steps(connection: duckdb.DuckDBPyConnection, columns: Columns, report: Report) -> float:
@@ -622,7 +707,7 @@ def derive_steps(connection: duckdb.DuckDBPyConnection, columns: Columns, report
     """
     largest = connection.execute("SELECT max(abs(current_ampere)) FROM bdf_rows").fetchone()[0] or 0.0
     threshold = largest * REST_FRACTION
-    boundary, rule = step_boundary(columns)
+    boundary, rule = step_boundary(connection, columns, report)
     cycle = "cycle_count" if "cycle_count" in columns.quantities else "NULL::BIGINT"
     connection.execute(f"""
         CREATE OR REPLACE TEMP TABLE bdf_records AS
@@ -640,21 +725,39 @@ def derive_steps(connection: duckdb.DuckDBPyConnection, columns: Columns, report
                coalesce(elapsed - lag(elapsed) OVER (ORDER BY line), 0) AS duration
         FROM bounded
     """)  # fmt: skip
+    labelled = "step_type" in columns.quantities
+    from_label = label_step_type("arg_min(step_label, line)") if labelled else "NULL"
     connection.execute(f"""
         CREATE OR REPLACE TEMP TABLE bdf_steps AS
         SELECT step_number, min(line) AS first_line, min({cycle}) AS cycle_count,
-               CASE WHEN max(abs(current_ampere)) <= {threshold!r} THEN 'Rest'
-                    WHEN sum(current_ampere * duration) > 0 THEN 'Charge'
-                    WHEN sum(current_ampere * duration) < 0 THEN 'Discharge'
-                    WHEN avg(current_ampere) >= 0 THEN 'Charge' ELSE 'Discharge' END AS step_type
+               {from_label} AS labelled_type,
+               coalesce({from_label},
+                        CASE WHEN max(abs(current_ampere)) <= {threshold!r} THEN 'Rest'
+                             WHEN sum(current_ampere * duration) > 0 THEN 'Charge'
+                             WHEN sum(current_ampere * duration) < 0 THEN 'Discharge'
+                             WHEN avg(current_ampere) >= 0 THEN 'Charge' ELSE 'Discharge' END) AS step_type
         FROM bdf_records GROUP BY step_number
     """)  # fmt: skip
     connection.execute("DROP TABLE bdf_time")
     report.derivations.append(rule)
-    report.derivations.append(f"step types: Rest where every |current| <= {threshold:.3g} A ({REST_FRACTION:.1%} "
-                              f"of the largest |current|), else Charge or Discharge by the sign of the step's "
-                              f"net charge")  # fmt: skip
+    by_current = (f"Rest where every |current| <= {threshold:.3g} A ({REST_FRACTION:.1%} of the largest |current|), "
+                  f"else Charge or Discharge by the sign of the step's net charge")  # fmt: skip
+    if labelled:
+        named, total = connection.execute(
+            "SELECT count(labelled_type), count(*) FROM bdf_steps").fetchone()  # fmt: skip
+        report.derivations.append(f"step types: from the step_type label where it names a rest, charge or "
+                                  f"discharge ({named} of {total} steps; the label is kept in each record's "
+                                  f"metadata), else {by_current}")  # fmt: skip
+    else:
+        report.derivations.append(f"step types: {by_current}")
     return threshold
+
+
+def label_step_type(label: str) -> str:
+    """SQL: the pulse-telemetry step type a step_type label names (CC_CHG, CV_DCH, REST, OCV, ...), else NULL."""
+    cases = " ".join(f"WHEN regexp_matches(lower({label}), '{pattern}') THEN '{kind}'"
+                     for kind, pattern in STEP_TYPE_LABELS)  # fmt: skip
+    return f"CASE {cases} END"
 
 
 def number_cycles(connection: duckdb.DuckDBPyConnection, columns: Columns, report: Report) -> None:
@@ -762,6 +865,15 @@ def auxiliary_sql(columns: Columns, auxiliary: list[str]) -> str:
     return f"map_from_entries(list_filter([{entries}], entry -> entry.value IS NOT NULL))"
 
 
+def metadata_sql(columns: Columns) -> str:
+    """Each record's metadata: the file's (source, file name, the sidecar's metadata), with the record's step_type
+    label where the file has one (so a step's statistics keep the cycler's own name of it)."""
+    if "step_type" not in columns.quantities:
+        return "$metadata"
+    return ("CASE WHEN step_label IS NULL THEN $metadata "
+            "ELSE CAST(json_merge_patch($metadata, json_object('step_type', step_label)) AS VARCHAR) END")
+
+
 def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -819,7 +931,7 @@ def telemetry_sql(columns: Columns, auxiliary: list[str], report: Report) -> str
         sum(energy_charged) OVER so_far AS "step_energy_charged__Wh",
         sum(energy_discharged) OVER so_far AS "step_energy_discharged__Wh",
         {auxiliary_sql(columns, auxiliary)} AS auxiliary,
-        $metadata AS metadata,
+        {metadata_sql(columns)} AS metadata,
         $now AS update_ts
     FROM energies
     WINDOW so_far AS (PARTITION BY step_number ORDER BY record_number ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)

@@ -27,7 +27,7 @@ def test_steps_from_step_index_and_types_from_current(tmp_path, warehouse):
     assert telemetry(warehouse, "step_number, step_type, step_id, cycle_number") == [
         (1, "Rest", 0, 1), (1, "Rest", 0, 1), (2, "Charge", 1, 1), (2, "Charge", 1, 1),
         (3, "Discharge", 2, 1), (3, "Discharge", 2, 1)]  # fmt: skip
-    assert "steps: a new step where step_index changes" in report.derivations
+    assert "steps: a new step where step_index (the program's step) changes" in report.derivations
 
 
 def test_capacities_and_energies_integrated_by_the_documented_rule(tmp_path, warehouse):
