@@ -312,15 +312,27 @@ def start_trino(paths: Paths, stack: Stack) -> None:
     run_checked(command, "Trino's launcher", env=trino_environment(paths, stack))
     deadline = time.monotonic() + START_TIMEOUT_S
     started = time.monotonic()
+    first_answer: float | None = None
     while time.monotonic() < deadline:
         if trino_ready(stack):
-            print(f"Trino ready after {time.monotonic() - started:.0f} s: {stack.url}", file=sys.stderr, flush=True)
-            return
+            first_answer = first_answer or time.monotonic()
+            if time.monotonic() - first_answer >= NODE_REFRESH_S:
+                print(f"Trino ready after {time.monotonic() - started:.0f} s: {stack.url}", file=sys.stderr,
+                      flush=True)  # fmt: skip
+                return
+        else:
+            first_answer = None
         if not launcher_running(paths):
             break
         time.sleep(1)
     raise NativeStackError(f"Trino did not start within {START_TIMEOUT_S} s; its log ({paths.trino_log}) says:\n"
                            f"{first_error(paths.trino_log) or tail(paths.launcher_log)}")  # fmt: skip
+
+
+# Trino's coordinator answers queries a moment before it schedules work on its catalogs: until its node manager's next
+# refresh, a query that scans a catalog can fail with NO_NODES_AVAILABLE (trinodb/trino#2214). Ready means answering
+# queries, without a break, for this long (the node refresh runs every 5 s).
+NODE_REFRESH_S = 6
 
 
 def trino_ready(stack: Stack) -> bool:
@@ -342,8 +354,8 @@ def answers_queries(stack: Stack) -> bool:
                                      request_timeout=10)  # fmt: skip
     try:
         cursor = connection.cursor()
-        cursor.execute("select 1")
-        return cursor.fetchall() == [[1]]
+        cursor.execute("select count(*) from system.runtime.nodes where state = 'active'")
+        return cursor.fetchall()[0][0] >= 1
     except (OSError, trino.exceptions.Error, trino.exceptions.HttpError):
         return False
     finally:
