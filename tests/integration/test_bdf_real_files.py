@@ -1,4 +1,4 @@
-"""The two real SINTEF recordings of ../shared/data/bdf: their quirks are handled, they import, and after the demo's
+"""The two real SINTEF recordings of examples/bdf: their quirks are handled, they import, and after the demo's
 dbt build they appear in the part marts beside the synthetic cells with sensible cycles and capacities."""
 
 from __future__ import annotations
@@ -11,14 +11,10 @@ import pytest
 from pulse_analytics import bdf, cli
 from tests.conftest import REPO_ROOT, Warehouse, pulse_env, run_pulse
 
-BDF_FOLDER = REPO_ROOT.parent / "shared" / "data" / "bdf"
+BDF_FOLDER = REPO_ROOT / "examples" / "bdf"
 NEWARE = "SINTEF__SLPBA842124HV__2024-10-23__Rate_25degC__Neware.bdf.csv"
 LANDT = "SINTEF__LiGrR2032__2024-04-30__25degC__Landt.bdf.csv"
 
-pytestmark = pytest.mark.skipif(
-    not (BDF_FOLDER / NEWARE).exists() or not (BDF_FOLDER / LANDT).exists(),
-    reason=f"the reference BDF files are not in {BDF_FOLDER} (they live beside the checkout, not in it)",
-)
 
 
 @pytest.fixture(scope="module")
