@@ -8,8 +8,10 @@ and what it reports, is listed in docs/bdf.md.
 Pipeline (each step one function, each a query or two):
   read      the CSV as text, every cell VARCHAR, with its line number
   columns   map headers (`voltage_volt` or `Voltage / V`) to BDF quantities; other numeric columns -> auxiliary
-  check     required values present, numbers are numbers, counters are integers; else reject naming line and column
-  repair    drop exact duplicate rows; fix time that goes backwards (one-row glitch or clock restart)
+  check     time, voltage and current present, numbers and within what a cycler measures, else reject naming line
+            and column; optional columns with unusable values fall back (not used, or treated as empty cells)
+  repair    drop exact duplicate rows; fix time out of order (one-row spike or glitch, clock restart); refuse time
+            in reverse order, decades long or in the future; merge steps that draw current for 0 s
   derive    steps, step types, cycles, timestamps, capacities and energies
   write     telemetry rows, then statistics.summarise (the one statistics implementation), then metadata links
 """
@@ -20,9 +22,10 @@ import csv
 import gzip
 import io
 import json
+import os
 import re
+import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -106,6 +109,11 @@ COUNTERS = {  # cumulative cycler counters -> the per-record telemetry column th
     "charging_energy_wh": "energy_charged",
     "discharging_energy_wh": "energy_discharged",
 }
+# Magnitudes beyond what any cycler measures (cells to packs): a value beyond its limit is not a reading. Required
+# columns reject the file, optional ones treat it as unusable (docs/bdf.md); ANY_LIMIT bounds every other number.
+LIMITS = {"voltage_volt": 2e3, "current_ampere": 1e4, "power_watt": 1e7, "charging_capacity_ah": 1e6,
+          "discharging_capacity_ah": 1e6, "charging_energy_wh": 1e7, "discharging_energy_wh": 1e7}
+ANY_LIMIT = 1e12
 # Quantities the importer uses itself; every other numeric column goes into `auxiliary`, under these keys (the
 # bundle's quantity__unit style; the first surface sensor is the cell temperature, like the demo's) or its header.
 USED = (*REQUIRED, "unix_time_second", "power_watt", *COUNTERS)
@@ -181,6 +189,7 @@ class Report:
     steps: int = 0
     cycles: int = 0
     repairs: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # imported as they are, but unlikely to be true: check them
     derivations: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -192,6 +201,7 @@ class Report:
                  f"({who.sources}); {self.records:,} records of {self.rows_read:,} rows, {self.steps} steps, "
                  f"{self.cycles} cycles in {self.seconds:.1f} s"]  # fmt: skip
         lines += [f"  repaired: {repair}" for repair in self.repairs]
+        lines += [f"  flagged:  {flag}" for flag in self.flags]
         lines += [f"  derived:  {derivation}" for derivation in self.derivations]
         return "\n".join(lines)
 
@@ -436,6 +446,20 @@ def not_a_number(column: str) -> str:
     return f"(NOT {is_blank(column)} AND NOT coalesce(isfinite({number(column)}), false))"
 
 
+def out_of_range(column: str, name: str) -> str:
+    """A number whose magnitude no cycler measures (1e308 would overflow every sum of it)."""
+    return f"coalesce(abs({number(column)}) > {limit(name)!r}, false)"
+
+
+def limit(name: str) -> float:
+    return LIMITS.get(name, ANY_LIMIT)
+
+
+def within_limit(value: str, name: str) -> str:
+    """SQL: the value where its magnitude is within the quantity's limit, else NULL."""
+    return f"CASE WHEN abs({value}) <= {limit(name)!r} THEN {value} END"
+
+
 Problem = tuple[str, str, str]  # staged column, SQL condition, complaint
 
 
@@ -458,28 +482,53 @@ BLANK_RULES = {"power_watt": "power = voltage x current on those rows",
                **{name: "the counter keeps its previous value" for name in COUNTERS}}  # fmt: skip
 
 
+def required_problems(name: str, staged: str) -> list[Problem]:
+    """What makes a file unusable in a required column (time, voltage, current)."""
+    problems = [(staged, not_a_number(staged), "is not a number (use . as decimal separator)"),
+                (staged, is_blank(staged), f"is empty; every row needs a value of {name}"),
+                (staged, out_of_range(staged, name), f"is beyond what a cycler measures (|{name}| up to "
+                                                     f"{limit(name):g})")]  # fmt: skip
+    if name == "test_time_second":
+        problems.append((staged, f"{number(staged)} < 0", "is negative: test time counts from the test's start"))
+    return problems
+
+
+def unusable(name: str, staged: str) -> str:
+    """SQL: a value of an optional column the importer cannot use (not a number, not whole where it must be, or out of
+    range). Empty cells are not unusable: each optional column has its rule for them."""
+    bad = f"{not_a_number(staged)} OR {out_of_range(staged, name)}"
+    if name in INTEGERS:
+        bad += f" OR {is_blank(staged)} OR {number(staged)} <> round({number(staged)})"
+    return f"({bad})"
+
+
 def check_text(connection: duckdb.DuckDBPyConnection, path: Path, columns: Columns, report: Report) -> None:
-    """Check every cell in one pass. Reject the file at the first line holding a value the importer cannot use;
-    leave out (and report) auxiliary columns that are not numeric; report empty cells of optional columns."""
+    """Check every cell in one pass (docs/bdf.md, "Bad and odd input"). Reject the file at the first line of a
+    required column holding a value the importer cannot use; stop using an optional step or cycle column with such
+    values (steps and cycles are then derived), and treat such values of the other optional columns as empty cells;
+    leave out (and report) auxiliary columns that are not numeric and auxiliary values out of range."""
     problems: list[Problem] = []
+    optional: list[tuple[str, str]] = []
     for name, staged in sorted(columns.quantities.items(), key=lambda item: int(item[1][6:])):
-        if name in TEXT:
-            continue
-        problems.append((staged, not_a_number(staged), "is not a number (use . as decimal separator)"))
-        if name in REQUIRED or name in INTEGERS:
-            problems.append((staged, is_blank(staged), f"is empty; every row needs a value of {name}"))
-        if name in INTEGERS:
-            problems.append((staged, f"{number(staged)} <> round({number(staged)})", "is not an integer"))
+        if name in REQUIRED:
+            problems += required_problems(name, staged)
+        elif name not in TEXT:
+            optional.append((name, staged))
     auxiliary = list(columns.auxiliary.items())
-    optional = [(name, staged) for name, staged in columns.quantities.items() if name in BLANK_RULES]
+    blanks = [(name, staged) for name, staged in columns.quantities.items() if name in BLANK_RULES]
     conditions = [condition for _, condition, _ in problems]
-    conditions += [c for _, staged in auxiliary for c in (not_a_number(staged), f"NOT {is_blank(staged)}")]
-    conditions += [is_blank(staged) for _, staged in optional]
-    found = survey(connection, conditions)
-    reject_first_problem(connection, path, columns, problems, found[: len(problems)])
-    found = found[len(problems) :]
-    for index, (key, staged) in enumerate(auxiliary):
-        (bad, first_bad), (filled, _) = found[2 * index], found[2 * index + 1]
+    conditions += [unusable(name, staged) for name, staged in optional]
+    conditions += [c for key, staged in auxiliary
+                   for c in (not_a_number(staged), f"NOT {is_blank(staged)}", out_of_range(staged, key))]
+    conditions += [is_blank(staged) for _, staged in blanks]
+    found = iter(survey(connection, conditions))
+    reject_first_problem(connection, path, columns, problems, [next(found) for _ in problems])
+    for name, staged in optional:
+        bad, first = next(found)
+        if bad:
+            report_unusable(connection, columns, report, name, staged, bad, first)
+    for key, staged in auxiliary:
+        (bad, first_bad), (filled, _), (huge, first_huge) = next(found), next(found), next(found)
         header = columns.header_of(staged)
         if filled == 0:
             report.repairs.append(f"empty-column: column '{header}' is empty: not imported")
@@ -488,12 +537,33 @@ def check_text(connection: duckdb.DuckDBPyConnection, path: Path, columns: Colum
                                   f"{value_at(connection, staged, first_bad)!r}, {bad:,} rows): not imported "
                                   f"(auxiliary holds numbers only)")  # fmt: skip
         else:
+            if huge:
+                report.repairs.append(f"out-of-range: {huge:,} values of column '{header}' are beyond "
+                                      f"{limit(key):g} (first: line {first_huge}, "
+                                      f"{value_at(connection, staged, first_huge)!r}): left out of auxiliary")
             continue
         del columns.auxiliary[key]
-    for (name, _), (blanks, first) in zip(optional, found[2 * len(auxiliary) :], strict=True):
-        if blanks:
-            report.repairs.append(f"empty-cell: {blanks:,} empty cells in {name} (first: line {first}): "
+    for name, _ in blanks:
+        empty, first = next(found)
+        if empty and name in columns.quantities:
+            report.repairs.append(f"empty-cell: {empty:,} empty cells in {name} (first: line {first}): "
                                   f"{BLANK_RULES[name]}")  # fmt: skip
+
+
+def report_unusable(connection: duckdb.DuckDBPyConnection, columns: Columns, report: Report, name: str,
+                    staged: str, bad: int, first: int) -> None:  # fmt: skip
+    """An optional column with values the importer cannot use: a step or cycle column is not used (what it would
+    give is derived); in the others such a value counts as an empty cell (BLANK_RULES)."""
+    value = value_at(connection, staged, first)
+    what = (f"{bad:,} values of column '{columns.header_of(staged)}' cannot be used (first: line {first}, "
+            f"{value!r}: {'empty, ' if name in INTEGERS else ''}not a number{', not whole' if name in INTEGERS else ''}"
+            f" or beyond {limit(name):g})")
+    if name in INTEGERS:
+        del columns.quantities[name]
+        report.repairs.append(f"unusable-column: {what}: {name} not used; steps and cycles are derived from the "
+                              f"other columns (the column stays in auxiliary where it is numeric)")
+    else:
+        report.repairs.append(f"unusable-value: {what}: treated as empty cells: {BLANK_RULES[name]}")
 
 
 def reject_first_problem(connection: duckdb.DuckDBPyConnection, path: Path, columns: Columns,
@@ -523,12 +593,14 @@ def stage_numbers(connection: duckdb.DuckDBPyConnection, columns: Columns) -> li
             selected.append(f"nullif(trim({staged}), '') AS {STAGED_TEXT[name]}")
             continue
         kind = "BIGINT" if name in INTEGERS else "DOUBLE"
-        value = f"{number(staged)} * {columns.factors[staged]!r}" if staged in columns.factors else number(staged)
+        value = within_limit(number(staged), name)  # unusable values of optional columns become empty (NULL)
+        if staged in columns.factors:
+            value = f"{value} * {columns.factors[staged]!r}"
         selected.append(f"CAST({value} AS {kind}) AS {name}")
     auxiliary = []
-    for index, staged in enumerate(columns.auxiliary.values()):
+    for index, (key, staged) in enumerate(columns.auxiliary.items()):
         auxiliary.append(f"aux_{index}")
-        selected.append(f"{number(staged)} AS aux_{index}")
+        selected.append(f"{within_limit(number(staged), key)} AS aux_{index}")
     connection.execute(f"CREATE OR REPLACE TEMP TABLE bdf_numbers AS SELECT {', '.join(selected)} FROM bdf_text")
     connection.execute("DROP VIEW bdf_text")
     connection.execute("DROP TABLE bdf_file")
@@ -566,55 +638,120 @@ def drop_duplicates(connection: duckdb.DuckDBPyConnection, report: Report) -> No
                           f"{first} repeats line {original}): dropped, the first is kept")  # fmt: skip
 
 
-def repair_time(connection: duckdb.DuckDBPyConnection, report: Report) -> None:
-    """bdf_time: line -> elapsed seconds, test_time_second made non-decreasing by the two time rules (docs/bdf.md).
+def repair_time(connection: duckdb.DuckDBPyConnection, path: Path, report: Report) -> None:
+    """bdf_time: line -> elapsed seconds, test_time_second made non-decreasing by the three time rules (docs/bdf.md).
 
+    time-spike: a row later than both its neighbours, where the two rows after it continue from the row before it
+      (the next row lies between the two, the one after that below the spike): a single stamp far ahead, such as a
+      unix time in a column of test time. Its time becomes the midpoint of its neighbours. (Near the end of the file,
+      where that cannot be told, the row after it is read as a glitch.)
     time-glitch: a row earlier than the row before it, followed by a row back at or after that one: a single
       out-of-order stamp (the Neware time bug). Its time becomes the midpoint of its neighbours.
     time-restart: a row earlier than the row before it, followed by a row that is also earlier: the clock restarted.
       It and all later rows are shifted so the row continues at the previous row's time (no time is invented).
+    A file whose time goes down more often than up is not in time order and is rejected.
     """
+    refuse_reversed_time(connection, path)
     connection.execute("""
         CREATE OR REPLACE TEMP TABLE bdf_time AS
-        WITH neighbours AS (
-            SELECT line, test_time_second AS t,
-                   lag(test_time_second) OVER w AS previous, lead(test_time_second) OVER w AS following
+        WITH raw AS (
+            SELECT line, test_time_second AS t, lag(test_time_second) OVER w AS previous,
+                   lead(test_time_second) OVER w AS following, lead(test_time_second, 2) OVER w AS after_next
             FROM bdf_rows
+            WINDOW w AS (ORDER BY line)
+        ), flagged AS (
+            SELECT *, coalesce(t > previous AND following < t AND following >= previous
+                               AND after_next < t, false) AS spike
+            FROM raw
+        ), despiked AS (
+            SELECT line, spike, CASE WHEN spike THEN (previous + following) / 2 ELSE t END AS t FROM flagged
+        ), neighbours AS (
+            SELECT line, spike, t, lag(t) OVER w AS previous, lead(t) OVER w AS following
+            FROM despiked
             WINDOW w AS (ORDER BY line)
         ), classified AS (
             SELECT *,
-                   CASE WHEN t < previous AND (following IS NULL OR following >= previous) THEN 'glitch'
+                   CASE WHEN spike THEN 'spike'
+                        WHEN t < previous AND (following IS NULL OR following >= previous) THEN 'glitch'
                         WHEN t < previous THEN 'restart' END AS fault
             FROM neighbours
+        ), shifted AS (
+            SELECT line, fault,
+                   CASE WHEN fault = 'glitch' THEN coalesce((previous + following) / 2, previous) ELSE t END
+                   + sum(CASE WHEN fault = 'restart' THEN previous - t ELSE 0 END) OVER (
+                         ORDER BY line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS elapsed
+            FROM classified
         )
-        SELECT line, fault,
-               CASE WHEN fault = 'glitch' THEN coalesce((previous + following) / 2, previous) ELSE t END
-               + sum(CASE WHEN fault = 'restart' THEN previous - t ELSE 0 END) OVER (
-                     ORDER BY line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS elapsed
-        FROM classified
+        -- the rules leave time non-decreasing; the running maximum only absorbs floating-point rounding of the sums
+        SELECT line, fault, max(elapsed) OVER (ORDER BY line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                                AS elapsed
+        FROM shifted
     """)
     faults = connection.execute("""
         SELECT fault, count(*), min(line) FROM bdf_time WHERE fault IS NOT NULL GROUP BY fault ORDER BY fault
     """).fetchall()
     for fault, count, first in faults:
-        if fault == "glitch":
-            report.repairs.append(f"time-glitch: test_time_second goes backwards at {count:,} single rows (first: "
-                                  f"line {first}) and resumes on the next row: each such time set to the midpoint "
-                                  f"of its neighbours")  # fmt: skip
-        else:
-            report.repairs.append(f"time-restart: test_time_second restarts {count:,} times (first: line {first}): "
-                                  f"later rows shifted to continue from the row before")  # fmt: skip
-    backwards, repeated, first_repeat = connection.execute("""
-        SELECT count(*) FILTER (WHERE elapsed < previous), count(*) FILTER (WHERE repeated),
-               min(line) FILTER (WHERE repeated)
-        FROM (SELECT line, elapsed, lag(elapsed) OVER (ORDER BY line) AS previous,
-                     fault IS NULL AND elapsed = lag(elapsed) OVER (ORDER BY line) AS repeated
-              FROM bdf_time)
+        report.repairs.append(TIME_REPAIRS[fault].format(count=count, first=first))
+    repeated, first_repeat = connection.execute("""
+        SELECT count(*) FILTER (WHERE repeated), min(line) FILTER (WHERE repeated)
+        FROM (SELECT line, fault IS NULL AND elapsed = lag(elapsed) OVER (ORDER BY line) AS repeated FROM bdf_time)
     """).fetchone()
-    assert backwards == 0, "the time rules leave time non-decreasing"
     if repeated:
         report.repairs.append(f"repeated-time: {repeated:,} rows have the time of the row before (first: line "
                               f"{first_repeat}): kept, with zero duration")  # fmt: skip
+
+
+TIME_REPAIRS = {
+    "spike": "time-spike: test_time_second jumps ahead at {count:,} single rows (first: line {first}) and the rows "
+             "after them continue from the row before: each such time set to the midpoint of its neighbours",
+    "glitch": "time-glitch: test_time_second goes backwards at {count:,} single rows (first: line {first}) and "
+              "resumes on the next row: each such time set to the midpoint of its neighbours",
+    "restart": "time-restart: test_time_second restarts {count:,} times (first: line {first}): later rows shifted "
+               "to continue from the row before",
+}
+
+
+def refuse_reversed_time(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Reject a file whose rows are not in time order: its time goes down from one row to the next more often than
+    it goes up (a file written newest first, or sorted by another column). Repairing that would invent an order."""
+    down, up, first = connection.execute("""
+        SELECT count(*) FILTER (WHERE t < previous), count(*) FILTER (WHERE t > previous),
+               min(line) FILTER (WHERE t < previous)
+        FROM (SELECT line, test_time_second AS t, lag(test_time_second) OVER (ORDER BY line) AS previous
+              FROM bdf_rows)
+    """).fetchone()
+    if down > up:
+        raise BdfError(f"{path}: column 'test_time_second' goes down on {down:,} rows and up on {up:,} (first "
+                       f"going down: line {first}): the rows are not in time order. Sort the file by test time "
+                       f"(oldest first) and import it again.")
+
+
+MAX_TEST_YEARS = 10  # no cycling test runs longer: a longer span is a broken time column
+CLOCK_SLACK_S = 86_400  # a record may be stamped up to a day ahead of this machine's clock (time zones, clock drift)
+
+
+def check_time_span(connection: duckdb.DuckDBPyConnection, path: Path, start: float) -> None:
+    """Reject times no real test can have: a test longer than MAX_TEST_YEARS, or records after now."""
+    longest = MAX_TEST_YEARS * 365.25 * 86_400
+    latest = time.time() + CLOCK_SLACK_S
+    too_long, too_late = connection.execute("""
+        SELECT min(line) FILTER (WHERE elapsed > $longest), min(line) FILTER (WHERE $start + elapsed > $latest)
+        FROM bdf_time
+    """, {"longest": longest, "start": start, "latest": latest}).fetchone()  # fmt: skip
+    if too_long is None and too_late is None:
+        return
+    line = min(line for line in (too_long, too_late) if line is not None)
+    raw, elapsed = connection.execute("""
+        SELECT test_time_second, elapsed FROM bdf_rows JOIN bdf_time USING (line) WHERE line = ?
+    """, [line]).fetchone()  # fmt: skip
+    when = datetime.fromtimestamp(start + elapsed, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    start_text = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    reason = (f"{elapsed / 86_400 / 365.25:.0f} years after the start, longer than any test runs "
+              f"(at most {MAX_TEST_YEARS} years)" if line == too_long else "in the future")
+    raise BdfError(f"{path}: line {line}, column 'test_time_second': value {raw!r} puts the record at {when}, "
+                   f"{reason} (the test starts {start_text}). Check the time column (seconds since the test's "
+                   f"start, not a date) and the start time (--start-time, or start_time in "
+                   f"{sidecar_path(path).name}), then import it again.")
 
 
 def start_time(connection: duckdb.DuckDBPyConnection, path: Path, identity: Identity, columns: Columns,
@@ -725,14 +862,17 @@ def derive_steps(connection: duckdb.DuckDBPyConnection, columns: Columns, report
                coalesce(elapsed - lag(elapsed) OVER (ORDER BY line), 0) AS duration
         FROM bounded
     """)  # fmt: skip
+    merge_instant_steps(connection, report)
     labelled = "step_type" in columns.quantities
+    # the current held over the step's time: a record of 0 s (merged into the step) holds none
+    held_current = "coalesce(max(abs(current_ampere)) FILTER (WHERE duration > 0), max(abs(current_ampere)))"
     from_label = label_step_type("arg_min(step_label, line)") if labelled else "NULL"
     connection.execute(f"""
         CREATE OR REPLACE TEMP TABLE bdf_steps AS
         SELECT step_number, min(line) AS first_line, min({cycle}) AS cycle_count,
                {from_label} AS labelled_type,
                coalesce({from_label},
-                        CASE WHEN max(abs(current_ampere)) <= {threshold!r} THEN 'Rest'
+                        CASE WHEN {held_current} <= {threshold!r} THEN 'Rest'
                              WHEN sum(current_ampere * duration) > 0 THEN 'Charge'
                              WHEN sum(current_ampere * duration) < 0 THEN 'Discharge'
                              WHEN avg(current_ampere) >= 0 THEN 'Charge' ELSE 'Discharge' END) AS step_type
@@ -751,6 +891,41 @@ def derive_steps(connection: duckdb.DuckDBPyConnection, columns: Columns, report
     else:
         report.derivations.append(f"step types: {by_current}")
     return threshold
+
+
+def merge_instant_steps(connection: duckdb.DuckDBPyConnection, report: Report) -> None:
+    """A step that draws current but lasts 0 s (every record at the time of the one before, or the file's first
+    record alone) cannot be a charge or discharge: it is a record written at a step change. Each is merged into the
+    step after it (the last one into the step before), so it never opens a cycle or carries a step's charge. A 0 s
+    step at rest stays: it moves no charge."""
+    instant, first, total = connection.execute("""
+        SELECT count(*) FILTER (WHERE seconds = 0), min(first_line) FILTER (WHERE seconds = 0), count(*)
+        FROM (SELECT step_number, CASE WHEN max(abs(mode)) > 0 THEN sum(duration) END AS seconds,
+                     min(line) AS first_line
+              FROM bdf_records GROUP BY 1)
+    """).fetchone()
+    if instant == 0 or instant == total:
+        return
+    connection.execute("""
+        CREATE OR REPLACE TEMP TABLE bdf_records AS
+        WITH spans AS (
+            SELECT step_number, sum(duration) > 0 OR max(abs(mode)) = 0 AS lasts FROM bdf_records GROUP BY 1
+        ), merged AS (
+            SELECT step_number,
+                   CASE WHEN lasts THEN step_number
+                        ELSE coalesce(min(CASE WHEN lasts THEN step_number END) OVER (
+                                          ORDER BY step_number ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING),
+                                      max(CASE WHEN lasts THEN step_number END) OVER (
+                                          ORDER BY step_number ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))
+                   END AS into_step
+            FROM spans
+        )
+        SELECT bdf_records.* REPLACE (dense_rank() OVER (ORDER BY merged.into_step) AS step_number)
+        FROM bdf_records JOIN merged USING (step_number)
+    """)
+    report.repairs.append(f"instant-step: {instant:,} steps draw current for 0 s (every record at the time of the "
+                          f"one before; first: line {first}): each merged into the step after it (the last into the "
+                          f"step before)")
 
 
 def label_step_type(label: str) -> str:
@@ -998,23 +1173,52 @@ def write_metadata(connection: duckdb.DuckDBPyConnection, identity: Identity,
 # One file, many files, a folder
 
 
+SPILL_FOLDER = ".import-spill"  # in the warehouse folder: one subfolder per importing process, named by its pid
+
+
 @contextmanager
 def staging_connection(warehouse_dir: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The warehouse's source catalogs, attached read-write, with staging that spills to a temporary folder."""
-    with tempfile.TemporaryDirectory(prefix="pulse-bdf-") as spill:
-        try:
-            connection = warehouse.connect_sources(warehouse_dir)
-        except duckdb.IOException as error:
-            raise BdfError(f"cannot open the warehouse for writing: {str(error).splitlines()[0]}. Close the "
-                           f"program holding it (another pulse command, Superset, a duckdb shell) and run again."
-                           ) from error  # fmt: skip
-        try:
-            connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-            connection.execute(f"SET temp_directory = '{spill}'")
-            warehouse.create_source_tables(connection)
-            yield connection
-        finally:
-            connection.close()
+    """The warehouse's source catalogs, attached read-write, with staging that spills to <warehouse>/.import-spill/
+    <pid>, removed afterwards; what a killed import left there is removed by the next one."""
+    spills = (warehouse_dir or config.warehouse_dir()) / SPILL_FOLDER
+    remove_abandoned_spills(spills)
+    try:
+        connection = warehouse.connect_sources(warehouse_dir)
+    except duckdb.IOException as error:
+        raise BdfError(f"cannot open the warehouse for writing: {str(error).splitlines()[0]}. Close the "
+                       f"program holding it (another pulse command, Superset, a duckdb shell) and run again."
+                       ) from error  # fmt: skip
+    spill = spills / str(os.getpid())
+    try:
+        spill.mkdir(parents=True, exist_ok=True)
+        connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        connection.execute(f"SET temp_directory = '{spill}'")
+        warehouse.create_source_tables(connection)
+        yield connection
+    finally:
+        connection.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def remove_abandoned_spills(spills: Path) -> None:
+    """Remove the spill folders of imports whose process is gone (killed with SIGKILL, or the machine stopped)."""
+    if not spills.is_dir():
+        return
+    for folder in spills.iterdir():
+        if folder.name.isdigit() and not process_alive(int(folder.name)):
+            size = sum(file.stat().st_size for file in folder.rglob("*") if file.is_file())
+            shutil.rmtree(folder, ignore_errors=True)
+            print(f"removed {folder} ({size / 1e6:.0f} MB), left by an import that was stopped", file=sys.stderr)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def stage(connection: duckdb.DuckDBPyConnection, path: Path, report: Report, progress: Progress
@@ -1028,7 +1232,7 @@ def stage(connection: duckdb.DuckDBPyConnection, path: Path, report: Report, pro
     auxiliary = stage_numbers(connection, columns)
     progress.advance("checked every value")
     drop_duplicates(connection, report)
-    repair_time(connection, report)
+    repair_time(connection, path, report)
     progress.advance("repaired duplicates and time")
     return columns, auxiliary
 
@@ -1055,6 +1259,7 @@ def import_staged(connection: duckdb.DuckDBPyConnection, path: Path, options: Op
     progress = Progress(f"import {path.name}", total=6)
     columns, auxiliary = stage(connection, path, report, progress)
     start = start_time(connection, path, identity, columns, report)
+    check_time_span(connection, path, start)
     derive_steps(connection, columns, report)
     number_cycles(connection, columns, report)
     metadata = metadata_rows(connection, identity, sidecar)
@@ -1065,6 +1270,7 @@ def import_staged(connection: duckdb.DuckDBPyConnection, path: Path, options: Op
     progress.advance("derived steps, cycles and timestamps")
     source = json.dumps({"source": "bdf", "file": path.name, **(sidecar.get("metadata") or {})}, default=str)
     write_telemetry(connection, identity, select, {"start": start, "metadata": source})
+    flag_capacity_beyond_nominal(connection, identity, metadata, report)
     progress.advance("wrote telemetry and statistics")
     try:
         with warehouse.transaction(connection):
@@ -1087,6 +1293,52 @@ def write_telemetry(connection: duckdb.DuckDBPyConnection, identity: Identity, s
         connection.execute(f"DELETE FROM {telemetry} WHERE device_id = $device_id AND test_id = $test_id", test)
         connection.execute(f"INSERT INTO {telemetry} BY NAME {select}", {**test, **parameters, "now": now})
         statistics.summarise(connection, [(identity.device_id, identity.test_id)])
+
+
+NOMINAL_FACTOR = 5  # a step moving more charge than this many times the cell's nominal capacity is flagged
+
+
+def flag_capacity_beyond_nominal(connection: duckdb.DuckDBPyConnection, identity: Identity,
+                                 metadata: dict[str, tuple[str, list[str], list[Any]]], report: Report) -> None:
+    """Flag the steps that charge or discharge more than NOMINAL_FACTOR times the part's nominal capacity (from the
+    sidecar's part section, else the part's existing part_metadata row); without a nominal capacity, nothing."""
+    nominal = nominal_capacity(connection, identity, metadata)
+    if not nominal:
+        return
+    tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
+    found = connection.execute(f"""
+        SELECT step_number, "charge_capacity__Ah", "discharge_capacity__Ah",
+               (SELECT min(line) FROM bdf_records WHERE bdf_records.step_number = steps.step_number) AS first_line
+        FROM {tables["statistics_step"]} AS steps
+        WHERE device_id = ? AND test_id = ?
+          AND greatest("charge_capacity__Ah", "discharge_capacity__Ah") > ? * ?
+        ORDER BY step_number
+    """, [identity.device_id, identity.test_id, NOMINAL_FACTOR, nominal]).fetchall()  # fmt: skip
+    if not found:
+        return
+    step, charged, discharged, line = found[0]
+    moved = max(charged or 0.0, discharged or 0.0)
+    report.flags.append(f"capacity-beyond-nominal: {len(found):,} steps move more than {NOMINAL_FACTOR} times the "
+                        f"part's nominal capacity of {nominal:g} Ah (first: step {step} from line {line}, "
+                        f"{moved:.4g} Ah, {moved / nominal:.0f} times): imported as written; check column "
+                        f"'current_ampere' (milliamperes written as amperes?), the capacity counters and the "
+                        f"part's nominal_capacity__ah")
+
+
+def nominal_capacity(connection: duckdb.DuckDBPyConnection, identity: Identity,
+                     metadata: dict[str, tuple[str, list[str], list[Any]]]) -> float | None:
+    if "part_metadata" in metadata:
+        _, names, values = metadata["part_metadata"]
+        value = dict(zip(names, values, strict=True)).get("nominal_capacity__ah")
+        return float(value) if value is not None else None
+    if identity.part_id is None:
+        return None
+    part = warehouse.quoted(next(table for table in config.source_tables() if table.name == "part_metadata"))
+    try:
+        return connection.execute(f"SELECT max(nominal_capacity__ah) FROM {part} WHERE part_id = ?",
+                                  [identity.part_id]).fetchone()[0]  # fmt: skip
+    except duckdb.BinderException:  # a lab's own part_metadata without the column
+        return None
 
 
 def check_distinct_tests(paths: list[Path], options: Options) -> None:

@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -99,7 +100,6 @@ def demo_on_trino(args: argparse.Namespace) -> int:
     else:
         generate.seed(rows=args.rows, seed_value=args.seed)
     step("2/7 Starting the native Trino stack (PostgreSQL, Trino with trino_catalogs/)")
-    signal.signal(signal.SIGTERM, interrupt)  # stops everything, as Ctrl-C does
     keep_running = False
     try:
         stack = trino_native.start()
@@ -159,7 +159,6 @@ def run_demo_superset(detach: bool) -> int:
 
     Ctrl-C, SIGTERM or a failure at any point stops the Superset this demo runs: nothing is left running.
     """
-    signal.signal(signal.SIGTERM, interrupt)
     try:
         step("4/5 Starting Superset")
         server.start()
@@ -366,6 +365,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)  # SIGTERM stops a command as Ctrl-C does: its cleanup runs
     try:
         return args.func(args)
     except KeyboardInterrupt:

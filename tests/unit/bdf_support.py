@@ -22,6 +22,11 @@ def write_bdf(folder: Path, text: str, name: str = DEFAULT_NAME) -> Path:
     return path
 
 
+def table(header: str, *records: tuple) -> str:
+    """BDF text from a header line and rows of values (None: an empty cell)."""
+    return "\n".join([header, *(",".join("" if value is None else str(value) for value in row) for row in records)])
+
+
 def import_ok(warehouse: Path, path: Path, **options: Any) -> bdf.Report:
     """Import one file; fail the test with the importer's message if it is rejected."""
     reports, errors = bdf.import_files([path], bdf.Options(**options), warehouse)

@@ -121,14 +121,18 @@ def test_empty_required_value_is_rejected(tmp_path, warehouse):
     assert "line 3, column 'test_time_second': value None is empty; every row needs a value" in message
 
 
-def test_cycle_column_that_is_not_an_integer_is_rejected(tmp_path, warehouse):
+def test_cycle_column_that_is_not_an_integer_falls_back_to_derived_cycles(tmp_path, warehouse):
     path = write_bdf(tmp_path, """
         test_time_second,voltage_volt,current_ampere,cycle_count
         0,3.5,1,1
         10,3.6,1,1.5
-        20,3.7,1,2
+        20,3.7,-1,2
+        30,3.6,-1,2
     """)
-    assert "line 3, column 'cycle_count': value '1.5' is not an integer" in import_error(warehouse, path)
+    report = import_ok(warehouse, path)
+    assert report.cycles == 1  # derived from the steps: one charge, one discharge
+    assert "column 'cycle_count' cannot be used (first: line 3, '1.5'" in repair(report, "unusable-column")
+    assert [row[0]["cycle_count"] for row in telemetry(warehouse, "auxiliary")] == [1, 1.5, 2, 2]  # kept as written
 
 
 def test_whole_numbers_written_as_decimals_are_integers(tmp_path, warehouse):
@@ -136,9 +140,12 @@ def test_whole_numbers_written_as_decimals_are_integers(tmp_path, warehouse):
     assert import_ok(warehouse, path).steps == 3
 
 
-def test_text_in_step_column_is_rejected(tmp_path, warehouse):
+def test_text_in_step_column_falls_back_to_steps_from_the_current(tmp_path, warehouse):
     path = write_bdf(tmp_path, CLEAN.replace("40,3.65,-1.0,3", "40,3.65,-1.0,CC"))
-    assert "line 6, column 'step_index': value 'CC' is not a number" in import_error(warehouse, path)
+    report = import_ok(warehouse, path)
+    assert report.steps == 3  # rest, charge, discharge: from the current
+    assert "column 'step_index' cannot be used (first: line 6, 'CC'" in repair(report, "unusable-column")
+    assert "text-column: column 'step_index' is not numeric" in repair(report, "text-column")
 
 
 def test_row_with_too_many_cells_is_rejected_naming_the_line(tmp_path, warehouse):

@@ -6,16 +6,12 @@ from datetime import datetime
 
 import pytest
 
-from tests.unit.bdf_support import import_error, import_ok, repair, rows, steps, telemetry, write_bdf
+from tests.unit.bdf_support import import_error, import_ok, repair, rows, steps, table, telemetry, write_bdf
 
 
 @pytest.fixture
 def warehouse(tmp_path):
     return tmp_path / "warehouse"
-
-
-def table(header: str, *records: tuple) -> str:
-    return "\n".join([header, *(",".join("" if value is None else str(value) for value in row) for row in records)])
 
 
 def test_steps_from_step_index_and_types_from_current(tmp_path, warehouse):
@@ -93,7 +89,7 @@ def test_step_count_and_cycle_count_changes_start_steps(tmp_path, warehouse):
 
 def test_cycle_count_is_kept_as_written(tmp_path, warehouse):
     text = table("test_time_second,voltage_volt,current_ampere,cycle_count",
-                 (0, 3.5, 1, 7), (10, 3.6, -1, 7), (20, 3.5, 1, 8), (30, 3.6, -1, 8))  # fmt: skip
+                 (0, 3.5, 1, 7), (5, 3.55, 1, 7), (10, 3.6, -1, 7), (20, 3.5, 1, 8), (30, 3.6, -1, 8))  # fmt: skip
     import_ok(warehouse, write_bdf(tmp_path, text))
     assert steps(warehouse, "step_type, cycle_number") == [("Charge", 7), ("Discharge", 7), ("Charge", 8),
                                                             ("Discharge", 8)]  # fmt: skip
@@ -101,14 +97,15 @@ def test_cycle_count_is_kept_as_written(tmp_path, warehouse):
 
 def test_constant_cycle_count_over_several_cycles_is_replaced_and_reported(tmp_path, warehouse):
     text = table("test_time_second,voltage_volt,current_ampere,cycle_count",
-                 (0, 3.5, 1, 1), (10, 3.6, -1, 1), (20, 3.5, 1, 1), (30, 3.6, -1, 1))  # fmt: skip
+                 (0, 3.5, 1, 1), (5, 3.55, 1, 1), (10, 3.6, -1, 1), (20, 3.5, 1, 1), (30, 3.6, -1, 1))  # fmt: skip
     report = import_ok(warehouse, write_bdf(tmp_path, text))
     assert steps(warehouse, "cycle_number") == [(1,), (1,), (2,), (2,)]
     assert "the steps hold 2 charge/discharge cycles" in repair(report, "cycle-constant")
 
 
 def test_constant_cycle_count_of_a_single_cycle_is_kept(tmp_path, warehouse):
-    text = table("test_time_second,voltage_volt,current_ampere,cycle_count", (0, 3.5, 1, 5), (10, 3.6, -1, 5))
+    text = table("test_time_second,voltage_volt,current_ampere,cycle_count", (0, 3.5, 1, 5), (5, 3.55, 1, 5),
+                 (10, 3.6, -1, 5))  # fmt: skip
     report = import_ok(warehouse, write_bdf(tmp_path, text))
     assert steps(warehouse, "cycle_number") == [(5,), (5,)]
     assert not report.repairs
@@ -116,11 +113,11 @@ def test_constant_cycle_count_of_a_single_cycle_is_kept(tmp_path, warehouse):
 
 def test_decreasing_cycle_count_is_replaced_and_reported(tmp_path, warehouse):
     text = table("test_time_second,voltage_volt,current_ampere,cycle_count",
-                 (0, 3.5, 1, 1), (10, 3.6, -1, 1), (20, 3.5, 1, 2), (30, 3.6, -1, 2), (40, 3.5, 1, 1),
-                 (50, 3.6, -1, 1))  # fmt: skip
+                 (0, 3.5, 1, 1), (5, 3.55, 1, 1), (10, 3.6, -1, 1), (20, 3.5, 1, 2), (30, 3.6, -1, 2),
+                 (40, 3.5, 1, 1), (50, 3.6, -1, 1))  # fmt: skip
     report = import_ok(warehouse, write_bdf(tmp_path, text))
     assert steps(warehouse, "cycle_number") == [(1,), (1,), (2,), (2,), (3,), (3,)]
-    assert "goes down 1 times (first: line 6)" in repair(report, "cycle-decreasing")
+    assert "goes down 1 times (first: line 7)" in repair(report, "cycle-decreasing")
 
 
 def test_a_single_row_out_of_time_order_is_set_between_its_neighbours(tmp_path, warehouse):

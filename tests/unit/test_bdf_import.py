@@ -135,8 +135,8 @@ def test_reimport_replaces_the_links_of_the_test(tmp_path, warehouse):
 def test_a_rejected_file_leaves_the_catalog_as_it_was(tmp_path, warehouse):
     import_ok(warehouse, write_bdf(tmp_path / "good", CYCLES), recipe_id="cc-1c")
     before = snapshot(warehouse)
-    broken = write_bdf(tmp_path / "bad", CYCLES.replace("40,3.50,-1.0,3", "40,3.50,-1.0,x"))
-    assert "line 6, column 'step_index'" in import_error(warehouse, broken, recipe_id="other")
+    broken = write_bdf(tmp_path / "bad", CYCLES.replace("40,3.50,-1.0,3", "40,3.5O,-1.0,3"))
+    assert "line 6, column 'voltage_volt'" in import_error(warehouse, broken, recipe_id="other")
     assert snapshot(warehouse) == before
 
 
