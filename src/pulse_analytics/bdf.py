@@ -987,12 +987,17 @@ def number_cycles(connection: duckdb.DuckDBPyConnection, columns: Columns, repor
 # Capacities, energies and the telemetry rows
 
 
+COUNTER_ROUNDING = 1e-9  # a counter falling by less than this fraction of its value is rounding, not a reset
+
+
 def counter_increment(counter: str) -> str:
     """Per-record increment of a cumulative counter: the change since its last value; a drop means the counter was
-    reset (to zero) in between, so the increment is the new value. An empty cell, and the file's first row, add 0."""
+    reset (to zero) in between, so the increment is the new value. An empty cell, and the file's first row, add 0;
+    so does a drop within COUNTER_ROUNDING of the value (a sum written with rounding)."""
     before = f"previous_{counter}"
     return f"""CASE WHEN {counter} IS NULL OR {before} IS NULL THEN 0
-                    WHEN {counter} >= {before} THEN {counter} - {before} ELSE {counter} END"""
+                    WHEN {counter} >= {before} THEN {counter} - {before}
+                    WHEN {counter} >= {before} - {COUNTER_ROUNDING!r} * abs({before}) THEN 0 ELSE {counter} END"""
 
 
 def interval_mean(quantity: str, sign: int = 0) -> str:

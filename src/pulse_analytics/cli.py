@@ -54,6 +54,19 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_bdf(args: argparse.Namespace) -> int:
+    from pulse_analytics import bdf_export
+
+    try:
+        exported = bdf_export.export_test(args.test_id, args.device_id, args.output)
+    except bdf.BdfError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {exported.path} ({exported.rows:,} records; columns {', '.join(exported.columns)}) and its "
+          f"sidecar {exported.sidecar.name}; `pulse import-bdf {exported.path}` gives the same test back")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from pulse_analytics.superset import check
 
@@ -291,6 +304,13 @@ def parser() -> argparse.ArgumentParser:
     import_bdf.add_argument("--start-time", type=start_time, help="start of the test, ISO 8601 "
                             "(default: unix_time_second, else the date in the file name)")  # fmt: skip
     import_bdf.set_defaults(func=cmd_import_bdf)
+
+    export_bdf = commands.add_parser("export-bdf", help="write a test as a Battery Data Format file (docs/bdf.md)")
+    export_bdf.add_argument("test_id", metavar="TEST", help="test id of the test to write")
+    export_bdf.add_argument("--device-id", help="device of the test (needed only when several hold the test id)")
+    export_bdf.add_argument("--output", "-o", type=Path, metavar="PATH",
+                            help="file (*.bdf.csv) or folder to write (default: <test>.bdf.csv here)")
+    export_bdf.set_defaults(func=cmd_export_bdf)
 
     check = commands.add_parser("check", help="check the Superset assets against each other and the dbt models "
                                 "(offline; docs/assets.md)")  # fmt: skip
