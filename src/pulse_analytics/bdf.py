@@ -339,6 +339,33 @@ BASES = {label.partition(" / ")[0]: name for label, name in LABELS.items() if " 
 KNOWN = {*QUANTITIES, *LEGACY_NAMES}
 
 
+# Cyclers' own file formats, recognised by suffix so that a user is told what to do instead of a parser error.
+VENDOR_FORMATS = {
+    ".nda": "a Neware NDA file", ".ndax": "a Neware NDAX file", ".mpr": "a BioLogic MPR file",
+    ".mpt": "a BioLogic MPT export", ".res": "an Arbin RES file", ".xlsx": "an Excel workbook",
+    ".xls": "an Excel workbook", ".mat": "a MATLAB file", ".parquet": "a Parquet file", ".h5": "an HDF5 file",
+}  # fmt: skip
+SUPPORTED = "Battery Data Format CSV files (*.csv, *.bdf, and their .gz forms; docs/bdf.md)"
+
+
+def check_format(path: Path) -> None:
+    """Refuse, naming the format, a file that is not BDF text: a cycler's own format, or any binary file."""
+    kind = VENDOR_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        try:
+            with opener(path, "rb") as handle:
+                start = handle.read(4096)
+        except (OSError, EOFError) as error:
+            raise BdfError(f"{path}: cannot be read: {error}") from error
+        if b"\0" not in start:
+            return
+        kind = "a binary file (or text not in UTF-8)"
+    raise BdfError(f"{path}: {kind}, not a Battery Data Format CSV file. pulse imports {SUPPORTED}; convert the "
+                   f"file to BDF first (the cycler's software exports CSV; the BDF maintainers' `batterydf` package "
+                   f"reads several cyclers' formats), then import the .bdf.csv")
+
+
 def read_header(path: Path) -> tuple[list[str], str]:
     """The header cells and the delimiter (`,`, `;` or tab: the most frequent in the header line)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -1229,6 +1256,7 @@ def process_alive(pid: int) -> bool:
 def stage(connection: duckdb.DuckDBPyConnection, path: Path, report: Report, progress: Progress
           ) -> tuple[Columns, list[str]]:  # fmt: skip
     """Read, check and repair the file into bdf_rows / bdf_time. Returns the columns and the auxiliary names."""
+    check_format(path)
     headers, delimiter = read_header(path)
     columns = map_columns(path, headers)
     report.rows_read = read_text(connection, path, headers, delimiter)

@@ -295,7 +295,8 @@ def parser() -> argparse.ArgumentParser:
                             "warehouse's, refuse one that differs, naming what differs)")  # fmt: skip
     load_trino.set_defaults(func=cmd_load_trino)
 
-    import_bdf = commands.add_parser("import-bdf", help="import Battery Data Format files as tests (docs/bdf.md)")
+    import_bdf = commands.add_parser("import", aliases=["import-bdf"],
+                                     help="import Battery Data Format files as tests (docs/bdf.md)")
     import_bdf.add_argument("files", nargs="+", type=Path, metavar="FILE", help="BDF CSV files (.csv, .bdf, .gz)")
     import_bdf.add_argument("--device-id", help="device (cycler channel) of the test (default: from the file name)")
     import_bdf.add_argument("--test-id", help="test id (default: the file name without .bdf.csv)")
@@ -385,8 +386,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)  # SIGTERM stops a command as Ctrl-C does: its cleanup runs
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    if on_main_thread:
+        previous = signal.signal(signal.SIGTERM, interrupt)  # SIGTERM stops a command as Ctrl-C does: cleanup runs
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -395,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     except NativeStackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

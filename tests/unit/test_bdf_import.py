@@ -185,10 +185,11 @@ def test_statistics_come_from_the_shared_summarising_step(tmp_path, warehouse):
     assert [row[:-1] for row in steps(warehouse, "*")] == [row[:-1] for row in imported]  # all but update_ts
 
 
-def test_command_line_imports_and_reports(tmp_path, warehouse, monkeypatch, capsys):
+@pytest.mark.parametrize("command", ["import", "import-bdf"])
+def test_command_line_imports_and_reports(tmp_path, warehouse, monkeypatch, capsys, command):
     monkeypatch.setenv("PULSE_ANALYTICS_WAREHOUSE_DIR", str(warehouse))
     path = write_bdf(tmp_path, CYCLES)
-    assert cli.main(["import-bdf", str(path), "--part-id", "cell-5", "--start-time", "2025-01-15T10:00:00Z"]) == 0
+    assert cli.main([command, str(path), "--part-id", "cell-5", "--start-time", "2025-01-15T10:00:00Z"]) == 0
     out = capsys.readouterr().out
     assert f"imported {DEFAULT_NAME}: test {TEST_ID} on device LAB-Maccor, part cell-5" in out
     assert "7 records of 7 rows, 5 steps, 2 cycles" in out and "run `pulse build`" in out
