@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ MEMORY_LIMIT = "1GB"
 # A record is at rest when |current| is at most this fraction of the file's largest |current|.
 REST_FRACTION = 1e-3
 STEP_IDS = {"Rest": 0, "Charge": 1, "Discharge": 2}  # pulse-telemetry's step_id of each step type
-FILE_SUFFIXES = (".gz", ".csv", ".bdf")
+FILE_SUFFIXES = (".gz", ".csv", ".bdf", ".nda", ".ndax")  # stripped from a file name to give its stem
 DEFAULT_DEVICE = "bdf-import"
 SIDECAR_TABLES = {"device": "device_metadata", "part": "part_metadata", "recipe": "recipe_metadata"}
 SIDECAR_KEYS = {"device_id", "test_id", "part_id", "recipe_id", "start_time", "metadata", *SIDECAR_TABLES}
@@ -236,8 +237,9 @@ def sidecar_path(path: Path) -> Path:
 
 
 def bdf_files(folder: Path) -> list[Path]:
-    """The BDF files of a folder (not its subfolders): *.csv, *.bdf and their .gz forms, by name."""
-    patterns = ("*.csv", "*.bdf", "*.csv.gz", "*.bdf.gz")
+    """The files of a folder (not its subfolders) pulse imports: *.csv, *.bdf and their .gz forms, and the cyclers'
+    formats it reads (*.nda, *.ndax), by name."""
+    patterns = ("*.csv", "*.bdf", "*.csv.gz", "*.bdf.gz", "*.nda", "*.ndax")
     return sorted({path for pattern in patterns for path in folder.glob(pattern) if path.is_file()})
 
 
@@ -340,12 +342,13 @@ KNOWN = {*QUANTITIES, *LEGACY_NAMES}
 
 
 # Cyclers' own file formats, recognised by suffix so that a user is told what to do instead of a parser error.
-VENDOR_FORMATS = {
-    ".nda": "a Neware NDA file", ".ndax": "a Neware NDAX file", ".mpr": "a BioLogic MPR file",
+VENDOR_FORMATS = {  # (.nda and .ndax are read: vendor.READERS)
+    ".mpr": "a BioLogic MPR file",
     ".mpt": "a BioLogic MPT export", ".res": "an Arbin RES file", ".xlsx": "an Excel workbook",
     ".xls": "an Excel workbook", ".mat": "a MATLAB file", ".parquet": "a Parquet file", ".h5": "an HDF5 file",
 }  # fmt: skip
-SUPPORTED = "Battery Data Format CSV files (*.csv, *.bdf, and their .gz forms; docs/bdf.md)"
+SUPPORTED = ("Battery Data Format CSV files (*.csv, *.bdf, and their .gz forms) and Neware .nda / .ndax files "
+             "(docs/bdf.md)")
 
 
 def check_format(path: Path) -> None:
@@ -1274,17 +1277,37 @@ STAGING_TABLES = ("bdf_file", "bdf_numbers", "bdf_repeated", "bdf_numbered_copie
                   "bdf_records", "bdf_steps", "bdf_step_cycles")  # fmt: skip
 
 
-def import_file(connection: duckdb.DuckDBPyConnection, path: Path, options: Options) -> Report:
+def import_any(connection: duckdb.DuckDBPyConnection, path: Path, options: Options) -> Report:
+    """A BDF file as it is; a file in a cycler's own format that pulse reads (vendor.READERS) converted to BDF first,
+    its report and errors naming the user's file."""
+    from pulse_analytics import vendor  # the reader libraries load only when such a file is imported
+
+    if not vendor.reads(path):
+        return import_file(connection, path, options)
+    with tempfile.TemporaryDirectory(prefix="pulse-vendor-") as folder, vendor.as_bdf(path, Path(folder)) as (
+            converted, how):  # fmt: skip
+        try:
+            report = import_file(connection, converted, options, source_file=path.name)
+        except BdfError as error:
+            raise BdfError(str(error).replace(str(converted), f"{path} (as converted to BDF, whose line N holds "
+                                              f"the file's record N-1)")) from error  # fmt: skip
+    report.path = path
+    report.derivations.insert(0, how)
+    return report
+
+
+def import_file(connection: duckdb.DuckDBPyConnection, path: Path, options: Options,
+                source_file: str | None = None) -> Report:  # fmt: skip
     """Import one BDF file: all checks first, then telemetry + statistics (one transaction), then metadata links."""
     try:
-        return import_staged(connection, path, options)
+        return import_staged(connection, path, options, source_file or path.name)
     finally:
         connection.execute("DROP VIEW IF EXISTS bdf_text")
         for table in STAGING_TABLES:
             connection.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def import_staged(connection: duckdb.DuckDBPyConnection, path: Path, options: Options) -> Report:
+def import_staged(connection: duckdb.DuckDBPyConnection, path: Path, options: Options, source_file: str) -> Report:
     started = time.monotonic()
     sidecar = read_sidecar(path)
     identity = resolve_identity(path, options, sidecar)
@@ -1301,7 +1324,7 @@ def import_staged(connection: duckdb.DuckDBPyConnection, path: Path, options: Op
         "SELECT (SELECT count(*) FROM bdf_records), count(*), count(DISTINCT cycle_number) FROM bdf_steps"
     ).fetchone()
     progress.advance("derived steps, cycles and timestamps")
-    source = json.dumps({"source": "bdf", "file": path.name, **(sidecar.get("metadata") or {})}, default=str)
+    source = json.dumps({"source": "bdf", "file": source_file, **(sidecar.get("metadata") or {})}, default=str)
     write_telemetry(connection, identity, select, {"start": start, "metadata": source})
     flag_capacity_beyond_nominal(connection, identity, metadata, report)
     progress.advance("wrote telemetry and statistics")
@@ -1406,7 +1429,7 @@ def import_files(paths: Iterable[Path], options: Options = Options(), warehouse_
             try:
                 if not path.is_file():
                     raise BdfError(f"{path}: no such file")
-                report = import_file(connection, path, options)
+                report = import_any(connection, path, options)
             except (BdfError, duckdb.Error) as error:
                 message = str(error) if isinstance(error, BdfError) else f"{path}: {error}"
                 errors.append(message)

@@ -170,11 +170,11 @@ def test_counters_of_the_program_are_kept_in_auxiliary(tmp_path, warehouse):
     assert [row[0]["step_index"] for row in telemetry(warehouse, "auxiliary")] == [1, 1, 2, 2, 3, 3]
 
 
-@pytest.mark.parametrize(("name", "kind"), [("cell.nda", "a Neware NDA file"), ("cell.mpr", "a BioLogic MPR file"),
+@pytest.mark.parametrize(("name", "kind"), [("cell.mpt", "a BioLogic MPT export"), ("cell.mpr", "a BioLogic MPR file"),
                                             ("cell.res", "an Arbin RES file"), ("cell.csv", "a binary file")])
 def test_files_in_a_cyclers_own_format_are_refused_naming_it(tmp_path, warehouse, name, kind):
     path = tmp_path / name
     path.write_bytes(b"\x00\x01NEWARE\x00" * 100)
     message = import_error(warehouse, path, start_time=None)
     assert message.startswith(f"{path}: {kind}")
-    assert "pulse imports Battery Data Format CSV files (*.csv, *.bdf, and their .gz forms" in message
+    assert "pulse imports Battery Data Format CSV files (*.csv, *.bdf, and their .gz forms) and Neware .nda" in message

@@ -1,0 +1,81 @@
+"""`pulse import` of cyclers' own formats: the real Neware recordings of examples/vendor/neware, read by NewareNDA and
+imported as BDF, keep the cycler's steps, cycles, labels, counters and clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import NewareNDA
+import pytest
+
+from pulse_analytics import bdf
+from tests.conftest import REPO_ROOT, pulse_env, run_pulse
+from tests.unit.bdf_support import rows
+
+NEWARE = REPO_ROOT / "examples" / "vendor" / "neware"
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bdf.Report]]:
+    warehouse = tmp_path_factory.mktemp("vendor")
+    reports = {}
+    for name in ("test.nda", "test.ndax"):
+        found, errors = bdf.import_files([NEWARE / name], bdf.Options(test_id=name), warehouse)
+        assert not errors, errors
+        reports[name] = found[0]
+    return warehouse, reports
+
+
+def steps_of(warehouse: Path, test_id: str) -> list[tuple]:
+    return rows(warehouse, """
+        SELECT step_number, cycle_number, step_type, json_extract_string(metadata, '$.step_type'), num_records,
+               "charge_capacity__Ah", "discharge_capacity__Ah"
+        FROM telemetry.pulse.statistics_step WHERE test_id = ? ORDER BY step_number
+    """, [test_id])  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["test.nda", "test.ndax"])
+def test_steps_cycles_labels_and_counters_are_the_cyclers(imported, name):
+    warehouse, reports = imported
+    frame = NewareNDA.read(str(NEWARE / name))
+    by_step = frame.groupby("Step").agg(cycle=("Cycle", "first"), label=("Status", "first"),
+                                        records=("Index", "count"), charged=("Charge_Capacity(mAh)", "max"),
+                                        discharged=("Discharge_Capacity(mAh)", "max"))  # fmt: skip
+    found = steps_of(warehouse, name)
+    assert len(found) == len(by_step) and reports[name].records == len(frame)
+    kinds = {"Rest": "Rest", "CC_Chg": "Charge", "CCCV_Chg": "Charge", "CC_DChg": "Discharge", "CCCV_DChg": "Discharge"}
+    for (step, cycle, kind, label, records, charged, discharged), expected in zip(found, by_step.itertuples(),
+                                                                                 strict=True):  # fmt: skip
+        assert (step, cycle, label, records) == (expected.Index, expected.cycle, expected.label, expected.records)
+        assert kind == kinds[expected.label]
+        assert charged == pytest.approx(expected.charged / 1000, rel=1e-6, abs=1e-12)  # mAh -> Ah, per step
+        assert discharged == pytest.approx(expected.discharged / 1000, rel=1e-6, abs=1e-12)
+    assert reports[name].derivations[0].startswith(f"read: Neware {name[5:].upper()} file read by NewareNDA")
+
+
+def test_the_cyclers_clock_gives_the_timestamps(imported):
+    warehouse, _ = imported
+    first, last = rows(warehouse, """
+        SELECT min("timestamp"), max("timestamp") FROM telemetry.pulse.telemetry WHERE test_id = 'test.nda'
+    """)[0]  # fmt: skip
+    assert first == datetime(2020, 3, 25, 11, 16, 50)
+    # the file's last record is stamped 11:28:52; test time comes from the step times, to the tenth of a second
+    assert abs((last - datetime(2020, 3, 25, 11, 28, 52)).total_seconds()) < 1.5
+    assert rows(warehouse, "SELECT DISTINCT json_extract_string(metadata, '$.file') FROM telemetry.pulse.telemetry "
+                           "WHERE test_id = 'test.nda'") == [("test.nda",)]  # fmt: skip
+
+
+def test_the_command_line_imports_a_neware_file_and_names_it(tmp_path):
+    result = run_pulse("import", str(NEWARE / "test.ndax"), env=pulse_env(tmp_path / "warehouse"))
+    assert "imported test.ndax: test test on device bdf-import" in result.stdout
+    assert "read: Neware NDAX file read by NewareNDA" in result.stdout
+
+
+def test_a_damaged_neware_file_is_refused_naming_file_and_format(tmp_path):
+    damaged = tmp_path / "cut.nda"
+    damaged.write_bytes((NEWARE / "test.nda").read_bytes()[:600])
+    result = run_pulse("import", str(damaged), env=pulse_env(tmp_path / "warehouse"), check=False)
+    assert result.returncode == 1
+    assert f"{damaged}: " in result.stderr and "Neware NDA" in result.stderr
+    assert "Traceback" not in result.stderr
