@@ -1030,12 +1030,10 @@ def counter_increment(counter: str) -> str:
                     WHEN {counter} >= {before} - {COUNTER_ROUNDING!r} * abs({before}) THEN 0 ELSE {counter} END"""
 
 
-def interval_mean(quantity: str, sign: int = 0) -> str:
-    """Mean of a quantity (with sign 1 / -1: of its charge / discharge part) over the interval before each record:
-    trapezoidal within a step; the first record of a step counts its own value over the gap since the last one."""
+def interval_mean(quantity: str) -> str:
+    """Mean of a quantity over the interval before each record: trapezoidal within a step; the first record of a
+    step counts its own value over the gap since the last one."""
     own, before = quantity, f"previous_{quantity}"
-    if sign:
-        own, before = f"greatest({sign} * {own}, 0)", f"greatest({sign} * {before}, 0)"
     return f"CASE WHEN same_step THEN ({own} + {before}) / 2 ELSE {own} END"
 
 
@@ -1055,8 +1053,11 @@ def increments_sql(columns: Columns, report: Report) -> tuple[str, str, str]:
                              f"a drop is a reset)")  # fmt: skip
         elif target.startswith("capacity"):
             sign = -1 if "discharged" in target else 1
-            increment = f"duration / 3600 * {interval_mean('current_ampere', sign)}"
-            described.append(f"{target.replace('_', ' ')} integrated from current")
+            # sample-and-hold on the right: each record's current over the interval before it, the rule that
+            # reproduces cyclers' own counters best (docs/bdf.md, "Capacity from current: which rule, measured")
+            increment = f"duration / 3600 * greatest({sign} * current_ampere, 0)"
+            described.append(f"{target.replace('_', ' ')} integrated from current (each record's current over "
+                             f"the interval before it)")
         else:
             capacity = target.replace("energy", "capacity")
             increment = f"{capacity} * {interval_mean('voltage_volt')}"

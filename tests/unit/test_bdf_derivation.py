@@ -87,6 +87,16 @@ def test_step_count_and_cycle_count_changes_start_steps(tmp_path, warehouse):
     assert "cycles: cycle_count as written by the cycler" in report.derivations
 
 
+def test_capacity_from_a_changing_current_holds_each_records_current_over_the_interval_before_it(tmp_path, warehouse):
+    # A ramp: 1 A held for the 10 s before the second record, 2 A for the 10 s before the third. Sample-and-hold on
+    # the right gives 30 As; the trapezoid would give 20 As, the left rule 10 As (docs/bdf.md, which rule, measured).
+    text = table("test_time_second,voltage_volt,current_ampere", (0, 3.5, 0.0), (10, 3.6, 1.0), (20, 3.7, 2.0),
+                 (30, 3.7, 0.0))  # fmt: skip
+    import_ok(warehouse, write_bdf(tmp_path, text), start_time=datetime(2025, 1, 1))
+    charged = [row[0] for row in telemetry(warehouse, '"capacity_charged__Ah"')]
+    assert charged == pytest.approx([0, 10 / 3600, 20 / 3600, 0])
+
+
 def test_cycle_count_is_kept_as_written(tmp_path, warehouse):
     text = table("test_time_second,voltage_volt,current_ampere,cycle_count",
                  (0, 3.5, 1, 7), (5, 3.55, 1, 7), (10, 3.6, -1, 7), (20, 3.5, 1, 8), (30, 3.6, -1, 8))  # fmt: skip
