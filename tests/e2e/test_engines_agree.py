@@ -44,6 +44,7 @@ KEYS = {
     "int_part_test_offsets": ("device_id", "test_id"),
     "int_cycle_kinds": ("device_id", "test_id", "cycle_number"),
     "metadata_key_conflicts": ("metadata_table", "device_id", "test_id", "recipe_id", "part_id"),
+    "part_end_of_life": ("part_id",),
 }
 
 
