@@ -7,7 +7,8 @@ declared (offline, from the repository; what `pulse check` uses by default)
     metadata columns, which no YAML can list because they follow the lab's metadata tables: a model (or a macro it
     calls) that writes `prefixed_columns(ref('device_metadata'), ..., 'dm__')`, or loops over
     `columns_of(ref('device_metadata'))` writing `dm__{{ column.name }}`, gets dm__<column> for every column of the
-    device_metadata table, and so does every model reading it with ref(). The metadata tables' columns are those the
+    device_metadata table, and so does every model reading it with ref(), unless its YAML declares its prefixes
+    (config: meta: metadata_prefixes: {pm__: part_metadata}). The metadata tables' columns are those the
     bundle creates them with (warehouse.create_source_tables, run on an in-memory DuckDB): the demo lab's columns.
     A lab whose metadata tables have more columns checks against its built warehouse instead.
 
@@ -81,10 +82,24 @@ def metadata_table_columns() -> dict[str, list[str]]:
         connection.close()
 
 
+def declared_prefixes(dbt_dir: Path) -> dict[str, dict[str, str]]:
+    """{model: {prefix: metadata model}} as a model's YAML states it (config: meta: metadata_prefixes:), for a model
+    that reads a metadata-carrying model but keeps only some of its columns; it overrides what its SQL suggests."""
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted((dbt_dir / "models").rglob("_*.yml")):
+        document = rendering.parse_yaml(path.read_text(encoding="utf-8")) or {}
+        for model in document.get("models") or []:
+            meta = (model.get("config") or {}).get("meta") or {}
+            if "metadata_prefixes" in meta:
+                found[model["name"]] = dict(meta["metadata_prefixes"] or {})
+    return found
+
+
 def metadata_prefixes(dbt_dir: Path) -> dict[str, dict[str, str]]:
     """{model: {prefix: metadata model}}: the metadata columns each model carries, e.g. {"dm__": "device_metadata"}."""
     macros = {name: body for name, body in MACRO.findall(_read_all(dbt_dir / "macros"))}
     models = {path.stem: path.read_text(encoding="utf-8") for path in (dbt_dir / "models").rglob("*.sql")}
+    declared = declared_prefixes(dbt_dir)
 
     def of_macro(name: str, seen: frozenset[str]) -> dict[str, str]:
         body = macros[name]
@@ -94,6 +109,8 @@ def metadata_prefixes(dbt_dir: Path) -> dict[str, dict[str, str]]:
         return found
 
     def of_model(name: str, seen: frozenset[str]) -> dict[str, str]:
+        if name in declared:
+            return dict(declared[name])
         sql = models.get(name, "")
         found = written_prefixes(sql)
         for called in set(CALL.findall(sql)) & macros.keys():
