@@ -46,7 +46,9 @@ MEMORY_LIMIT = "1GB"
 # A record is at rest when |current| is at most this fraction of the file's largest |current|.
 REST_FRACTION = 1e-3
 STEP_IDS = {"Rest": 0, "Charge": 1, "Discharge": 2}  # pulse-telemetry's step_id of each step type
-FILE_SUFFIXES = (".gz", ".csv", ".bdf", ".nda", ".ndax")  # stripped from a file name to give its stem
+# Cyclers' own formats pulse reads (through vendor.READERS): suffix -> format.
+NATIVE_FORMATS = {".nda": "Neware NDA", ".ndax": "Neware NDAX"}
+FILE_SUFFIXES = (".gz", ".csv", ".bdf", *NATIVE_FORMATS)  # stripped from a file name to give its stem
 DEFAULT_DEVICE = "bdf-import"
 SIDECAR_TABLES = {"device": "device_metadata", "part": "part_metadata", "recipe": "recipe_metadata"}
 SIDECAR_KEYS = {"device_id", "test_id", "part_id", "recipe_id", "start_time", "metadata", *SIDECAR_TABLES}
@@ -239,7 +241,7 @@ def sidecar_path(path: Path) -> Path:
 def bdf_files(folder: Path) -> list[Path]:
     """The files of a folder (not its subfolders) pulse imports: *.csv, *.bdf and their .gz forms, and the cyclers'
     formats it reads (*.nda, *.ndax), by name."""
-    patterns = ("*.csv", "*.bdf", "*.csv.gz", "*.bdf.gz", "*.nda", "*.ndax")
+    patterns = ("*.csv", "*.bdf", "*.csv.gz", "*.bdf.gz", *(f"*{suffix}" for suffix in NATIVE_FORMATS))
     return sorted({path for pattern in patterns for path in folder.glob(pattern) if path.is_file()})
 
 

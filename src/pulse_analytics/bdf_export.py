@@ -120,9 +120,13 @@ def export_test(test_id: str, device_id: str | None = None, output: Path | None 
         connection.close()
 
 
-def only_device(connection: duckdb.DuckDBPyConnection, telemetry: str, test_id: str) -> str:
-    devices = [row[0] for row in connection.execute(
+def devices_holding(connection: duckdb.DuckDBPyConnection, telemetry: str, test_id: str) -> list[str]:
+    return [row[0] for row in connection.execute(
         f"SELECT DISTINCT device_id FROM {telemetry} WHERE test_id = ? ORDER BY 1", [test_id]).fetchall()]  # fmt: skip
+
+
+def only_device(connection: duckdb.DuckDBPyConnection, telemetry: str, test_id: str) -> str:
+    devices = devices_holding(connection, telemetry, test_id)
     if len(devices) == 1:
         return devices[0]
     if devices:
@@ -173,8 +177,7 @@ def write_sidecar(connection: duckdb.DuckDBPyConnection, tables: dict[str, str],
 
 def known_tests(connection: duckdb.DuckDBPyConnection, telemetry: str, test_id: str) -> str:
     """What to try instead: the devices holding this test id, or some of the tests there are."""
-    devices = [row[0] for row in connection.execute(
-        f"SELECT DISTINCT device_id FROM {telemetry} WHERE test_id = ? ORDER BY 1", [test_id]).fetchall()]  # fmt: skip
+    devices = devices_holding(connection, telemetry, test_id)
     if devices:
         return f"test '{test_id}' is on device(s) {', '.join(devices)}"
     tests = connection.execute(f"SELECT DISTINCT device_id, test_id FROM {telemetry} ORDER BY 1, 2 LIMIT 5").fetchall()

@@ -296,8 +296,10 @@ def parser() -> argparse.ArgumentParser:
     load_trino.set_defaults(func=cmd_load_trino)
 
     import_bdf = commands.add_parser("import", aliases=["import-bdf"],
-                                     help="import Battery Data Format files as tests (docs/bdf.md)")
-    import_bdf.add_argument("files", nargs="+", type=Path, metavar="FILE", help="BDF CSV files (.csv, .bdf, .gz)")
+                                     help="import Battery Data Format files (and Neware .nda/.ndax) as tests "
+                                     "(docs/bdf.md)")
+    import_bdf.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                            help="BDF CSV files (.csv, .bdf, .gz) or Neware files (.nda, .ndax)")
     import_bdf.add_argument("--device-id", help="device (cycler channel) of the test (default: from the file name)")
     import_bdf.add_argument("--test-id", help="test id (default: the file name without .bdf.csv)")
     import_bdf.add_argument("--part-id", help="part (cell) tested (default: the cell field of the file name)")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas
 
-from pulse_analytics.bdf import BdfError, sidecar_path
+from pulse_analytics.bdf import NATIVE_FORMATS, BdfError, sidecar_path
 
 
 def neware(path: Path) -> tuple[pandas.DataFrame, str]:
@@ -58,11 +58,8 @@ def neware(path: Path) -> tuple[pandas.DataFrame, str]:
     return pandas.DataFrame(columns), f"NewareNDA {version('NewareNDA')}"
 
 
-# suffix -> (format, reader returning the BDF columns and the reader's name)
-READERS: dict[str, tuple[str, Callable[[Path], tuple[pandas.DataFrame, str]]]] = {
-    ".nda": ("Neware NDA", neware),
-    ".ndax": ("Neware NDAX", neware),
-}
+# suffix (bdf.NATIVE_FORMATS) -> reader returning the BDF columns and the reader's name
+READERS: dict[str, Callable[[Path], tuple[pandas.DataFrame, str]]] = {".nda": neware, ".ndax": neware}
 
 
 def reads(path: Path) -> bool:
@@ -77,7 +74,7 @@ def stem(path: Path) -> str:
 def as_bdf(path: Path, folder: Path) -> Iterator[tuple[Path, str]]:
     """The file converted to `<folder>/<stem>.bdf.csv` (with its sidecar, if it has one, beside it), and a line for
     the report saying what read it. The converted file is removed afterwards."""
-    kind, reader = READERS[path.suffix.lower()]
+    kind, reader = NATIVE_FORMATS[path.suffix.lower()], READERS[path.suffix.lower()]
     try:
         frame, reader_name = reader(path)
     except BdfError:

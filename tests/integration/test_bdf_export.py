@@ -11,7 +11,7 @@ import pytest
 
 from pulse_analytics import bdf
 from tests.conftest import REPO_ROOT, pulse_env, run_pulse
-from tests.unit.bdf_support import table, write_bdf
+from tests.unit.bdf_support import rows, table, write_bdf
 
 REFERENCE = sorted((REPO_ROOT / "examples" / "bdf").glob("*.bdf.csv"))
 # Every telemetry column but the two an import sets itself: metadata (the source file's name) and update_ts.
@@ -32,14 +32,8 @@ LABELLED = table("test_time_second,voltage_volt,current_ampere,step_type,tempera
 
 
 def telemetry_rows(warehouse: Path, table_name: str = "telemetry", columns: list[str] = COMPARED) -> list[tuple]:
-    connection = duckdb.connect()
-    try:
-        connection.execute(f"ATTACH '{warehouse / 'telemetry.duckdb'}' AS telemetry (READ_ONLY)")
-        order = "device_id, test_id, record_number" if table_name == "telemetry" else "device_id, test_id, 3, 4"
-        return connection.execute(f"SELECT {', '.join(columns)} FROM telemetry.pulse.{table_name} "
-                                  f"ORDER BY {order}").fetchall()  # fmt: skip
-    finally:
-        connection.close()
+    order = "device_id, test_id, record_number" if table_name == "telemetry" else "device_id, test_id, 3, 4"
+    return rows(warehouse, f"SELECT {', '.join(columns)} FROM telemetry.pulse.{table_name} ORDER BY {order}")
 
 
 def same(first: list[tuple], second: list[tuple]) -> bool:

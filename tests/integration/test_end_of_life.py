@@ -10,7 +10,7 @@ import pytest
 
 from pulse_analytics import config, warehouse
 from tests.conftest import Warehouse, pulse_env, run_pulse
-from tests.integration.test_metrics import START, insert_row
+from tests.integration.test_metrics import START, insert_cycle, insert_row
 
 
 def linear(first: float, step: float, count: int) -> list[float]:
@@ -33,17 +33,9 @@ def build(directory: Path) -> Warehouse:
     tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
     with warehouse.transaction(connection):
         for number, discharges in enumerate(PARTS.values()):
-            device, test = f"dev-{number}", f"test-{number}"
             for cycle, discharge in enumerate(discharges, start=1):
-                begin = START + timedelta(hours=3 * cycle)
-                key = {"device_id": device, "test_id": test, "cycle_number": cycle}
-                insert_row(connection, tables["statistics_cycle"], {
-                    **key, "start_time": begin, "end_time": begin + timedelta(hours=2),
-                    "charge_capacity__Ah": discharge / 0.99, "discharge_capacity__Ah": discharge,
-                    "charge_energy__Wh": discharge / 0.99 * 4, "discharge_energy__Wh": discharge * 3.6})  # fmt: skip
-                insert_row(connection, tables["statistics_step"], {**key, "step_number": cycle, "start_time": begin})
-                insert_row(connection, tables["telemetry"], {**key, "step_number": cycle, "record_number": cycle,
-                                                              "timestamp": begin})  # fmt: skip
+                insert_cycle(connection, tables, (f"dev-{number}", f"test-{number}", cycle),
+                             START + timedelta(hours=3 * cycle), discharge / 0.99, discharge)  # fmt: skip
     with warehouse.transaction(connection):
         insert_row(connection, tables["recipe_metadata"], {"recipe_id": "r1"})
         for number, part in enumerate(PARTS):

@@ -47,6 +47,22 @@ def insert_row(connection: duckdb.DuckDBPyConnection, table: str, values: dict[s
     connection.execute(f"insert into {table} ({names}) values ({', '.join('?' * len(row))})", list(row.values()))
 
 
+def insert_cycle(connection: duckdb.DuckDBPyConnection, tables: dict[str, str], key: tuple[str, str, int],
+                 begin: datetime, charge: float, discharge: float) -> None:  # fmt: skip
+    """One cycle of two hours from `begin`: its statistics_cycle row (energies at CHARGE_WH_PER_AH and
+    DISCHARGE_WH_PER_AH), one step and one telemetry record."""
+    device, test, cycle = key
+    keys = {"device_id": device, "test_id": test, "cycle_number": cycle}
+    insert_row(connection, tables["statistics_cycle"], {
+        **keys, "start_time": begin, "end_time": begin + timedelta(hours=2),
+        "charge_capacity__Ah": charge, "discharge_capacity__Ah": discharge,
+        "charge_energy__Wh": charge * CHARGE_WH_PER_AH, "discharge_energy__Wh": discharge * DISCHARGE_WH_PER_AH,
+    })  # fmt: skip
+    insert_row(connection, tables["statistics_step"], {**keys, "step_number": cycle, "start_time": begin})
+    insert_row(connection, tables["telemetry"], {**keys, "step_number": cycle, "record_number": cycle,
+                                                  "timestamp": begin})  # fmt: skip
+
+
 def build_hand_made(directory: Path, **recipe_columns: str) -> Warehouse:
     """CYCLES in a new warehouse, built by `pulse build`. recipe_columns: lab-defined recipe_metadata columns of recipe
     r1 (both tests'), as text (labs' metadata often is), e.g. reference_cycle_number="3"."""
@@ -55,16 +71,7 @@ def build_hand_made(directory: Path, **recipe_columns: str) -> Warehouse:
     tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
     with warehouse.transaction(connection):
         for device, test, cycle, charge, discharge, hours in CYCLES:
-            begin = START + timedelta(hours=hours)
-            key = {"device_id": device, "test_id": test, "cycle_number": cycle}
-            insert_row(connection, tables["statistics_cycle"], {
-                **key, "start_time": begin, "end_time": begin + timedelta(hours=2),
-                "charge_capacity__Ah": charge, "discharge_capacity__Ah": discharge,
-                "charge_energy__Wh": charge * CHARGE_WH_PER_AH, "discharge_energy__Wh": discharge * DISCHARGE_WH_PER_AH,
-            })  # fmt: skip
-            insert_row(connection, tables["statistics_step"], {**key, "step_number": cycle, "start_time": begin})
-            insert_row(connection, tables["telemetry"], {**key, "step_number": cycle, "record_number": cycle,
-                                                          "timestamp": begin})  # fmt: skip
+            insert_cycle(connection, tables, (device, test, cycle), START + timedelta(hours=hours), charge, discharge)
     with warehouse.transaction(connection):
         for column in recipe_columns:
             connection.execute(f"alter table {tables['recipe_metadata']} add column {column} varchar")
