@@ -125,6 +125,11 @@ def noise_sql(seed: int, salt: float) -> str:
     return f"(2 * ({x} - floor({x})) - 1)"
 
 
+# The cell's overpotential under load is current x resistance; when the load stops, all but this share of it goes at
+# once (ohmic) and this share relaxes over minutes, so a resistance read at a load's edge sees the cell's resistance.
+POLARISATION_SHARE = 0.3
+
+
 def step_plan(test: Test, size: Size, seed_value: int, start: datetime) -> tuple[list[tuple], datetime]:
     """One row per step of the test: what the telemetry SQL expands into records. Returns the plan and the end time.
 
@@ -149,15 +154,16 @@ def step_plan(test: Test, size: Size, seed_value: int, start: datetime) -> tuple
         retention = 1 - fade * (0.35 * math.sqrt(progress) + 0.65 * progress)
         capacity = capacity0 * retention
         efficiency = 1 - efficiency_loss - 0.002 * progress - rng.uniform(-0.00008, 0.00008)
-        resistance = resistance0 * (1 + 0.6 * (1 - retention))
+        resistance = resistance0 * (1 + 0.6 * (1 - retention))  # grows as the cell fades
+        relaxing = POLARISATION_SHARE * resistance  # the part of the overpotential that relaxes slowly after a load
         charge_a = recipe.charge_c_rate * part.nominal_ah
         discharge_a = -recipe.discharge_c_rate * part.nominal_ah
         charge_from = test.start_soc if cycle_number == 1 else 0.0
         steps = (  # step type, step id, current (A), duration (s), soc from, soc to, polarisation at start (V)
             ("Charge", 1, charge_a, capacity * (1 - charge_from) / efficiency / charge_a * 3600, charge_from, 1.0, 0.0),
-            ("Rest", 0, 0.0, recipe.rest_s, 1.0, 1.0, charge_a * resistance),
+            ("Rest", 0, 0.0, recipe.rest_s, 1.0, 1.0, charge_a * relaxing),
             ("Discharge", 2, discharge_a, capacity / -discharge_a * 3600, 1.0, 0.0, 0.0),
-            ("Rest", 0, 0.0, recipe.rest_s, 0.0, 0.0, discharge_a * resistance),
+            ("Rest", 0, 0.0, recipe.rest_s, 0.0, 0.0, discharge_a * relaxing),
         )
         for step_type, step_id, current, duration, soc_from, soc_to, polarisation in steps:
             step_number += 1

@@ -49,6 +49,7 @@ KEYS = {
     "cycle_voltage_curves": ("device_id", "test_id", "cycle_number", "direction", "curve_point"),
     "cycle_incremental_capacity": ("device_id", "test_id", "cycle_number", "direction", "voltage__v"),
     "cycle_temperatures": ("device_id", "test_id", "cycle_number"),
+    "step_resistances": ("device_id", "test_id", "step_number"),
 }
 
 

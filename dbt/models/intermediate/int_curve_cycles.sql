@@ -1,4 +1,5 @@
--- Every cycle of every test (statistics_cycle's keys) with its part's cycle number, and whether the voltage-curve
+-- Every cycle of every test (statistics_cycle's keys) with its part's cycle number, its test's purpose (cycling or
+-- characterisation, int_cycle_kinds: Cycle life shows cycling tests), and whether the voltage-curve
 -- charts overlay it by default: the first and last cycle of its test, and of its part, and every Nth cycle between,
 -- N chosen so that about curve_overlay_cycles (dbt var, 10) cycles of each part (each test without a part) show.
 -- Cycle-level only: the curve marts join it to their telemetry-level points.
@@ -8,11 +9,16 @@ with cycles as (
         cycles.test_id,
         cycles.cycle_number,
         part_tests.part_id,
-        part_tests.part_test_number
+        part_tests.part_test_number,
+        cycle_kinds.test_purpose
     from {{ ref('statistics_cycle') }} as cycles
     left join {{ ref('int_part_tests') }} as part_tests
         on cycles.device_id = part_tests.device_id
         and cycles.test_id = part_tests.test_id
+    left join {{ ref('int_cycle_kinds') }} as cycle_kinds
+        on cycles.device_id = cycle_kinds.device_id
+        and cycles.test_id = cycle_kinds.test_id
+        and cycles.cycle_number = cycle_kinds.cycle_number
 ),
 
 ranked as (
@@ -40,6 +46,7 @@ select
     cycle_number,
     part_id,
     case when part_id is not null then part_cycle_rank end as part_cycle_number,
+    test_purpose,
     case
         when test_cycle_rank in (1, test_cycles)
             or overlay_rank = overlay_cycles

@@ -13,7 +13,7 @@
 -- with the cycle's key, so a filter on test, cycle, part or overlay reaches the telemetry scan.
 {%- set step = var('incremental_capacity_voltage_step') %}
 {%- set smoothing = var('incremental_capacity_smoothing_bins') %}
-{%- set cycle_key = 'device_id, test_id, cycle_number, part_id, part_cycle_number, curve_overlay' %}
+{%- set cycle_key = 'device_id, test_id, cycle_number, part_id, part_cycle_number, test_purpose, curve_overlay' %}
 with records as (
     select
         telemetry.device_id,
@@ -21,6 +21,7 @@ with records as (
         telemetry.cycle_number,
         curve_cycles.part_id,
         curve_cycles.part_cycle_number,
+        curve_cycles.test_purpose,
         curve_cycles.curve_overlay,
         telemetry.record_number,
         telemetry.step_type,

@@ -10,6 +10,7 @@ with readings as (
         telemetry.cycle_number,
         curve_cycles.part_id,
         curve_cycles.part_cycle_number,
+        curve_cycles.test_purpose,
         telemetry.duration__s,
         {{ map_value('telemetry.auxiliary', var('temperature_auxiliary_key')) }} as temperature__c
     from {{ ref('telemetry') }} as telemetry
@@ -25,6 +26,7 @@ select
     cycle_number,
     part_id,
     part_cycle_number,
+    test_purpose,
     count(temperature__c) as temperature_records,
     min(temperature__c) as min_temperature__c,
     coalesce(
@@ -33,5 +35,5 @@ select
     ) as mean_temperature__c,
     max(temperature__c) as max_temperature__c
 from readings
-group by device_id, test_id, cycle_number, part_id, part_cycle_number
+group by device_id, test_id, cycle_number, part_id, part_cycle_number, test_purpose
 having count(temperature__c) > 0

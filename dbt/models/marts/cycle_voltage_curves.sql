@@ -8,7 +8,7 @@
 -- additions differs between engines) would otherwise decide the slice.
 -- The cycle's part columns (int_curve_cycles) are joined to the records first and windows and groups run over them
 -- with the cycle's key, so a filter on test, cycle, part or overlay reaches the telemetry scan.
-{%- set cycle_key = 'device_id, test_id, cycle_number, part_id, part_cycle_number, curve_overlay' %}
+{%- set cycle_key = 'device_id, test_id, cycle_number, part_id, part_cycle_number, test_purpose, curve_overlay' %}
 with records as (
     select
         telemetry.device_id,
@@ -16,6 +16,7 @@ with records as (
         telemetry.cycle_number,
         curve_cycles.part_id,
         curve_cycles.part_cycle_number,
+        curve_cycles.test_purpose,
         curve_cycles.curve_overlay,
         telemetry.record_number,
         telemetry.voltage__v,
@@ -60,7 +61,7 @@ points as (
         avg(voltage__v) as voltage__v
     from through_cycle
     where direction_capacity__ah > 0
-    group by 1, 2, 3, 4, 5, 6, 7, 8  -- the cycle's key, direction, curve_point
+    group by 1, 2, 3, 4, 5, 6, 7, 8, 9  -- the cycle's key, direction, curve_point
 )
 
 select
@@ -69,6 +70,7 @@ select
     cycle_number,
     part_id,
     part_cycle_number,
+    test_purpose,
     curve_overlay,
     direction,
     curve_point,
