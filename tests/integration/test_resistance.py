@@ -40,9 +40,10 @@ def build(directory: Path) -> Warehouse:
         for step, (step_type, records) in STEPS.items():
             for seconds, volts, amps in records:
                 record += 1
+                when = START + timedelta(seconds=seconds)
                 insert_row(connection, tables["telemetry"], {
                     **keys, "step_number": step, "step_type": step_type, "record_number": record,
-                    "timestamp": START + timedelta(seconds=seconds), "voltage__V": volts, "current__A": amps})  # fmt: skip
+                    "timestamp": when, "voltage__V": volts, "current__A": amps})  # fmt: skip
             (first_s, first_v, first_a), (last_s, last_v, last_a) = records[0], records[-1]
             insert_row(connection, tables["statistics_step"], {
                 **keys, "step_number": step, "step_type": step_type,
