@@ -92,7 +92,7 @@ def test_landt_step_capacities_sum_to_the_cyclers_own_counters(imported):
     assert imported_totals == pytest.approx(counted)
 
 
-def test_demo_imports_the_folder_and_the_cells_appear_in_the_part_marts(warehouse_copy: Path, monkeypatch, capsys):
+def test_demo_imports_the_folder_and_the_cells_appear_in_the_marts(warehouse_copy: Path, monkeypatch, capsys):
     """The demo's BDF step (PULSE_ANALYTICS_BDF_DIR) on a copy of the built demo warehouse, then the real dbt build."""
     monkeypatch.setenv("PULSE_ANALYTICS_WAREHOUSE_DIR", str(warehouse_copy))
     monkeypatch.setenv("PULSE_ANALYTICS_BDF_DIR", str(BDF_FOLDER))
@@ -125,5 +125,44 @@ def test_demo_imports_the_folder_and_the_cells_appear_in_the_part_marts(warehous
     assert built.query(records) == [("LiGrR2032", 25_162), ("SLPBA842124HV", 13_086)]
     assert built.count(Warehouse.view("part_statistics_cycle"), "part_id LIKE 'cell-%'") > 0  # beside the demo's
 
+    assert_analyses_of_the_rate_test(built)
+
     assert cli.import_demo_bdf() == []  # the demo run again: the files are imported again, nothing is duplicated
     assert built.query(records) == [("LiGrR2032", 25_162), ("SLPBA842124HV", 13_086)]  # the views read live
+
+
+def assert_analyses_of_the_rate_test(built: Warehouse) -> None:
+    """The Neware rate test (a 7.3 Ah pouch cell; discharges at 0.1C, 1C, 2C, 5C and 8C, charges at 0.3C): its curves,
+    dQ/dV, resistance and temperature say what a battery engineer expects of such a cell."""
+    where = "part_id = 'SLPBA842124HV'"
+    ends = built.query(f"""
+        SELECT curves.part_cycle_number, max(curves.capacity__ah), min(curves.voltage__v),
+               max(cycles.discharge_capacity__ah)
+        FROM {Warehouse.view('cycle_voltage_curves')} AS curves
+        JOIN {Warehouse.view('part_statistics_cycle')} AS cycles
+            ON curves.part_id = cycles.part_id AND curves.part_cycle_number = cycles.part_cycle_number
+        WHERE curves.{where} AND curves.direction = 'discharge' GROUP BY 1 ORDER BY 1""")  # fmt: skip
+    assert [row[0] for row in ends] == [1, 2, 3, 4, 5]
+    for cycle, curve_end, _, discharged in ends:  # the last slice's mean sits within a slice of the cycle's capacity
+        assert discharged * 0.98 < curve_end <= discharged, cycle
+    lowest = [row[2] for row in ends[1:]]
+    assert lowest == sorted(lowest, reverse=True)  # a faster discharge sags lower: 1C .. 8C
+
+    peak = built.query(f"""
+        SELECT voltage__v FROM {Warehouse.view('cycle_incremental_capacity')}
+        WHERE {where} AND part_cycle_number = 2 AND direction = 'charge'
+        ORDER BY smoothed_incremental_capacity__ah_v DESC LIMIT 1""")[0][0]  # fmt: skip
+    assert 3.7 < peak < 3.9  # the graphite/NMC staging peak of a slow charge
+
+    resistances = built.query(f"""
+        SELECT resistance__ohm, resistance_time__s FROM {Warehouse.view('step_resistances')}
+        WHERE {where} AND step_type = 'Discharge'""")  # fmt: skip
+    assert len(resistances) == 5  # each discharge starts from a rest
+    assert all(0.004 < ohms < 0.010 and seconds == 10 for ohms, seconds in resistances)  # 5.7-6.6 mOhm
+
+    temperatures = built.query(f"""
+        SELECT part_cycle_number, mean_temperature__c, max_temperature__c FROM {Warehouse.view('cycle_temperatures')}
+        WHERE {where} ORDER BY 1""")  # fmt: skip
+    assert all(20 < mean < 35 for _, mean, _ in temperatures)
+    hottest = [highest for _, _, highest in temperatures]
+    assert hottest[1:] == sorted(hottest[1:])  # the faster the discharge, the hotter the cell: 29 .. 50 degC

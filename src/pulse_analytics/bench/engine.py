@@ -1,11 +1,13 @@
 """The warehouse half of `pulse bench`: demo data of one size, `dbt build`, and queries on the views against their
 lower bounds, on each target (targets.py says what differs between DuckDB and Trino). The queries are written once,
-from the size's DuckDB files; only the types of the lower bounds' casts and the stored copy's schema differ on Trino.
+from the size's DuckDB files; only the types of the lower bounds' casts, their map lookups and the stored copy's schema
+differ on Trino.
 
 Lower bounds read the same rows and columns without the views:
   base tables      one part's (or test's) telemetry read from the telemetry table by its tests' device and test ids,
                    the metadata columns the view adds filled in from a small list of per-test values computed
-                   beforehand, part numbers as the test's own number plus a per-test shift; a full-table aggregate
+                   beforehand, part numbers as the test's own number plus a per-test shift, the cell temperature read
+                   from the record's auxiliary map as the view reads it; a full-table aggregate
                    computed on the source table the mart is built on.
   stored copy      (chart queries) the same SQL on a database where each view it reads is a table holding the view's
                    rows: the cost if the view were stored instead of computed at query time.
@@ -17,7 +19,6 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 QUERY_CHILD = "pulse_analytics.bench.query_child"
 PART_NUMBERS = {"part_cycle_number": "cycle_number", "part_step_number": "step_number",
                 "part_record_number": "record_number"}  # fmt: skip
+# Telemetry-mart columns read from a record's auxiliary map, by key (dbt var temperature_auxiliary_key's default).
+FROM_AUXILIARY = {"temperature__c": "temperature__C"}
 
 
 @dataclass(frozen=True)
@@ -169,11 +172,11 @@ def warehouse_queries(size: Size, target: Target) -> list[Query]:
             Query(f"part_telemetry, one part ({part_id}, {len(part_tests)} tests)", "selection",
                   f"select * from {view('part_telemetry')} where {part_filter}",
                   selection_bound(connection, "part_telemetry", "part_statistics_cycle", part_filter, part_tests,
-                                  target.sql_type), "base tables"),
+                                  target), "base tables"),
             Query(f"test_telemetry, one test ({test_id})", "selection",
                   f"select * from {view('test_telemetry')} where {test_filter}",
                   selection_bound(connection, "test_telemetry", "test_statistics_cycle", test_filter,
-                                  [(device_id, test_id)], target.sql_type), "base tables"),
+                                  [(device_id, test_id)], target), "base tables"),
             *aggregates(),
         ]  # fmt: skip
     finally:
@@ -197,14 +200,13 @@ def busiest_part(connection: Any) -> tuple[str, list[tuple[str, str]]]:
 
 
 def selection_bound(connection: Any, view_name: str, constants_view: str, where: str, tests: list[tuple[str, str]],
-                    sql_type: Callable[[str], str]) -> str:
-    """The base-table lower bound of `select * from <view> where <where>` (see the module doc); `sql_type` spells a
-    DuckDB type for the target."""
+                    target: Target) -> str:
+    """The base-table lower bound of `select * from <view> where <where>` (see the module doc), in `target`'s SQL."""
     described = connection.execute(f"describe select * from {view(view_name)}").fetchall()
     types = {name: kind for name, kind, *_ in described}
     base = {column.lower(): column for column, *_ in connection.execute(f"describe {source('telemetry')}").fetchall()}
     numbers = [name for name in types if name in PART_NUMBERS]
-    constants = [name for name in types if name not in base and name not in PART_NUMBERS]
+    constants = [name for name in types if name not in base and name not in PART_NUMBERS and name not in FROM_AUXILIARY]
     values = connection.execute(
         f"select distinct device_id, test_id{''.join(', ' + name for name in constants)} "
         f"from {view(constants_view)} where {where}"
@@ -226,9 +228,11 @@ def selection_bound(connection: Any, view_name: str, constants_view: str, where:
         if name in base:
             select.append(f't."{base[name]}" as {name}')
         elif name in PART_NUMBERS:
-            select.append(f"cast(t.{PART_NUMBERS[name]} + k.{name}_shift as {sql_type(kind)}) as {name}")
+            select.append(f"cast(t.{PART_NUMBERS[name]} + k.{name}_shift as {target.sql_type(kind)}) as {name}")
+        elif name in FROM_AUXILIARY:
+            select.append(f"{target.map_value('t.auxiliary', FROM_AUXILIARY[name])} as {name}")
         else:
-            select.append(f"cast(k.{name} as {sql_type(kind)}) as {name}")
+            select.append(f"cast(k.{name} as {target.sql_type(kind)}) as {name}")
     keys = " or ".join(f"(t.device_id = {literal(device)} and t.test_id = {literal(test)})" for device, test in tests)
     return (f"select {', '.join(select)} from {source('telemetry')} as t "
             f"inner join (values {rows}) as k({', '.join(names)}) "

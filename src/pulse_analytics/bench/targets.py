@@ -65,6 +65,10 @@ class Target:
         """A DuckDB type (of the lower bounds' casts) as this target spells it."""
         return duckdb_type
 
+    def map_value(self, column: str, key: str) -> str:
+        """A map column's value at a key, null where it lacks the key (as the dbt macro map_value)."""
+        return f"{column}['{key}']"
+
     def store_copies(self, size: Size, names: list[str]) -> None:
         """Store each named view's rows as a table (the chart queries' lower bound)."""
         raise NotImplementedError
@@ -166,6 +170,9 @@ class Trino(Target):
 
     def sql_type(self, duckdb_type: str) -> str:
         return TRINO_TYPES.get(duckdb_type, duckdb_type)
+
+    def map_value(self, column: str, key: str) -> str:
+        return f"element_at({column}, '{key}')"
 
     def on_stored_copy(self, sql: str, names: list[str]) -> str:
         """A chart's SQL reading the stored copy: each view's schema (`pulse.<view>`) replaced by the copy's."""
