@@ -37,7 +37,9 @@ def as_superset_exports(item: Asset) -> dict[str, Any]:
         exported["query_context"] = '{"datasource": {"id": 17, "type": "table"}, "form_data": {}}'
     if item.kind == "dashboards":
         for node in layout.chart_nodes(exported["position"]):
-            node["meta"]["chartId"] += 100  # Superset's own ids
+            node["meta"]["chartId"] += 100  # Superset's own ids, in the layout and in the filters' scopes
+        for native_filter in exported["metadata"].get("native_filter_configuration", []):
+            native_filter["scope"]["excluded"] = [chart_id + 100 for chart_id in native_filter["scope"]["excluded"]]
         exported["metadata"]["map_label_colors"] = {"cell-001": "#1FA8C9"}
     if item.kind == "datasets":
         exported["columns"] = [dict(column, is_active=True, groupby=True, filterable=True, expression=None,
