@@ -76,7 +76,7 @@ FLASK_APP_MUTATOR = adapt_app
 # Results follow each `dbt build` at once: no data cache, as in the embedded demo.
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 
-# Trino's engine has no 30-minute grain in Superset 6.1; the Test explorer's voltage and current charts use one (as
+# Trino's engine has no 30-minute grain in Superset 6.1; an analyst's chart in Explore may ask for one (as
 # src/pulse_analytics/superset/superset_config.py adds it; a test keeps the two equal).
 TIME_GRAIN_ADDON_EXPRESSIONS = {
     "trino": {

@@ -24,7 +24,7 @@ def assigned(path: Path, name: str) -> Any:
 
 def test_compose_superset_has_the_trino_time_grains_of_the_local_one() -> None:
     local = assigned(LOCAL, "TIME_GRAIN_ADDON_EXPRESSIONS")
-    assert "PT30M" in local["trino"]  # the Test explorer's voltage and current charts
+    assert "PT30M" in local["trino"]  # offered in Explore on Trino as on DuckDB
     assert assigned(COMPOSE, "TIME_GRAIN_ADDON_EXPRESSIONS") == {"trino": local["trino"]}
 
 

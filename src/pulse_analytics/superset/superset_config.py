@@ -94,8 +94,8 @@ if CACHE_SECONDS:
 else:
     DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 
-# Minute grains, so a chart bucketing by them runs on either warehouse (the Test explorer draws a test's voltage and
-# current as 30-minute means: a whole test in a few thousand points). DuckDB's engine has none of them. Trino's has
+# Minute grains, so a chart an analyst buckets by them in Explore runs on either warehouse (the dashboards' time
+# charts plot every record and use none). DuckDB's engine has none of them. Trino's has
 # 5, 10 and 15 minutes but not 30 (its half-hour expression, PT0.5H, is not among the grains Superset 6.1 offers, so
 # a chart asking for it is refused): added as Superset writes Trino's 15 minutes. The compose stack's Superset has the
 # same Trino addon (compose/superset/superset_config.py; a test keeps them equal); any Superset on Trino needs it.
