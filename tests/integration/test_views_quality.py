@@ -149,3 +149,25 @@ def test_the_demo_test_that_starts_half_charged_has_a_partial_first_cycle_off_th
     assert [row[:5] for row in off_curves] == [(test.part_id, test.test_id, 1, "partial", "partial cycle")
                                                for test in started_half_charged]  # fmt: skip
     assert [row[5] for row in off_curves] == [pytest.approx(2.0, abs=0.01)]  # half charged in, a full discharge out
+
+
+def test_the_curve_charts_overlay_each_cells_ends_and_about_ten_cycles(built_warehouse: Warehouse) -> None:
+    """curve_overlay: 'first and last' at each part's ends, 'sampled' at each test's ends and every Nth between."""
+    cycles = built_warehouse.view("part_statistics_cycle")
+    rows = built_warehouse.query(
+        f"select part_id, min(part_cycle_number), max(part_cycle_number), "
+        f"min(case when curve_overlay = 'first and last' then part_cycle_number end), "
+        f"max(case when curve_overlay = 'first and last' then part_cycle_number end), "
+        f"count(case when curve_overlay = 'first and last' then 1 end), "
+        f"count(case when curve_overlay <> 'other' then 1 end) from {cycles} group by part_id"
+    )
+    assert len(rows) == len(generate.PARTS)
+    for part_id, first, last, first_overlaid, last_overlaid, ends, overlaid in rows:
+        assert (first_overlaid, last_overlaid, ends) == (first, last, 2), part_id
+        assert 10 <= overlaid <= 14, part_id  # every Nth of the part, N making about 10, and each test's own ends
+    test_ends = built_warehouse.query(
+        f"select test_id, cycle_number, curve_overlay from {built_warehouse.view('test_statistics_cycle')} as cycles "
+        f"where cycle_number in (select min(cycle_number) from {built_warehouse.view('test_statistics_cycle')} as t "
+        f"where t.device_id = cycles.device_id and t.test_id = cycles.test_id)"
+    )
+    assert test_ends and {row[2] for row in test_ends} <= {"first and last", "sampled"}

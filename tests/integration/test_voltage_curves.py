@@ -89,7 +89,7 @@ def test_a_linear_charge_keeps_its_line_in_100_capacity_slices(curves: Warehouse
     for _, _, capacity, volts, *_ in rows:
         assert volts == pytest.approx(3.0005 + capacity, abs=1e-9)  # mean of a line = the line at the mean
     assert rows[-1][2] == pytest.approx(0.9955, abs=1e-3) and rows[0][2] == pytest.approx(0.0055, abs=1e-3)
-    assert {row[4:] for row in rows} == {("cell-1", 1, "sampled")}
+    assert {row[4:] for row in rows} == {("cell-1", 1, "first and last")}  # the part's one cycle
 
 
 def test_the_discharge_plateau_holds_its_capacity_in_few_slices(curves: Warehouse) -> None:

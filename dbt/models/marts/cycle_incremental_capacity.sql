@@ -9,31 +9,21 @@
 -- capacity count as 0 Ah) over the width they span, a centred moving average.
 -- The bin at the direction's cut-off (the charge's highest voltage bin, the discharge's lowest) is left out: a
 -- constant-voltage phase piles its capacity there, a spike that is not the cell's dQ/dV.
--- The cycle's part columns (int_curve_cycles) are joined to the records first and windows and groups run over them
--- with the cycle's key, so a filter on test, cycle, part or overlay reaches the telemetry scan.
+-- Windows and groups run over the cycle's key with its part columns (int_cycle_records), so a filter on test, cycle,
+-- part or overlay reaches the telemetry scan.
 {%- set step = var('incremental_capacity_voltage_step') %}
 {%- set smoothing = var('incremental_capacity_smoothing_bins') %}
 {%- set cycle_key = 'device_id, test_id, cycle_number, part_id, part_cycle_number, test_purpose, curve_overlay' %}
 with records as (
     select
-        telemetry.device_id,
-        telemetry.test_id,
-        telemetry.cycle_number,
-        curve_cycles.part_id,
-        curve_cycles.part_cycle_number,
-        curve_cycles.test_purpose,
-        curve_cycles.curve_overlay,
-        telemetry.record_number,
-        telemetry.step_type,
-        telemetry.voltage__v,
-        telemetry.capacity_charged__ah,
-        telemetry.capacity_discharged__ah
-    from {{ ref('telemetry') }} as telemetry
-    inner join {{ ref('int_curve_cycles') }} as curve_cycles
-        on telemetry.device_id = curve_cycles.device_id
-        and telemetry.test_id = curve_cycles.test_id
-        and telemetry.cycle_number = curve_cycles.cycle_number
-    where telemetry.voltage__v is not null
+        {{ cycle_key }},
+        record_number,
+        step_type,
+        voltage__v,
+        capacity_charged__ah,
+        capacity_discharged__ah
+    from {{ ref('int_cycle_records') }}
+    where voltage__v is not null
 ),
 
 -- The voltage span each charge (discharge) record's capacity was moved through: from the previous record of the

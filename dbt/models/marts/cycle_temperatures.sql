@@ -2,22 +2,18 @@
 -- var temperature_auxiliary_key names (as test_telemetry.temperature__c), for each cycle with at least one reading.
 -- The mean weights each reading by the time since the previous record (duration__s), as the cycle statistics'
 -- time-averaged voltage does; where those times are all 0, the plain mean. With the cycle's part and
--- part_cycle_number (int_curve_cycles), so a filter on test, cycle or part reaches the telemetry scan.
+-- part_cycle_number (int_cycle_records), so a filter on test, cycle or part reaches the telemetry scan.
 with readings as (
     select
-        telemetry.device_id,
-        telemetry.test_id,
-        telemetry.cycle_number,
-        curve_cycles.part_id,
-        curve_cycles.part_cycle_number,
-        curve_cycles.test_purpose,
-        telemetry.duration__s,
-        {{ map_value('telemetry.auxiliary', var('temperature_auxiliary_key')) }} as temperature__c
-    from {{ ref('telemetry') }} as telemetry
-    inner join {{ ref('int_curve_cycles') }} as curve_cycles
-        on telemetry.device_id = curve_cycles.device_id
-        and telemetry.test_id = curve_cycles.test_id
-        and telemetry.cycle_number = curve_cycles.cycle_number
+        device_id,
+        test_id,
+        cycle_number,
+        part_id,
+        part_cycle_number,
+        test_purpose,
+        duration__s,
+        {{ map_value('auxiliary', var('temperature_auxiliary_key')) }} as temperature__c
+    from {{ ref('int_cycle_records') }}
 )
 
 select

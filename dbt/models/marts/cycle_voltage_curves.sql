@@ -6,31 +6,18 @@
 -- its own. Rest records carry no capacity and are left out. The slice is taken after rounding to 9 decimals: records
 -- of equal capacity put slice edges exactly on records, where the last bit of a running sum (whose order of
 -- additions differs between engines) would otherwise decide the slice.
--- The cycle's part columns (int_curve_cycles) are joined to the records first and windows and groups run over them
--- with the cycle's key, so a filter on test, cycle, part or overlay reaches the telemetry scan.
+-- Windows and groups run over the cycle's key with its part columns (int_cycle_records), so a filter on test, cycle,
+-- part or overlay reaches the telemetry scan.
 {%- set cycle_key = 'device_id, test_id, cycle_number, part_id, part_cycle_number, test_purpose, curve_overlay' %}
 with records as (
     select
-        telemetry.device_id,
-        telemetry.test_id,
-        telemetry.cycle_number,
-        curve_cycles.part_id,
-        curve_cycles.part_cycle_number,
-        curve_cycles.test_purpose,
-        curve_cycles.curve_overlay,
-        telemetry.record_number,
-        telemetry.voltage__v,
-        case when telemetry.step_type = 'Charge' then 'charge' else 'discharge' end as direction,
-        case
-            when telemetry.step_type = 'Charge' then telemetry.capacity_charged__ah
-            else telemetry.capacity_discharged__ah
-        end as capacity__ah
-    from {{ ref('telemetry') }} as telemetry
-    inner join {{ ref('int_curve_cycles') }} as curve_cycles
-        on telemetry.device_id = curve_cycles.device_id
-        and telemetry.test_id = curve_cycles.test_id
-        and telemetry.cycle_number = curve_cycles.cycle_number
-    where telemetry.step_type in ('Charge', 'Discharge')
+        {{ cycle_key }},
+        record_number,
+        voltage__v,
+        case when step_type = 'Charge' then 'charge' else 'discharge' end as direction,
+        case when step_type = 'Charge' then capacity_charged__ah else capacity_discharged__ah end as capacity__ah
+    from {{ ref('int_cycle_records') }}
+    where step_type in ('Charge', 'Discharge')
 ),
 
 through_cycle as (

@@ -1,41 +1,29 @@
 -- The cycles of every test of a part in time order, with part metadata, part_cycle_number and the part's life metrics
 -- (formulas in _marts.yml): capacity retention against the part's first full cycle, cumulative throughput and
 -- equivalent full cycles over the part's whole life, and why a cycle is left out of the life curves, if it is.
--- The numbering and the life metrics are computed over the cycles' keys and capacities alone (life) and joined back on
--- the cycle's key: windows over the wide rows (every metadata column) cost several times more, on every query.
+-- The numbering (int_cycles) and the life metrics are computed over the cycles' keys and capacities alone (life) and
+-- joined back on the cycle's key: windows over the wide rows (every metadata column) cost several times more, on every
+-- query.
 -- The reference cycle: the cycle a part's recipe names in recipe_metadata.reference_cycle_number (optional column; the
 -- earliest test whose recipe names one), when that cycle is a full one; else the part's first full cycle of a cycling
 -- test.
 -- depends_on: {{ ref('device_test_recipe') }}
 {%- set recipes_name_reference_cycles = has_column(ref('recipe_metadata'), 'reference_cycle_number') %}
-with part_cycles as (
+with numbered as (
     select
-        part_tests.part_id,
-        part_tests.part_test_number,
-        cycles.device_id,
-        cycles.test_id,
-        cycles.cycle_number,
-        cycles.charge_capacity__ah,
-        cycles.discharge_capacity__ah,
-        cycles.charge_energy__wh,
-        cycles.discharge_energy__wh,
-        cycle_kinds.cycle_kind,
-        cycle_kinds.test_purpose
-    from {{ ref('statistics_cycle') }} as cycles
-    inner join {{ ref('int_part_tests') }} as part_tests
-        on cycles.device_id = part_tests.device_id
-        and cycles.test_id = part_tests.test_id
-    inner join {{ ref('int_cycle_kinds') }} as cycle_kinds
-        on cycles.device_id = cycle_kinds.device_id
-        and cycles.test_id = cycle_kinds.test_id
-        and cycles.cycle_number = cycle_kinds.cycle_number
-),
-
-numbered as (
-    select
-        part_cycles.*,
-        dense_rank() over (partition by part_id order by part_test_number, cycle_number) as part_cycle_number
-    from part_cycles
+        part_id,
+        device_id,
+        test_id,
+        cycle_number,
+        part_cycle_number,
+        charge_capacity__ah,
+        discharge_capacity__ah,
+        charge_energy__wh,
+        discharge_energy__wh,
+        cycle_kind,
+        test_purpose
+    from {{ ref('int_cycles') }}
+    where part_id is not null
 ),
 
 full_cycles as (

@@ -4,7 +4,7 @@
 -- resistance_min_current_change (0.5) of the larger of the two currents, and the reading came at most
 -- resistance_max_time__s (120 s) after the edge; resistance_time__s says when it came (sparse records put it later,
 -- and a later reading holds more of the cell's slow polarisation). One row per such step, with the cycle's part and
--- part_cycle_number (int_curve_cycles): a filter on test, cycle or part reaches the telemetry scan.
+-- part_cycle_number (int_cycles): a filter on test, cycle or part reaches the telemetry scan.
 with edges as (
     select
         device_id,
@@ -60,7 +60,7 @@ inner join readings
     and edges.test_id = readings.test_id
     and edges.cycle_number = readings.cycle_number
     and edges.step_number = readings.step_number
-inner join {{ ref('int_curve_cycles') }} as curve_cycles
+inner join {{ ref('int_cycles') }} as curve_cycles
     on edges.device_id = curve_cycles.device_id
     and edges.test_id = curve_cycles.test_id
     and edges.cycle_number = curve_cycles.cycle_number

@@ -1,6 +1,7 @@
 -- Every cycle once, with its test's recipe, the device and recipe metadata, and the cycle metrics of the test
 -- (formulas in _marts.yml): coulombic and energy efficiency, cumulative throughput within the test, whether the
--- cycle is a full one and whether its test is a cycling or a characterisation test (int_cycle_kinds).
+-- cycle is a full one, whether its test is a cycling or a characterisation test, and whether the voltage-curve
+-- charts overlay it by default (int_cycles).
 with cycles as (
     {{ with_test_metadata(ref('statistics_cycle')) }}
 )
@@ -17,10 +18,11 @@ select
         partition by cycles.device_id, cycles.test_id order by cycles.cycle_number
         rows between unbounded preceding and current row
     ) as cumulative_throughput__wh,
-    cycle_kinds.cycle_kind,
-    cycle_kinds.test_purpose
+    cycle_facts.cycle_kind,
+    cycle_facts.test_purpose,
+    cycle_facts.curve_overlay
 from cycles
-left join {{ ref('int_cycle_kinds') }} as cycle_kinds
-    on cycles.device_id = cycle_kinds.device_id
-    and cycles.test_id = cycle_kinds.test_id
-    and cycles.cycle_number = cycle_kinds.cycle_number
+left join {{ ref('int_cycles') }} as cycle_facts
+    on cycles.device_id = cycle_facts.device_id
+    and cycles.test_id = cycle_facts.test_id
+    and cycles.cycle_number = cycle_facts.cycle_number

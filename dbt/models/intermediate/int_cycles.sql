@@ -1,15 +1,22 @@
--- Every cycle of every test (statistics_cycle's keys) with its part's cycle number, its test's purpose (cycling or
--- characterisation, int_cycle_kinds: Cycle life shows cycling tests), and whether the voltage-curve
--- charts overlay it by default: the first and last cycle of its test, and of its part, and every Nth cycle between,
--- N chosen so that about curve_overlay_cycles (dbt var, 10) cycles of each part (each test without a part) show.
--- Cycle-level only: the curve marts join it to their telemetry-level points.
+-- Every cycle of every test (statistics_cycle's keys and capacities), with what the cycle marts need to know about it:
+-- its part, the test's place among the part's tests and the cycle's part_cycle_number (null for a test without a
+-- part), its kind and its test's purpose (int_cycle_kinds), and whether the voltage-curve charts overlay it by default
+-- (curve_overlay): the first and last cycle of its part (of its test, for a test without a part), then the first and
+-- last of its test and every Nth cycle between, N chosen so that about curve_overlay_cycles (dbt var, 10) cycles of each
+-- part (each test without a part) show.
+-- Narrow on purpose: the part numbering and the life metrics run their windows over these rows, not over wide ones.
 with cycles as (
     select
         cycles.device_id,
         cycles.test_id,
         cycles.cycle_number,
+        cycles.charge_capacity__ah,
+        cycles.discharge_capacity__ah,
+        cycles.charge_energy__wh,
+        cycles.discharge_energy__wh,
         part_tests.part_id,
         part_tests.part_test_number,
+        cycle_kinds.cycle_kind,
         cycle_kinds.test_purpose
     from {{ ref('statistics_cycle') }} as cycles
     left join {{ ref('int_part_tests') }} as part_tests
@@ -44,12 +51,18 @@ select
     device_id,
     test_id,
     cycle_number,
+    charge_capacity__ah,
+    discharge_capacity__ah,
+    charge_energy__wh,
+    discharge_energy__wh,
     part_id,
+    part_test_number,
     case when part_id is not null then part_cycle_rank end as part_cycle_number,
+    cycle_kind,
     test_purpose,
     case
+        when overlay_rank in (1, overlay_cycles) then 'first and last'
         when test_cycle_rank in (1, test_cycles)
-            or overlay_rank = overlay_cycles
             or mod(
                 overlay_rank - 1,
                 greatest(1, cast(ceiling(overlay_cycles / {{ var('curve_overlay_cycles') }}.0) as bigint))
