@@ -46,6 +46,7 @@ KEYS = {
     "metadata_key_conflicts": ("metadata_table", "device_id", "test_id", "recipe_id", "part_id"),
     "part_end_of_life": ("part_id",),
     "int_cycles": ("device_id", "test_id", "cycle_number"),
+    "int_cycle_records": ("device_id", "test_id", "cycle_number", "record_number"),
     "cycle_voltage_curves": ("device_id", "test_id", "cycle_number", "direction", "curve_point"),
     "cycle_incremental_capacity": ("device_id", "test_id", "cycle_number", "direction", "voltage__v"),
     "cycle_temperatures": ("device_id", "test_id", "cycle_number"),

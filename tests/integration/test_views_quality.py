@@ -165,9 +165,12 @@ def test_the_curve_charts_overlay_each_cells_ends_and_about_ten_cycles(built_war
     for part_id, first, last, first_overlaid, last_overlaid, ends, overlaid in rows:
         assert (first_overlaid, last_overlaid, ends) == (first, last, 2), part_id
         assert 10 <= overlaid <= 14, part_id  # every Nth of the part, N making about 10, and each test's own ends
+    test_cycles = built_warehouse.view("test_statistics_cycle")
     test_ends = built_warehouse.query(
-        f"select test_id, cycle_number, curve_overlay from {built_warehouse.view('test_statistics_cycle')} as cycles "
-        f"where cycle_number in (select min(cycle_number) from {built_warehouse.view('test_statistics_cycle')} as t "
-        f"where t.device_id = cycles.device_id and t.test_id = cycles.test_id)"
+        f"select cycles.test_id, cycles.curve_overlay from {test_cycles} as cycles inner join ("
+        f"select device_id, test_id, min(cycle_number) as first, max(cycle_number) as last from {test_cycles} "
+        f"group by device_id, test_id) as ends on cycles.device_id = ends.device_id and cycles.test_id = ends.test_id "
+        f"and cycles.cycle_number in (ends.first, ends.last)"
     )
-    assert test_ends and {row[2] for row in test_ends} <= {"first and last", "sampled"}
+    assert {row[0] for row in test_ends} == {test.test_id for test in generate.TESTS}
+    assert {row[1] for row in test_ends} <= {"first and last", "sampled"}
