@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy
 import pytest
 
-from pulse_analytics import config, warehouse
-from tests.conftest import Warehouse, pulse_env, run_pulse
-from tests.integration.test_metrics import START, insert_cycle, insert_row
+from pulse_analytics import warehouse
+from tests.conftest import Warehouse
+from tests.integration.hand_made import START, built, insert_cycle, insert_row, source_tables
 
 
 def linear(first: float, step: float, count: int) -> list[float]:
@@ -28,25 +28,21 @@ PARTS = {
 
 
 def build(directory: Path) -> Warehouse:
-    connection = warehouse.connect_sources(directory)
-    warehouse.create_source_tables(connection)
-    tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
-    with warehouse.transaction(connection):
-        for number, discharges in enumerate(PARTS.values()):
-            for cycle, discharge in enumerate(discharges, start=1):
-                insert_cycle(connection, tables, (f"dev-{number}", f"test-{number}", cycle),
-                             START + timedelta(hours=3 * cycle), discharge / 0.99, discharge)  # fmt: skip
-    with warehouse.transaction(connection):
-        insert_row(connection, tables["recipe_metadata"], {"recipe_id": "r1"})
-        for number, part in enumerate(PARTS):
-            insert_row(connection, tables["device_metadata"], {"device_id": f"dev-{number}"})
-            insert_row(connection, tables["part_metadata"], {"part_id": part, "chemistry": "NMC"})
-            link = {"device_id": f"dev-{number}", "test_id": f"test-{number}"}
-            insert_row(connection, tables["device_test_recipe"], {**link, "recipe_id": "r1"})
-            insert_row(connection, tables["device_test_part"], {**link, "part_id": part})
-    connection.close()
-    run_pulse("build", env=pulse_env(directory))
-    return Warehouse("duckdb", directory)
+    with source_tables(directory) as (connection, tables):
+        with warehouse.transaction(connection):
+            for number, discharges in enumerate(PARTS.values()):
+                for cycle, discharge in enumerate(discharges, start=1):
+                    insert_cycle(connection, tables, (f"dev-{number}", f"test-{number}", cycle),
+                                 START + timedelta(hours=3 * cycle), discharge / 0.99, discharge)  # fmt: skip
+        with warehouse.transaction(connection):
+            insert_row(connection, tables["recipe_metadata"], {"recipe_id": "r1"})
+            for number, part in enumerate(PARTS):
+                insert_row(connection, tables["device_metadata"], {"device_id": f"dev-{number}"})
+                insert_row(connection, tables["part_metadata"], {"part_id": part, "chemistry": "NMC"})
+                link = {"device_id": f"dev-{number}", "test_id": f"test-{number}"}
+                insert_row(connection, tables["device_test_recipe"], {**link, "recipe_id": "r1"})
+                insert_row(connection, tables["device_test_part"], {**link, "part_id": part})
+    return built(directory)
 
 
 @pytest.fixture(scope="module")

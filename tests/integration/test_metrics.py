@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from pulse_analytics import config, warehouse
-from tests.conftest import Warehouse, pulse_env, run_pulse
+from pulse_analytics import warehouse
+from tests.conftest import Warehouse
+from tests.integration.hand_made import (
+    START,
+    built,
+    insert_cycle,
+    insert_row,
+    source_tables,
+)
 
-START = datetime(2026, 1, 1)
 # One part, two tests on two devices, shaped like real recordings' oddities. Test A, a characterisation test (one full
 # cycle only): a tiny cycle, a charge-only cycle, a full cycle, a rest. Test B, the cycling test: a start part-charged
 # (1 Ah in, 1.9 Ah out), the part's first full cycle of a cycling test (its discharge, 1.71 Ah, is the reference
@@ -27,65 +32,28 @@ CYCLES = [  # device, test, cycle, charge Ah, discharge Ah, start offset (h)
     ("dev-b", "test-b", 3, 1.5, 1.7, 54),
     ("dev-b", "test-b", 4, 3.0, 2.9, 57),
 ]
-CHARGE_WH_PER_AH, DISCHARGE_WH_PER_AH = 4.0, 3.6
-
-
-def insert_row(connection: duckdb.DuckDBPyConnection, table: str, values: dict[str, object]) -> None:
-    """Insert one row; columns not given are 0 (numbers), START (timestamps) or null (anything else)."""
-    described = connection.execute(f"describe {table}").fetchall()
-    row = {}
-    for name, kind, *_ in described:
-        if name in values:
-            row[name] = values[name]
-        elif kind == "TIMESTAMP":
-            row[name] = START
-        elif kind in ("DOUBLE", "INTEGER", "BIGINT"):
-            row[name] = 0
-        else:  # text, dates, maps: unknown
-            row[name] = None
-    names = ", ".join(f'"{name}"' for name in row)
-    connection.execute(f"insert into {table} ({names}) values ({', '.join('?' * len(row))})", list(row.values()))
-
-
-def insert_cycle(connection: duckdb.DuckDBPyConnection, tables: dict[str, str], key: tuple[str, str, int],
-                 begin: datetime, charge: float, discharge: float) -> None:  # fmt: skip
-    """One cycle of two hours from `begin`: its statistics_cycle row (energies at CHARGE_WH_PER_AH and
-    DISCHARGE_WH_PER_AH), one step and one telemetry record."""
-    device, test, cycle = key
-    keys = {"device_id": device, "test_id": test, "cycle_number": cycle}
-    insert_row(connection, tables["statistics_cycle"], {
-        **keys, "start_time": begin, "end_time": begin + timedelta(hours=2),
-        "charge_capacity__Ah": charge, "discharge_capacity__Ah": discharge,
-        "charge_energy__Wh": charge * CHARGE_WH_PER_AH, "discharge_energy__Wh": discharge * DISCHARGE_WH_PER_AH,
-    })  # fmt: skip
-    insert_row(connection, tables["statistics_step"], {**keys, "step_number": cycle, "start_time": begin})
-    insert_row(connection, tables["telemetry"], {**keys, "step_number": cycle, "record_number": cycle,
-                                                  "timestamp": begin})  # fmt: skip
 
 
 def build_hand_made(directory: Path, **recipe_columns: str) -> Warehouse:
     """CYCLES in a new warehouse, built by `pulse build`. recipe_columns: lab-defined recipe_metadata columns of recipe
     r1 (both tests'), as text (labs' metadata often is), e.g. reference_cycle_number="3"."""
-    connection = warehouse.connect_sources(directory)
-    warehouse.create_source_tables(connection)
-    tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
-    with warehouse.transaction(connection):
-        for device, test, cycle, charge, discharge, hours in CYCLES:
-            insert_cycle(connection, tables, (device, test, cycle), START + timedelta(hours=hours), charge, discharge)
-    with warehouse.transaction(connection):
-        for column in recipe_columns:
-            connection.execute(f"alter table {tables['recipe_metadata']} add column {column} varchar")
-        insert_row(connection, tables["device_metadata"], {"device_id": "dev-a"})
-        insert_row(connection, tables["recipe_metadata"], {"recipe_id": "r1", **recipe_columns})
-        insert_row(connection, tables["part_metadata"], {"part_id": "cell-x"})
-        for device, test in (("dev-a", "test-a"), ("dev-b", "test-b")):
-            insert_row(connection, tables["device_test_recipe"], {"device_id": device, "test_id": test,
-                                                                   "recipe_id": "r1"})  # fmt: skip
-            insert_row(connection, tables["device_test_part"], {"device_id": device, "test_id": test,
-                                                                 "part_id": "cell-x"})  # fmt: skip
-    connection.close()
-    run_pulse("build", env=pulse_env(directory))
-    return Warehouse("duckdb", directory)
+    with source_tables(directory) as (connection, tables):
+        with warehouse.transaction(connection):
+            for device, test, cycle, charge, discharge, hours in CYCLES:
+                begin = START + timedelta(hours=hours)
+                insert_cycle(connection, tables, (device, test, cycle), begin, charge, discharge)
+        with warehouse.transaction(connection):
+            for column in recipe_columns:
+                connection.execute(f"alter table {tables['recipe_metadata']} add column {column} varchar")
+            insert_row(connection, tables["device_metadata"], {"device_id": "dev-a"})
+            insert_row(connection, tables["recipe_metadata"], {"recipe_id": "r1", **recipe_columns})
+            insert_row(connection, tables["part_metadata"], {"part_id": "cell-x"})
+            for device, test in (("dev-a", "test-a"), ("dev-b", "test-b")):
+                insert_row(connection, tables["device_test_recipe"], {"device_id": device, "test_id": test,
+                                                                       "recipe_id": "r1"})  # fmt: skip
+                insert_row(connection, tables["device_test_part"], {"device_id": device, "test_id": test,
+                                                                     "part_id": "cell-x"})  # fmt: skip
+    return built(directory)
 
 
 @pytest.fixture(scope="module")
@@ -172,9 +140,9 @@ def test_a_purpose_the_recipe_states_wins_over_the_count_of_full_cycles(tmp_path
     if dbt_target != "duckdb":
         pytest.skip("the hand-made input is written to the DuckDB catalog files")
     for stated, purposes, reference in (("Cycling", {"cycling"}, 1.9), ("pOCV", {"characterisation"}, None)):
-        built = build_hand_made(tmp_path / stated, test_purpose=stated)
-        rows = built.query(f"select test_purpose, reference_capacity__ah, life_curve_exclusion "
-                           f"from {built.view('part_statistics_cycle')}")  # fmt: skip
+        stated_warehouse = build_hand_made(tmp_path / stated, test_purpose=stated)
+        rows = stated_warehouse.query(f"select test_purpose, reference_capacity__ah, life_curve_exclusion "
+                                      f"from {stated_warehouse.view('part_statistics_cycle')}")  # fmt: skip
         assert {row[0] for row in rows} == purposes, stated
         assert [row[1] for row in rows] == [pytest.approx(reference) if reference else None] * len(rows), stated
         if reference is None:

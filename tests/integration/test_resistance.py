@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pulse_analytics import config, warehouse
-from tests.conftest import Warehouse, pulse_env, run_pulse
-from tests.integration.test_metrics import START, insert_row
+from pulse_analytics import warehouse
+from tests.conftest import Warehouse
+from tests.integration.hand_made import START, built, insert_row, source_tables
 
 # step -> (step type, [(seconds from START, voltage, current)]) of one cycle of one test.
 STEPS = {
@@ -31,33 +31,29 @@ EXPECTED = {  # step -> (type, resistance (Ohm), read after (s), voltage before,
 
 
 def build(directory: Path) -> Warehouse:
-    connection = warehouse.connect_sources(directory)
-    warehouse.create_source_tables(connection)
-    tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
-    keys = {"device_id": "dev-r", "test_id": "test-r", "cycle_number": 1}
-    record = 0
-    with warehouse.transaction(connection):
-        for step, (step_type, records) in STEPS.items():
-            for seconds, volts, amps in records:
-                record += 1
-                when = START + timedelta(seconds=seconds)
-                insert_row(connection, tables["telemetry"], {
-                    **keys, "step_number": step, "step_type": step_type, "record_number": record,
-                    "timestamp": when, "voltage__V": volts, "current__A": amps})  # fmt: skip
-            (first_s, first_v, first_a), (last_s, last_v, last_a) = records[0], records[-1]
-            insert_row(connection, tables["statistics_step"], {
-                **keys, "step_number": step, "step_type": step_type,
-                "start_time": START + timedelta(seconds=first_s), "end_time": START + timedelta(seconds=last_s),
-                "start_voltage__V": first_v, "end_voltage__V": last_v,
-                "start_current__A": first_a, "end_current__A": last_a})  # fmt: skip
-        insert_row(connection, tables["statistics_cycle"], {**keys, "start_time": START})
-    with warehouse.transaction(connection):
-        insert_row(connection, tables["part_metadata"], {"part_id": "cell-r"})
-        insert_row(connection, tables["device_test_part"], {"device_id": "dev-r", "test_id": "test-r",
-                                                             "part_id": "cell-r"})  # fmt: skip
-    connection.close()
-    run_pulse("build", env=pulse_env(directory))
-    return Warehouse("duckdb", directory)
+    with source_tables(directory) as (connection, tables):
+        keys = {"device_id": "dev-r", "test_id": "test-r", "cycle_number": 1}
+        record = 0
+        with warehouse.transaction(connection):
+            for step, (step_type, records) in STEPS.items():
+                for seconds, volts, amps in records:
+                    record += 1
+                    when = START + timedelta(seconds=seconds)
+                    insert_row(connection, tables["telemetry"], {
+                        **keys, "step_number": step, "step_type": step_type, "record_number": record,
+                        "timestamp": when, "voltage__V": volts, "current__A": amps})  # fmt: skip
+                (first_s, first_v, first_a), (last_s, last_v, last_a) = records[0], records[-1]
+                insert_row(connection, tables["statistics_step"], {
+                    **keys, "step_number": step, "step_type": step_type,
+                    "start_time": START + timedelta(seconds=first_s), "end_time": START + timedelta(seconds=last_s),
+                    "start_voltage__V": first_v, "end_voltage__V": last_v,
+                    "start_current__A": first_a, "end_current__A": last_a})  # fmt: skip
+            insert_row(connection, tables["statistics_cycle"], {**keys, "start_time": START})
+        with warehouse.transaction(connection):
+            insert_row(connection, tables["part_metadata"], {"part_id": "cell-r"})
+            insert_row(connection, tables["device_test_part"], {"device_id": "dev-r", "test_id": "test-r",
+                                                                 "part_id": "cell-r"})  # fmt: skip
+    return built(directory)
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pulse_analytics import config, warehouse
-from tests.conftest import Warehouse, pulse_env, run_pulse
-from tests.integration.test_metrics import START, insert_row
+from pulse_analytics import warehouse
+from tests.conftest import Warehouse
+from tests.integration.hand_made import START, built, insert_row, source_tables
 
 STEP_AH = 0.001  # capacity per record
 # The charge: V = 3.0005 + Q (1 V per Ah) over 1 Ah, 1,000 records; dQ/dV is 1 Ah/V everywhere.
@@ -45,31 +45,27 @@ def records() -> list[dict[str, object]]:
 
 
 def build(directory: Path) -> Warehouse:
-    connection = warehouse.connect_sources(directory)
-    warehouse.create_source_tables(connection)
-    tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
-    keys = {"device_id": "dev-1", "test_id": "test-1", "cycle_number": 1}
-    with warehouse.transaction(connection):
-        temperatures = {}  # step -> its records' temperature
-        for row in records():
-            temperatures[row["step_number"]] = row.pop("temperature")
-            insert_row(connection, tables["telemetry"], row)
-        for step, temperature in temperatures.items():
-            if temperature is not None:
-                connection.execute(f"update {tables['telemetry']} set auxiliary = map(['temperature__C'], [?]) "
-                                   f"where step_number = ?", [temperature, step])  # fmt: skip
-        for step in (1, 2, 3, 4):
-            insert_row(connection, tables["statistics_step"], {**keys, "step_number": step, "start_time": START})
-        insert_row(connection, tables["statistics_cycle"], {**keys, "start_time": START, "charge_capacity__Ah": 1.0,
-                                                            "discharge_capacity__Ah": 1.5})  # fmt: skip
-    with warehouse.transaction(connection):
-        insert_row(connection, tables["device_metadata"], {"device_id": "dev-1"})
-        insert_row(connection, tables["part_metadata"], {"part_id": "cell-1"})
-        insert_row(connection, tables["device_test_part"], {"device_id": "dev-1", "test_id": "test-1",
-                                                             "part_id": "cell-1"})  # fmt: skip
-    connection.close()
-    run_pulse("build", env=pulse_env(directory))
-    return Warehouse("duckdb", directory)
+    with source_tables(directory) as (connection, tables):
+        keys = {"device_id": "dev-1", "test_id": "test-1", "cycle_number": 1}
+        with warehouse.transaction(connection):
+            temperatures = {}  # step -> its records' temperature
+            for row in records():
+                temperatures[row["step_number"]] = row.pop("temperature")
+                insert_row(connection, tables["telemetry"], row)
+            for step, temperature in temperatures.items():
+                if temperature is not None:
+                    connection.execute(f"update {tables['telemetry']} set auxiliary = map(['temperature__C'], [?]) "
+                                       f"where step_number = ?", [temperature, step])  # fmt: skip
+            for step in (1, 2, 3, 4):
+                insert_row(connection, tables["statistics_step"], {**keys, "step_number": step, "start_time": START})
+            insert_row(connection, tables["statistics_cycle"], {**keys, "start_time": START, "charge_capacity__Ah": 1.0,
+                                                                "discharge_capacity__Ah": 1.5})  # fmt: skip
+        with warehouse.transaction(connection):
+            insert_row(connection, tables["device_metadata"], {"device_id": "dev-1"})
+            insert_row(connection, tables["part_metadata"], {"part_id": "cell-1"})
+            insert_row(connection, tables["device_test_part"], {"device_id": "dev-1", "test_id": "test-1",
+                                                                 "part_id": "cell-1"})  # fmt: skip
+    return built(directory)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 -- The telemetry records with their cycle's part, part_cycle_number, test purpose and curve_overlay (int_cycles), and
--- the record columns the per-cycle analyses read (cycle_voltage_curves, cycle_incremental_capacity,
--- cycle_temperatures). The cycle's columns are joined to the records before any window or group-by runs, and those
--- run over them with the cycle's key, so a filter on test, cycle, part or overlay reaches the telemetry scan.
+-- the record columns the curve views read (cycle_voltage_curves, cycle_incremental_capacity). The cycle's columns are
+-- joined to the records before any window or group-by runs, and those run over them with the cycle's key, so a filter
+-- on test, cycle, part or overlay reaches the telemetry scan.
 select
     telemetry.device_id,
     telemetry.test_id,
@@ -12,11 +12,9 @@ select
     cycles.curve_overlay,
     telemetry.record_number,
     telemetry.step_type,
-    telemetry.duration__s,
     telemetry.voltage__v,
     telemetry.capacity_charged__ah,
-    telemetry.capacity_discharged__ah,
-    telemetry.auxiliary
+    telemetry.capacity_discharged__ah
 from {{ ref('telemetry') }} as telemetry
 inner join {{ ref('int_cycles') }} as cycles
     on telemetry.device_id = cycles.device_id

@@ -1,9 +1,9 @@
 -- Every cycle of every test (statistics_cycle's keys and capacities), with what the cycle marts need to know about it:
 -- its part, the test's place among the part's tests and the cycle's part_cycle_number (null for a test without a
 -- part), its kind and its test's purpose (int_cycle_kinds), and whether the voltage-curve charts overlay it by default
--- (curve_overlay): the first and last cycle of its part (of its test, for a test without a part), then the first and
--- last of its test and every Nth cycle between, N chosen so that about curve_overlay_cycles (dbt var, 10) cycles of each
--- part (each test without a part) show.
+-- (curve_overlay): the first and last cycle of its part (of its test, for a test without a part), then the first
+-- and last of its test and every Nth cycle between, N chosen so that about curve_overlay_cycles (dbt var, 10) cycles
+-- of each part (each test without a part) show.
 -- Narrow on purpose: the part numbering and the life metrics run their windows over these rows, not over wide ones.
 with cycles as (
     select
