@@ -333,7 +333,7 @@ def parser() -> argparse.ArgumentParser:
     superset.set_defaults(func=cmd_superset)
 
     sync = commands.add_parser("sync", help="sync the Superset assets in git into Superset with preset-cli")
-    sync.add_argument("--url", help=f"Superset to sync into (default {superset_sync.local_url()})")
+    sync.add_argument("--url", help=f"Superset to sync into (default {server.url()})")
     sync.add_argument("--target", choices=superset_sync.TARGETS, default="duckdb",
                       help="warehouse the database connection points at (default duckdb)")  # fmt: skip
     sync.add_argument("--force", action="store_true",
@@ -345,7 +345,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--dashboard", action="append", metavar="TITLE-or-UUID",
                         help="a dashboard to export, by title, slug or uuid; repeat for more (default: all dashboards "
                         "and datasets)")  # fmt: skip
-    export.add_argument("--url", help=f"Superset to export from (default {superset_sync.local_url()})")
+    export.add_argument("--url", help=f"Superset to export from (default {server.url()})")
     export.add_argument("--target", choices=superset_sync.TARGETS, default="duckdb",
                         help="target the assets were synced with, to keep templated values (default duckdb)")
     export.add_argument("--root", type=Path, metavar="DIR",

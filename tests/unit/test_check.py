@@ -383,6 +383,7 @@ def test_the_docker_compose_environment_is_the_sync_jobs() -> None:
     assert environment.target == "trino"
     assert environment.env["PULSE_ANALYTICS_TRINO_HOST"] == "trino"
     assert environment.env["PULSE_ANALYTICS_TRINO_USER"] == "superset"
+    assert environment.instance == "http://superset:8088"  # the `--url` of the job's `pulse sync`
 
 
 def shape_cases() -> list[tuple[str, str, list[Any], type]]:

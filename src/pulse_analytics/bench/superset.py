@@ -76,7 +76,7 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://localhost:{self.port}"
+        return superset_server.url(self.port)
 
     def env(self, warehouse_dir: Path) -> dict[str, str]:
         return {**os.environ, **config.resolved_environment(), config.PREFIX + "WAREHOUSE_DIR": str(warehouse_dir),
@@ -116,7 +116,7 @@ class Server:
         return superset_server.State(self.state_dir)
 
     def api(self) -> SupersetApi:
-        return SupersetApi(self.url, *self.admin)
+        return superset_server.admin_api(self.url, self.admin)
 
     def peak_rss_bytes(self) -> dict[str, int]:
         """Peak resident memory of gunicorn's master and each worker so far (VmHWM)."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pulse_analytics.superset import assets, check, layout, rendering, sync
+from pulse_analytics.superset import assets, check, layout, rendering, server, sync
 from pulse_analytics.superset.api import SupersetApi
 from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, folder, load
 
@@ -261,7 +261,7 @@ def main(url: str | None, target: str, selectors: list[str], root: Path | None) 
     """`pulse export [--dashboard TITLE-or-UUID ...]`; then the bundle is checked, as before a sync."""
     started = time.monotonic()
     root = (root or assets.REPO_DIR).resolve()
-    url = (url or sync.local_url()).rstrip("/")
+    url = (url or server.url()).rstrip("/")
     chosen = ", ".join(selectors) if selectors else "all dashboards and datasets"
     print(f"==> Exporting {chosen} from {url} into {root}", file=sys.stderr, flush=True)
     try:

@@ -24,6 +24,7 @@ import jinja2
 import yaml
 
 from pulse_analytics import config
+from pulse_analytics.superset import server
 
 COMPOSE_FILE = Path(__file__).resolve().parents[3] / "docker-compose.yml"
 COMPOSE_ENV_EXAMPLE = COMPOSE_FILE.with_name(".env.example")
@@ -42,7 +43,7 @@ class Environment:
     name: str
     target: str
     env: dict[str, str]
-    instance: str = "http://localhost:8088"
+    instance: str
 
     @property
     def schema(self) -> str:
@@ -59,7 +60,7 @@ def _raise(message: str, *args: object) -> None:
 
 def embedded() -> Environment:
     """The embedded DuckDB warehouse with the PULSE_ANALYTICS_* settings in force here (defaults filled in)."""
-    return Environment("embedded DuckDB", "duckdb", config.resolved_environment())
+    return Environment("embedded DuckDB", "duckdb", config.resolved_environment(), server.url())
 
 
 def sync_environment(target: str, instance: str) -> Environment:
@@ -81,8 +82,17 @@ def docker_compose(compose_file: Path = COMPOSE_FILE, env_example: Path = COMPOS
         environment = dict(item.split("=", 1) for item in environment)
     for key, value in environment.items():
         defaults[key] = COMPOSE_REFERENCE.sub(lambda match: example.get(match[1], match[2] or ""), str(value))
-    return Environment("docker compose Trino", "trino", defaults, instance=defaults.get(
-        config.PREFIX + "SUPERSET_URL", "http://superset:8088"))  # fmt: skip
+    return Environment("docker compose Trino", "trino", defaults, instance=_sync_url(compose_file, service))
+
+
+def _sync_url(compose_file: Path, service: dict[str, Any]) -> str:
+    """The Superset the compose stack's sync job syncs into: the `--url` of its command."""
+    command = service.get("command") or []
+    if isinstance(command, str):
+        command = command.split()
+    if "--url" not in command[:-1]:
+        raise RenderError(f"{compose_file}: service '{COMPOSE_SYNC_SERVICE}' has no `--url` in its command")
+    return str(command[command.index("--url") + 1])
 
 
 def supported_environments() -> list[Environment]:

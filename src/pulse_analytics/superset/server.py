@@ -98,8 +98,9 @@ def clear_cache(files: State | None = None) -> None:
             entry.unlink(missing_ok=True)
 
 
-def url() -> str:
-    return f"http://localhost:{port()}"
+def url(port_number: int | None = None) -> str:
+    """The URL of a Superset on this machine: on `port_number`, else the local one (PULSE_ANALYTICS_SUPERSET_PORT)."""
+    return f"http://localhost:{port_number or port()}"
 
 
 def superset_environment() -> dict[str, str]:
@@ -212,20 +213,23 @@ def wait_until_healthy(process: subprocess.Popen[bytes], files: State) -> None:
 def ensure_logins() -> None:
     """The admin can log in with the configured password; the viewer role and the read-only user exist."""
     try:
-        api = admin_login()
+        api = admin_api()
     except SupersetError:
         result = subprocess.run([sys.executable, "-m", "pulse_analytics.superset.admin"], env=superset_environment(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
         if result.returncode != 0:
             raise SystemExit(f"error: could not set up the Superset admin user:\n{result.stderr[-3000:]}") from None
-        api = admin_login()
+        api = admin_api()
     access.ensure_viewer_role(api)
     access.ensure_user(api, config.get("SUPERSET_VIEWER_USER"), config.get("SUPERSET_VIEWER_PASSWORD"),
                        access.VIEWER_ROLE)  # fmt: skip
 
 
-def admin_login() -> SupersetApi:
-    return SupersetApi(url(), config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
+def admin_api(superset_url: str | None = None, admin: tuple[str, str] | None = None) -> SupersetApi:
+    """A session of the admin user (PULSE_ANALYTICS_SUPERSET_ADMIN_*, or `admin`) on the Superset at `superset_url`
+    (default: the local one)."""
+    user, password = admin or (config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
+    return SupersetApi(superset_url or url(), user, password)
 
 
 def stop() -> bool:

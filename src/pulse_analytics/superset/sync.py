@@ -23,14 +23,10 @@ from pathlib import Path
 
 from pulse_analytics import config
 from pulse_analytics.progress import step
-from pulse_analytics.superset import access, assets, check
+from pulse_analytics.superset import access, assets, check, server
 from pulse_analytics.superset.api import SupersetApi, SupersetError
 
 TARGETS = ("duckdb", "trino")
-
-
-def local_url() -> str:
-    return f"http://localhost:{config.get('SUPERSET_PORT')}"
 
 
 def sync(url: str | None = None, target: str = "duckdb", force: bool = False) -> None:
@@ -38,7 +34,7 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
 
     Imports nothing when Superset already holds exactly what git holds (see the module doc), unless `force`.
     """
-    url = (url or local_url()).rstrip("/")
+    url = (url or server.url()).rstrip("/")
     if target not in TARGETS:
         raise SystemExit(f"error: unknown target '{target}'; choose one of {', '.join(TARGETS)}.")
     check.before_sync(target)  # refuses a broken bundle (docs/assets.md)
@@ -109,7 +105,7 @@ def record_sync(url: str, record: dict[str, object]) -> None:
 
 def admin_api(url: str) -> SupersetApi:
     try:
-        return SupersetApi(url, config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
+        return server.admin_api(url)
     except SupersetError as error:
         raise SystemExit(f"error: {error}") from error
 
