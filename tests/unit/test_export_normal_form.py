@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pulse_analytics.superset import export, layout, rendering
-from pulse_analytics.superset.bundle import Asset, Bundle, load
+from pulse_analytics.superset.bundle import Asset, Bundle, parse
 from tests.conftest import REPO_ROOT
 
 CHART = "dashboards/charts/test_voltage.yaml"
@@ -21,7 +21,7 @@ OVERVIEW = "datasets/datasets/pulse_warehouse/test_overview.yaml"
 
 @pytest.fixture(scope="module")
 def git() -> Bundle:
-    return load(REPO_ROOT, [rendering.sync_environment("duckdb", "http://localhost:8088")])
+    return parse(REPO_ROOT, [rendering.sync_environment("duckdb", "http://localhost:8088")])
 
 
 def asset(git: Bundle, name: str) -> Asset:

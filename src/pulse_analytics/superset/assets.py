@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 REPO_DIR = Path(__file__).resolve().parents[3]
+YAML_SUFFIXES = {".yaml", ".yml"}
 DATASETS_DIR = REPO_DIR / "datasets"
 DASHBOARDS_DIR = REPO_DIR / "dashboards"
 
@@ -52,9 +53,17 @@ def normal_yaml(asset: dict[str, Any]) -> str:
                      width=120)  # fmt: skip
 
 
-def files(kind: str) -> list[Path]:
-    """The YAML files of one kind of asset (databases, datasets, charts, dashboards), in name order."""
-    return sorted(FOLDERS[kind].rglob("*.yaml"))
+def files(kind: str, directory: Path | None = None) -> list[Path]:
+    """The asset files of one kind (databases, datasets, charts, dashboards) in `directory` (default: this
+    repository's folder of that kind), in name order."""
+    directory = directory or FOLDERS[kind]
+    return sorted(path for path in directory.rglob("*") if is_asset_file(path, directory))
+
+
+def is_asset_file(path: Path, directory: Path) -> bool:
+    """A YAML file preset-cli imports from that asset folder (not an `.overrides.yaml` file, nor in a hidden folder)."""
+    hidden = any(part.startswith(".") for part in path.parent.relative_to(directory).parts)
+    return path.is_file() and path.suffix in YAML_SUFFIXES and ".overrides" not in path.suffixes and not hidden
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -73,7 +82,7 @@ def chart_uuids(dashboard: dict[str, Any]) -> list[str]:
 
 
 @contextmanager
-def bundle() -> Iterator[Path]:
+def preset_cli_folder() -> Iterator[Path]:
     """A temporary folder with databases/, datasets/, charts/ and dashboards/ side by side, as preset-cli reads them.
 
     Files are copied, not linked, so an edit during a sync cannot change what is imported half-way.

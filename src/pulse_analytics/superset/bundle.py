@@ -17,7 +17,6 @@ import yaml
 from pulse_analytics.superset import assets, rendering
 
 KINDS = tuple(assets.FOLDERS)  # databases, datasets, charts, dashboards
-YAML_SUFFIXES = {".yaml", ".yml"}
 UUID_LINE = re.compile(r"^uuid:\s*['\"]?([0-9a-fA-F-]{36})", re.MULTILINE)
 LAYOUT = {kind: path.relative_to(assets.REPO_DIR) for kind, path in assets.FOLDERS.items()}  # kind -> folder in a root
 
@@ -87,7 +86,7 @@ def folder(root: Path, kind: str) -> Path:
     return root / LAYOUT[kind]
 
 
-def load(root: Path, environments: list[rendering.Environment]) -> Bundle:
+def parse(root: Path, environments: list[rendering.Environment]) -> Bundle:
     """Every asset file under root, parsed and rendered for every environment; unreadable files become problems."""
     bundle = Bundle(root, environments)
     for kind in KINDS:
@@ -95,18 +94,11 @@ def load(root: Path, environments: list[rendering.Environment]) -> Bundle:
         if not directory.is_dir():
             bundle.report(directory, f"folder is missing; it holds the {kind} of the Superset assets")
             continue
-        for path in sorted(directory.rglob("*")):
-            if is_asset_file(path, directory):
-                asset = read(bundle, kind, path)
-                if asset is not None:
-                    bundle.assets[kind].append(asset)
+        for path in assets.files(kind, directory):
+            asset = read(bundle, kind, path)
+            if asset is not None:
+                bundle.assets[kind].append(asset)
     return bundle
-
-
-def is_asset_file(path: Path, directory: Path) -> bool:
-    """A YAML file preset-cli imports from that asset folder (not an `.overrides.yaml` file, nor in a hidden folder)."""
-    hidden = any(part.startswith(".") for part in path.parent.relative_to(directory).parts)
-    return path.is_file() and path.suffix in YAML_SUFFIXES and ".overrides" not in path.suffixes and not hidden
 
 
 def read(bundle: Bundle, kind: str, path: Path) -> Asset | None:

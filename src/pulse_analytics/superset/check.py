@@ -27,7 +27,7 @@ from sqlalchemy.exc import ArgumentError
 
 from pulse_analytics import config
 from pulse_analytics.superset import assets, check_columns, layout, model_columns, rendering
-from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, Problem, folder, is_asset_file, load, names
+from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, Problem, folder, names, parse
 
 # The keys Superset 6.1's import schemas require (ImportV1*Schema, required=True), and those this bundle needs besides.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -95,7 +95,7 @@ def run(root: Path | None = None, warehouse_dir: Path | None = None, dbt_dir: Pa
         environments: list[rendering.Environment] | None = None) -> list[Problem]:  # fmt: skip
     """Every problem of the bundle under root (default: the repository). Dataset columns are checked against the dbt
     project's declared columns, or against the views built in warehouse_dir when given."""
-    bundle = load(root or assets.REPO_DIR, environments or rendering.supported_environments())
+    bundle = parse(root or assets.REPO_DIR, environments or rendering.supported_environments())
     check_structure(bundle)
     check_uuids(bundle)
     check_references(bundle)
@@ -313,9 +313,7 @@ def normalize(root: Path) -> list[Path]:
     changed = []
     for kind in KINDS:
         directory = folder(root, kind)
-        for path in sorted(directory.rglob("*")):
-            if not is_asset_file(path, directory):
-                continue
+        for path in assets.files(kind, directory):
             text = path.read_text(encoding="utf-8")
             if "{%" in text:
                 continue

@@ -30,7 +30,7 @@ from typing import Any
 
 from pulse_analytics.superset import assets, check, layout, rendering, server, sync
 from pulse_analytics.superset.api import SupersetApi
-from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, folder, load
+from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, folder, parse
 
 MISSING = object()
 Defaults = dict[str, tuple[Any, ...]]  # key -> the values Superset gives it when an imported file leaves it out
@@ -74,7 +74,7 @@ class Result:
 def export(url: str, target: str, selectors: list[str], root: Path) -> Result:
     """Export the chosen dashboards (all when none is chosen) from the Superset at url into the bundle under root."""
     environment = rendering.sync_environment(target, url)
-    git = load(root, [environment])
+    git = parse(root, [environment])
     if git.problems:
         listed = "\n".join(str(problem) for problem in git.problems)
         raise ExportError(f"the assets under {root} cannot all be read, so an export could overwrite them:\n{listed}\n"

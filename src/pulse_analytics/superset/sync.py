@@ -1,8 +1,8 @@
 """`pulse sync`: import every asset in git into a Superset with preset-cli, then make sure the viewer role is right.
 
-Equivalent to `superset-cli -u <admin> -p <password> <url> sync native <bundle> --overwrite --load-env
--o target=<duckdb|trino> -o schema=<PULSE_ANALYTICS_TARGET_SCHEMA>`, where <bundle> is assets.bundle(). preset-cli
-runs in a child process that reads the password from the environment, so it never appears on a command line.
+Equivalent to `superset-cli -u <admin> -p <password> <url> sync native <folder> --overwrite --load-env
+-o target=<duckdb|trino> -o schema=<PULSE_ANALYTICS_TARGET_SCHEMA>`, where <folder> is assets.preset_cli_folder().
+preset-cli runs in a child process that reads the password from the environment, so it never appears on a command line.
 Superset matches assets by UUID, so a sync never duplicates an asset, and any edit made in the UI is replaced by what
 git holds. Superset's importer marks every asset it imports as changed, even with identical content; so that a second
 sync changes nothing, each sync records (in the state folder) a fingerprint of the rendered assets and the time
@@ -49,7 +49,7 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
         return
     step(f"Syncing {summary} to {url} (target {target}) with preset-cli")
     started = time.monotonic()
-    with assets.bundle() as folder:
+    with assets.preset_cli_folder() as folder:
         command = [sys.executable, "-m", "pulse_analytics.superset.sync", url, str(folder), target]
         result = subprocess.run(command, env={**os.environ, **config.resolved_environment()})
     if result.returncode != 0:
