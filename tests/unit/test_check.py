@@ -344,6 +344,22 @@ def test_a_file_out_of_normal_form_is_caught_and_normalize_fixes_it(bundle: Path
     assert path.read_text() == (REPO_ROOT / CHART).read_text()
 
 
+def test_chart_ids_out_of_layout_order_are_caught_and_normalize_renumbers_them(bundle: Path) -> None:
+    """The same rule as `pulse export`: chartIds 1, 2, ... in layout order, filter scopes mapped with them."""
+    swapped = {1: 2, 2: 1}
+
+    def swap(dashboard: dict[str, Any]) -> None:
+        for node in layout.chart_nodes(dashboard["position"]):
+            node["meta"]["chartId"] = swapped.get(node["meta"]["chartId"], node["meta"]["chartId"])
+        dashboard["metadata"] = layout.map_chart_ids(dashboard["metadata"], lambda old, _where: swapped.get(old, old))
+
+    edit(bundle, CYCLE_DASHBOARD, swap)
+    only_problem(bundle, CYCLE_DASHBOARD, "is not in normal form", "chartIds 1, 2, ... in layout order")
+    result = run_pulse("check", "--root", str(bundle), "--normalize", env=user_env())
+    assert f"normalized {CYCLE_DASHBOARD}" in result.stderr
+    assert (bundle / CYCLE_DASHBOARD).read_text() == (REPO_ROOT / CYCLE_DASHBOARD).read_text()
+
+
 def test_sync_refuses_a_broken_bundle_before_reaching_superset(bundle: Path, monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     edit(bundle, CHART, lambda chart: chart["params"].update(metrics=["mean_voltage"]))

@@ -297,15 +297,24 @@ def check_database_uris(bundle: Bundle) -> None:
                                         "in the password key from the environment")  # fmt: skip
 
 
+def normal_form(kind: str, raw: Any) -> str:
+    """The one text of an asset, as `pulse export` writes it: normal YAML, and a dashboard's chartIds 1, 2, ... in
+    layout order (layout.renumbered)."""
+    if kind == "dashboards" and isinstance(raw, dict):
+        raw = layout.renumbered(raw)
+    return assets.normal_yaml(raw)
+
+
 def check_normal_form(bundle: Bundle) -> None:
     """Files without Jinja statements are in normal form, so `pulse export` rewrites only what changed."""
     for found in bundle.assets.values():
         for asset in found:
             if "{%" in asset.text:
                 continue  # a template with statements (the database) keeps its own layout and comments
-            if assets.normal_yaml(asset.raw) != asset.text:
-                bundle.report(asset, "is not in normal form (keys sorted, block style, 120 columns), so the next "
-                                     "`pulse export` would rewrite all of it: run `pulse check --normalize`")
+            if normal_form(asset.kind, asset.raw) != asset.text:
+                bundle.report(asset, "is not in normal form (keys sorted, block style, 120 columns, chartIds 1, 2, ... "
+                                     "in layout order), so the next `pulse export` would rewrite all of it: run "
+                                     "`pulse check --normalize`")
 
 
 def normalize(root: Path) -> list[Path]:
@@ -318,7 +327,7 @@ def normalize(root: Path) -> list[Path]:
             if "{%" in text:
                 continue
             try:
-                normal = assets.normal_yaml(rendering.parse_yaml(text))
+                normal = normal_form(kind, rendering.parse_yaml(text))
             except yaml.YAMLError:
                 continue  # `pulse check` reports it
             if normal != text:
