@@ -39,6 +39,7 @@ import duckdb
 import yaml
 
 from pulse_analytics import config, statistics, warehouse
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import Progress
 
 # Staging spills to a temporary folder beyond this much memory (DuckDB's buffer manager keeps the rest on disk).
@@ -144,7 +145,7 @@ STEP_TYPE_LABELS = (("Rest", r"rest|ocv|pause|wait|relax"), ("Discharge", r"dch|
 UNIT_SPELLINGS = {"°c": "degc", "celsius": "degc", "deg c": "degc", "ω": "ohm"}
 
 
-class BdfError(Exception):
+class BdfError(PulseError):
     """A file that cannot be imported; the message names the file and, where there is one, the line and column."""
 
 

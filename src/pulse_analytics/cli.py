@@ -11,10 +11,10 @@ from datetime import datetime
 from pathlib import Path
 
 from pulse_analytics import bdf, config, dbt, generate, warehouse
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 from pulse_analytics.superset import server
 from pulse_analytics.superset import sync as superset_sync
-from pulse_analytics.trino_native import NativeStackError
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -41,9 +41,6 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
                           recipe_id=args.recipe_id, start_time=args.start_time)  # fmt: skip
     try:
         reports, errors = bdf.import_files(args.files, options)
-    except bdf.BdfError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     finally:
         server.clear_cache()
     if errors:
@@ -57,11 +54,7 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
 def cmd_export_bdf(args: argparse.Namespace) -> int:
     from pulse_analytics import bdf_export
 
-    try:
-        exported = bdf_export.export_test(args.test_id, args.device_id, args.output)
-    except bdf.BdfError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    exported = bdf_export.export_test(args.test_id, args.device_id, args.output)
     print(f"wrote {exported.path} ({exported.rows:,} records; columns {', '.join(exported.columns)}) and its "
           f"sidecar {exported.sidecar.name}; `pulse import-bdf {exported.path}` gives the same test back")
     return 0
@@ -387,7 +380,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """The one place a PulseError, raised where a failure happened, becomes `error: <message>` and exit code 1."""
+    try:
+        return run(parser().parse_args(argv))
+    except PulseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def run(args: argparse.Namespace) -> int:
     on_main_thread = threading.current_thread() is threading.main_thread()
     if on_main_thread:
         previous = signal.signal(signal.SIGTERM, interrupt)  # SIGTERM stops a command as Ctrl-C does: cleanup runs
@@ -396,9 +397,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except NativeStackError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     finally:
         if on_main_thread:
             signal.signal(signal.SIGTERM, previous)

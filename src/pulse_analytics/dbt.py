@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from pulse_analytics import config, trino_connection, warehouse
+from pulse_analytics.errors import PulseError
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 TARGETS = ("duckdb", "trino")
@@ -61,10 +62,10 @@ def dbt_command(command: str, target: str, *args: str) -> list[str]:
 def prepare(target: str) -> None:
     """Check what dbt needs before it starts, and say what to do when it is missing."""
     if target not in TARGETS:
-        raise SystemExit(f"error: unknown dbt target '{target}'; choose one of {', '.join(TARGETS)}.")
+        raise PulseError(f"unknown dbt target '{target}'; choose one of {', '.join(TARGETS)}.")
     if target == "duckdb":
         if config.get("TELEMETRY_CATALOG") == config.get("METADATA_CATALOG"):
-            raise SystemExit("error: on the embedded DuckDB warehouse PULSE_ANALYTICS_TELEMETRY_CATALOG and "
+            raise PulseError("on the embedded DuckDB warehouse PULSE_ANALYTICS_TELEMETRY_CATALOG and "
                              "PULSE_ANALYTICS_METADATA_CATALOG must name different files; they are both "
                              f"'{config.get('METADATA_CATALOG')}'.")  # fmt: skip
         warehouse.require_warehouse()
@@ -72,7 +73,7 @@ def prepare(target: str) -> None:
     else:
         trino_connection.check_settings()
         if reason := trino_unreachable():
-            raise SystemExit(f"error: {reason}. Set PULSE_ANALYTICS_TRINO_HOST and PULSE_ANALYTICS_TRINO_PORT to "
+            raise PulseError(f"{reason}. Set PULSE_ANALYTICS_TRINO_HOST and PULSE_ANALYTICS_TRINO_PORT to "
                              "your Trino coordinator, or start the compose stack with `docker compose up`.")
 
 

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 
 from pulse_analytics import config, statistics, warehouse
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import Progress
 
 STEPS_PER_CYCLE = 4
@@ -107,7 +108,7 @@ class Size:
     @classmethod
     def for_rows(cls, rows: int) -> Size:
         if rows < 1_000:
-            raise SystemExit(f"error: --rows {rows} is too small; the demo lab needs at least 1000 telemetry rows.")
+            raise PulseError(f"--rows {rows} is too small; the demo lab needs at least 1000 telemetry rows.")
         lives = sum(test.life_share[1] - test.life_share[0] for test in TESTS)
         cycles = min(max(round(rows / (lives * STEPS_PER_CYCLE * 50)), 4), 1000)
         records = max(round(rows / (lives * cycles * STEPS_PER_CYCLE)), 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pulse_analytics import config
+from pulse_analytics.errors import PulseError
 
 AUTH_METHODS = ("none", "ldap")
 HTTP_SCHEMES = ("http", "https")
@@ -14,18 +15,18 @@ def check_settings() -> None:
     """Fail with what to change when the Trino settings cannot work together."""
     method, scheme = config.get("TRINO_AUTH_METHOD"), config.get("TRINO_HTTP_SCHEME")
     if method not in AUTH_METHODS:
-        raise SystemExit(f"error: PULSE_ANALYTICS_TRINO_AUTH_METHOD is '{method}'; choose one of "
+        raise PulseError(f"PULSE_ANALYTICS_TRINO_AUTH_METHOD is '{method}'; choose one of "
                          f"{', '.join(AUTH_METHODS)} (none: no password, e.g. the compose stack; ldap: a password).")
     if scheme not in HTTP_SCHEMES:
-        raise SystemExit(f"error: PULSE_ANALYTICS_TRINO_HTTP_SCHEME is '{scheme}'; choose http or https.")
+        raise PulseError(f"PULSE_ANALYTICS_TRINO_HTTP_SCHEME is '{scheme}'; choose http or https.")
     if method == "ldap" and scheme != "https":
-        raise SystemExit("error: PULSE_ANALYTICS_TRINO_AUTH_METHOD=ldap sends a password, which Trino accepts over "
+        raise PulseError("PULSE_ANALYTICS_TRINO_AUTH_METHOD=ldap sends a password, which Trino accepts over "
                          "https only: set PULSE_ANALYTICS_TRINO_HTTP_SCHEME=https (and the https port, usually 8443).")
     if method == "ldap" and not config.get("TRINO_PASSWORD"):
-        raise SystemExit("error: PULSE_ANALYTICS_TRINO_AUTH_METHOD=ldap needs PULSE_ANALYTICS_TRINO_PASSWORD.")
+        raise PulseError("PULSE_ANALYTICS_TRINO_AUTH_METHOD=ldap needs PULSE_ANALYTICS_TRINO_PASSWORD.")
     port = config.get("TRINO_PORT")
     if not port.isdigit():
-        raise SystemExit(f"error: PULSE_ANALYTICS_TRINO_PORT is '{port}'; it must be a port number, e.g. 8080.")
+        raise PulseError(f"PULSE_ANALYTICS_TRINO_PORT is '{port}'; it must be a port number, e.g. 8080.")
 
 
 def address() -> str:
@@ -54,11 +55,11 @@ def run(cursor: Any, sql: str) -> list[tuple]:
         cursor.execute(sql)
         return [tuple(row) for row in cursor.fetchall()]
     except (requests.exceptions.ConnectionError, trino.exceptions.TrinoConnectionError) as error:
-        raise SystemExit(f"error: cannot reach Trino at {address()} ({error.__class__.__name__}). Start it "
+        raise PulseError(f"cannot reach Trino at {address()} ({error.__class__.__name__}). Start it "
                          "(`docker compose up -d trino`) or set PULSE_ANALYTICS_TRINO_HOST / _PORT.") from error
     except trino.exceptions.TrinoQueryError as error:
         statement = sql.strip().splitlines()[0][:200]
-        raise SystemExit(f"error: Trino at {address()} refused `{statement}` as user {config.get('TRINO_USER')}: "
+        raise PulseError(f"Trino at {address()} refused `{statement}` as user {config.get('TRINO_USER')}: "
                          f"{error.error_name}: {error.message}") from error
 
 

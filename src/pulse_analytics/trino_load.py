@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 
 from pulse_analytics import config, trino_connection, warehouse
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import Progress, step
 from pulse_analytics.trino_connection import quote
 
@@ -75,7 +76,7 @@ def trino_type(duckdb_type: str, where: str) -> str:
     if duckdb_type.startswith("MAP(") and duckdb_type.endswith(")"):
         key_type, value_type = split_map_type(duckdb_type)
         return f"map({trino_type(key_type, where)}, {trino_type(value_type, where)})"
-    raise SystemExit(f"error: column {where} has type {duckdb_type}, which load-trino does not map to a Trino type; "
+    raise PulseError(f"column {where} has type {duckdb_type}, which load-trino does not map to a Trino type; "
                      f"supported: {', '.join(SCALAR_TYPES)} and MAP of them.")
 
 
@@ -228,7 +229,7 @@ def encode_rows(columns: Sequence[Column], rows: Iterator[tuple], where: str) ->
             column = next((column for encode, value, column in zip(encoders, row, columns, strict=True)
                            if value is not None and not encodable(encode, value)), None)  # fmt: skip
             name = f"column {column.name} ({column.trino_type})" if column else "a column"
-            raise SystemExit(f"error: cannot send row {number:,} of {where}: {name} holds a value load-trino cannot "
+            raise PulseError(f"cannot send row {number:,} of {where}: {name} holds a value load-trino cannot "
                              f"write exactly ({error}).") from error
 
 
@@ -404,7 +405,7 @@ def source_columns(connection: duckdb.DuckDBPyConnection, table: config.SourceTa
         [table.catalog, table.schema, table.table],
     ).fetchall()
     if not rows:
-        raise SystemExit(f"error: the embedded warehouse has no table {table.qualified} ({table.name}): "
+        raise PulseError(f"the embedded warehouse has no table {table.qualified} ({table.name}): "
                          "run `pulse seed` first, or set PULSE_ANALYTICS_WAREHOUSE_DIR to the folder holding it.")
     return [Column(name, trino_type(type_, f"{table.qualified}.{name}"), nullable) for name, type_, nullable in rows]
 
@@ -543,7 +544,7 @@ class Loader:
                 return Plan(table, columns, rows, False, f"{table.qualified}: already holds the warehouse's {rows:,} "
                             "rows, same content (fingerprint): kept (--replace reloads it)")  # fmt: skip
             differences = [self.content_differences(table, target, columns, present, wanted)]
-        raise SystemExit(f"error: Trino table {table.qualified} differs from the embedded warehouse's: "
+        raise PulseError(f"Trino table {table.qualified} differs from the embedded warehouse's: "
                          f"{'; '.join(differences)}. Pass --replace to overwrite it, or point "
                          f"PULSE_ANALYTICS_{table.name.upper()}_TABLE (or the catalog/schema) elsewhere.")
 
@@ -557,14 +558,14 @@ class Loader:
             sent = self.send_rows(table, staging, columns, rows, progress)
             landed, _ = self.trino_fingerprint(staging, columns)
             if landed.rows != rows:
-                raise SystemExit(f"error: Trino holds {landed.rows:,} rows of {rows:,} sent for {table.qualified}; "
+                raise PulseError(f"Trino holds {landed.rows:,} rows of {rows:,} sent for {table.qualified}; "
                                  "the table was left unchanged. Run `pulse load-trino` again.")
             if landed != sent:
                 what = self.content_differences(table, staging, columns, landed, sent)
-                raise SystemExit(f"error: the rows Trino stored for {table.qualified} are not the ones sent ({what}); "
+                raise PulseError(f"the rows Trino stored for {table.qualified} are not the ones sent ({what}); "
                                  "the table was left unchanged.")
         except BaseException:
-            with contextlib.suppress(Exception, SystemExit):  # the first error is the one to report
+            with contextlib.suppress(Exception):  # the first error is the one to report
                 self.trino(f"DROP TABLE IF EXISTS {staging}")
             raise
         self.swap_in(table, staging)
@@ -573,11 +574,11 @@ class Loader:
         """Create the staging table; a type the catalog's connector refuses is named with its columns."""
         try:
             self.trino(create_table_sql(staging, columns))
-        except SystemExit as refusal:
+        except PulseError as refusal:
             refused = [column.trino_name for column in columns if f"type: {column.trino_type}" in str(refusal)]
             if not refused:
                 raise
-            raise SystemExit(f"error: catalog {table.catalog} cannot hold column(s) {', '.join(refused)} of "
+            raise PulseError(f"catalog {table.catalog} cannot hold column(s) {', '.join(refused)} of "
                              f"{table.qualified} ({refusal}); load the table into a catalog whose connector supports "
                              "the type (e.g. Iceberg), or change the column's type in the warehouse.") from refusal
 
@@ -639,7 +640,7 @@ class Loader:
 
         try:
             trino_connection.run(cursor, insert_statement(staging, columns, batch.rows))
-        except SystemExit as refusal:
+        except PulseError as refusal:
             error = refusal.__cause__
             if not isinstance(error, trino.exceptions.TrinoQueryError):
                 raise  # Trino unreachable: the message says what to do
@@ -649,7 +650,7 @@ class Loader:
                 self.insert(cursor, staging, columns, Batch(batch.rows[half:], batch.first + half), table)
                 return
             last = batch.first + batch.count - 1
-            raise SystemExit(f"error: Trino at {trino_connection.address()} refused rows {batch.first:,}-{last:,} "
+            raise PulseError(f"Trino at {trino_connection.address()} refused rows {batch.first:,}-{last:,} "
                              f"of {table.qualified} (into {staging}) as user {config.get('TRINO_USER')}: "
                              f"{error.error_name}: {error.message}") from error
 
@@ -665,7 +666,7 @@ class Loader:
             self.trino(f"ALTER TABLE {staging} RENAME TO {target}")
         except BaseException:
             if replacing:  # put the old table back under its name
-                with contextlib.suppress(Exception, SystemExit):
+                with contextlib.suppress(Exception):
                     self.trino(f"ALTER TABLE {retired} RENAME TO {target}")
             raise
         if replacing:
@@ -704,9 +705,9 @@ class Workers:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         errors = [future.exception() for future in futures if future.exception() is not None]
-        messages = list(dict.fromkeys(str(error) for error in errors if isinstance(error, SystemExit)))
+        messages = list(dict.fromkeys(str(error) for error in errors if isinstance(error, PulseError)))
         if messages:
-            raise SystemExit("\n".join(messages))
+            raise PulseError("\nerror: ".join(messages))  # one line per table, each printed as an error
         if errors:
             raise errors[0]  # type: ignore[misc]
         return [future.result() for future in futures]

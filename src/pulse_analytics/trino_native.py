@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pulse_analytics import config
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 
 # The one place the Trino version is pinned; docker-compose.yml's trinodb/trino image has the same (a test checks).
@@ -44,7 +45,7 @@ START_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 60
 
 
-class NativeStackError(RuntimeError):
+class NativeStackError(PulseError):
     """Something the native stack needs is missing or failed; the message says what to do."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pulse_analytics import config
+from pulse_analytics.errors import PulseError
 
 # The pulse-telemetry 0.1.1 schemas, column for column (Spark types mapped to DuckDB/Trino types).
 IDENTIFIERS = """
@@ -129,7 +130,7 @@ def require_warehouse(warehouse_dir: Path | None = None) -> None:
     for catalog in source_catalogs():
         path = catalog_path(catalog, warehouse_dir)
         if not path.exists():
-            raise SystemExit(f"error: {path} does not exist (catalog '{catalog}'). Run `pulse seed` first, "
+            raise PulseError(f"{path} does not exist (catalog '{catalog}'). Run `pulse seed` first, "
                              f"or set PULSE_ANALYTICS_WAREHOUSE_DIR to the folder holding it.")
 
 
@@ -140,7 +141,7 @@ def connect_analytics(read_only: bool = True, warehouse_dir: Path | None = None,
     require_warehouse(warehouse_dir)
     path = analytics_file or catalog_path(config.get("TARGET_CATALOG"), warehouse_dir)
     if read_only and not path.exists():
-        raise SystemExit(f"error: {path} does not exist. Run `pulse build` first.")
+        raise PulseError(f"{path} does not exist. Run `pulse build` first.")
     connection = duckdb.connect(str(path), read_only=read_only)
     for statement in attach_statements(warehouse_dir):
         connection.execute(statement)

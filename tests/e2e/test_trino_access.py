@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from pulse_analytics import config, trino_connection
+from pulse_analytics.errors import PulseError
 from tests.conftest import REPO_ROOT
 from tests.e2e.test_engines_agree import EMPTY_ON_CLEAN_DATA
 
@@ -36,7 +37,7 @@ def query_as(user: str, sql: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple
 
 def refusal(user: str, sql: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Trino's answer to a statement it must refuse (the test fails if it runs)."""
-    with pytest.raises(SystemExit) as refused:
+    with pytest.raises(PulseError) as refused:
         query_as(user, sql, monkeypatch)
     return str(refused.value)
 

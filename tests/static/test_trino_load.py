@@ -20,6 +20,7 @@ import pytest
 import sqlglot
 
 from pulse_analytics import config, trino_load, warehouse
+from pulse_analytics.errors import PulseError
 from tests.static.grammar import trino_syntax_errors
 
 SOURCES = config.source_tables()
@@ -174,7 +175,7 @@ def test_a_trino_with_a_shorter_query_limit_gets_the_batch_in_halves() -> None:
     loader.insert(cursor, '"c"."s"."t"', columns, batch, SOURCES[0])
     assert sum(len(carried_rows(statement, columns)) for statement in cursor.statements) == 40
     assert all(len(statement) <= head for statement in cursor.statements)
-    with pytest.raises(SystemExit, match=r"refused rows 1-1 of telemetry\.pulse\.telemetry .*QUERY_TEXT_TOO_LARGE"):
+    with pytest.raises(PulseError, match=r"refused rows 1-1 of telemetry\.pulse\.telemetry .*QUERY_TEXT_TOO_LARGE"):
         loader.insert(RefusingLongQueries(10), '"c"."s"."t"', columns, batch, SOURCES[0])
 
 
@@ -224,7 +225,7 @@ def test_literals_are_trino_sql() -> None:
 
 
 def test_unmappable_type_names_the_column() -> None:
-    with pytest.raises(SystemExit, match=r"column telemetry.pulse.telemetry.blob has type BLOB"):
+    with pytest.raises(PulseError, match=r"column telemetry.pulse.telemetry.blob has type BLOB"):
         trino_load.trino_type("BLOB", "telemetry.pulse.telemetry.blob")
     assert trino_load.trino_type("MAP(VARCHAR, MAP(VARCHAR, BIGINT))", "x") == "map(varchar, map(varchar, bigint))"
 

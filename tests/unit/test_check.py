@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets, check, layout, model_columns, rendering, sync
 from tests.conftest import REPO_ROOT, run_pulse
 
@@ -146,9 +147,7 @@ def test_a_chart_on_no_dashboard_is_caught(bundle: Path) -> None:
         position = dashboard["position"]
         node = position.pop("CHART-test_voltage")
         position[node["parents"][-1]]["children"].remove("CHART-test_voltage")
-        for native_filter in dashboard["metadata"]["native_filter_configuration"]:  # as Superset drops them too
-            excluded = native_filter["scope"]["excluded"]
-            native_filter["scope"]["excluded"] = [chart for chart in excluded if chart != node["meta"]["chartId"]]
+        dashboard.update(layout.renumbered(dashboard))  # scopes drop it and chartIds close up, as `--normalize` does
 
     edit(bundle, DASHBOARD, take_off)
     only_problem(bundle, CHART, "chart 'Voltage vs time' is on no dashboard")
@@ -364,7 +363,7 @@ def test_sync_refuses_a_broken_bundle_before_reaching_superset(bundle: Path, mon
                                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     edit(bundle, CHART, lambda chart: chart["params"].update(metrics=["mean_voltage"]))
     monkeypatch.setattr(assets, "REPO_DIR", bundle)
-    with pytest.raises(SystemExit) as refused:
+    with pytest.raises(PulseError) as refused:
         sync.sync("http://127.0.0.1:9", target="duckdb")  # nothing listens there: only the check can answer
     assert "nothing was synced" in str(refused.value)
     assert f"{CHART}: params.metrics[0] uses metric 'mean_voltage'" in capsys.readouterr().err

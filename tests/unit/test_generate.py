@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from pulse_analytics import generate
+from pulse_analytics.errors import PulseError
 
 # pulse-telemetry 0.1.1's telemetry schema (Spark types: String, Integer, Long, Timestamp, Double, Map).
 PULSE_TELEMETRY_COLUMNS = [
@@ -88,5 +89,5 @@ def test_row_target_and_statistics_agree_with_telemetry(tmp_path: Path, monkeypa
 
 
 def test_too_few_rows_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(SystemExit, match="--rows 10 is too small"):
+    with pytest.raises(PulseError, match="--rows 10 is too small"):
         seeded(tmp_path, monkeypatch, 10, 1)

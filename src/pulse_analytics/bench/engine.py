@@ -28,6 +28,7 @@ import duckdb
 
 from pulse_analytics import config, dbt, generate, statistics, warehouse
 from pulse_analytics.bench.measure import load_average, pulse_command, run_child, run_python, summary
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def seed(size: Size, seed_value: int) -> dict[str, Any]:
     step(f"Seeding {size.rows:,} telemetry rows into {size.directory}")
     result = run_child([pulse_command(), "seed", "--rows", str(size.rows), "--seed", str(seed_value)], env=size.env())
     if result.exit_code != 0:
-        raise SystemExit(f"error: `pulse seed --rows {size.rows}` failed:\n{result.stderr[-3000:]}")
+        raise PulseError(f"`pulse seed --rows {size.rows}` failed:\n{result.stderr[-3000:]}")
     measured = {"seconds": round(result.seconds, 2), "peak_rss_bytes": result.peak_rss_bytes}
     marker.write_text(json.dumps({"wanted": wanted, "measured": measured}, indent=1) + "\n")
     return {**measured, "reused": False}
@@ -145,7 +146,7 @@ def dbt_once(size: Size, target: Target, command: str) -> dict[str, Any]:
     results_file.unlink(missing_ok=True)
     result = run_child(dbt.dbt_command(command, target.name), env=env, cwd=dbt.PROJECT_DIR)
     if result.exit_code != 0 or not results_file.exists():
-        raise SystemExit(f"error: `dbt {command}` failed on {target.name} at {size.rows:,} rows; its output ends:\n"
+        raise PulseError(f"`dbt {command}` failed on {target.name} at {size.rows:,} rows; its output ends:\n"
                          f"{result.stdout[-3000:]}")  # fmt: skip
     nodes = json.loads(results_file.read_text())["results"]
     per_kind = {"model": 0.0, "test": 0.0}
@@ -191,7 +192,7 @@ def busiest_part(connection: Any) -> tuple[str, list[tuple[str, str]]]:
         f"and t.test_id = links.test_id group by all order by all"
     ).fetchall()  # fmt: skip
     if not rows:
-        raise SystemExit(f"error: no telemetry of a test linked to a part in {source('device_test_part')}.")
+        raise PulseError(f"no telemetry of a test linked to a part in {source('device_test_part')}.")
     parts: dict[str, list[tuple[str, str, int]]] = {}
     for part_id, device_id, test_id, records in rows:
         parts.setdefault(part_id, []).append((device_id, test_id, records))
@@ -219,7 +220,7 @@ def selection_bound(connection: Any, view_name: str, constants_view: str, where:
         ).fetchall():  # fmt: skip
             shifts[(device_id, test_id)] = row
     if sorted(shifts) != sorted(tests):
-        raise SystemExit(f"error: {view(constants_view)} has no single row of metadata for each of {tests}.")
+        raise PulseError(f"{view(constants_view)} has no single row of metadata for each of {tests}.")
     rows = ", ".join("(" + ", ".join(literal(value) for value in (*row, *shifts[(row[0], row[1])])) + ")"
                      for row in values)  # fmt: skip
     names = ["test_device_id", "test_test_id", *constants, *(f"{name}_shift" for name in numbers)]

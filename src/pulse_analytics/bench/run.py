@@ -11,6 +11,7 @@ from typing import Any
 from pulse_analytics.bench import engine, machine, report, targets
 from pulse_analytics.bench import superset as superset_half
 from pulse_analytics.bench.measure import load_average
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 
 DEFAULT_SIZES = (1_000_000, 10_000_000)
@@ -49,7 +50,7 @@ def parse_sizes(text: str) -> tuple[int, ...]:
         try:
             sizes.append(int(float(number) * factor))
         except ValueError:
-            raise SystemExit(f"error: --rows '{text}': '{item.strip()}' is not a row count such as 1M or 1000000."
+            raise PulseError(f"--rows '{text}': '{item.strip()}' is not a row count such as 1M or 1000000."
                              ) from None  # fmt: skip
     return tuple(sizes)
 
@@ -99,9 +100,9 @@ def run(settings: Settings) -> dict[str, Any]:
 
 def check(settings: Settings) -> None:
     if not settings.sizes or any(rows < 1_000 for rows in settings.sizes):
-        raise SystemExit("error: --rows takes sizes of at least 1000 telemetry rows, e.g. --rows 1000000,10000000.")
+        raise PulseError("--rows takes sizes of at least 1000 telemetry rows, e.g. --rows 1000000,10000000.")
     if settings.runs < 1 or settings.dbt_runs < 1:
-        raise SystemExit("error: --runs and --dbt-runs must be at least 1.")
+        raise PulseError("--runs and --dbt-runs must be at least 1.")
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     settings.out_dir.mkdir(parents=True, exist_ok=True)
 

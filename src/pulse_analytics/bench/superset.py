@@ -24,6 +24,7 @@ from typing import Any
 
 from pulse_analytics import config
 from pulse_analytics.bench.measure import load_average, pulse_command, run_child, summary, vm_hwm
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 from pulse_analytics.superset import assets, browser
 from pulse_analytics.superset import server as superset_server
@@ -88,7 +89,7 @@ class Server:
     def pulse(self, warehouse_dir: Path, *arguments: str) -> None:
         result = run_child([pulse_command(), *arguments], env=self.env(warehouse_dir))
         if result.exit_code != 0:
-            raise SystemExit(f"error: `pulse {' '.join(arguments)}` failed for the benchmark's Superset "
+            raise PulseError(f"`pulse {' '.join(arguments)}` failed for the benchmark's Superset "
                              f"(state {self.state_dir}):\n{result.stderr[-3000:]}")  # fmt: skip
 
     def start(self, warehouse_dir: Path) -> None:
@@ -293,7 +294,7 @@ def filter_name(form_data: dict[str, Any]) -> str:
 def post(api: SupersetApi, payload: dict[str, Any]) -> dict[str, Any]:
     response = api.session.post(f"{api.url}{CHART_DATA}", json=payload, timeout=300)
     if response.status_code != 200:
-        raise SystemExit(f"error: Superset answered a dashboard's chart-data request with HTTP "
+        raise PulseError(f"Superset answered a dashboard's chart-data request with HTTP "
                          f"{response.status_code}: {response.text[:500]}")  # fmt: skip
     return response.json()
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulse_analytics import config, warehouse
 from pulse_analytics.bench.measure import pulse_command, run_child, vm_hwm
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class Trino(Target):
         if self.server:
             host, _, port = self.server.rpartition(":")
             if not host or not port.isdigit():
-                raise SystemExit(f"error: --trino-server '{self.server}': give HOST:PORT, e.g. 127.0.0.1:8080.")
+                raise PulseError(f"--trino-server '{self.server}': give HOST:PORT, e.g. 127.0.0.1:8080.")
             self.settings = trino_native.server_settings(host, port)
             return
         stack = trino_native.running(self.root)
@@ -156,7 +157,7 @@ class Trino(Target):
         result = run_child([pulse_command(), "load-trino", *([] if self.server else ["--replace"])],
                            env=self.env(size, "loader"))  # fmt: skip
         if result.exit_code != 0:
-            raise SystemExit(f"error: `pulse load-trino` failed at {size.rows:,} rows:\n{result.stderr[-3000:]}")
+            raise PulseError(f"`pulse load-trino` failed at {size.rows:,} rows:\n{result.stderr[-3000:]}")
         if not self.server:
             marker.write_text(json.dumps(seeded) + "\n")
         written = re.search(r"load-trino OK: ([\d,]+) rows written", result.stdout)
@@ -180,7 +181,7 @@ class Trino(Target):
         pattern = rf'\b{schema}\.({views})\b|"{schema}"\."({views})"'
         copy, replaced = re.subn(pattern, lambda found: f"{STORED_COPY_SCHEMA}.{found.group(1) or found.group(2)}", sql)
         if not replaced:
-            raise SystemExit(f"error: the chart SQL names none of the views {', '.join(names)} as "
+            raise PulseError(f"the chart SQL names none of the views {', '.join(names)} as "
                              f"{config.get('TARGET_SCHEMA')}.<view>; it cannot be pointed at the stored copy:\n{sql}")
         return copy
 
@@ -217,6 +218,6 @@ def parse(text: str, work_dir: Path, trino_server: str | None) -> list[DuckDB | 
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in NAMES]
     if unknown or "duckdb" not in names:
-        raise SystemExit(f"error: --target '{text}': choose duckdb or duckdb,trino (DuckDB is always measured: the "
+        raise PulseError(f"--target '{text}': choose duckdb or duckdb,trino (DuckDB is always measured: the "
                          "Trino figures are reported beside it).")  # fmt: skip
     return [DuckDB()] + ([Trino(work_dir, trino_server)] if "trino" in names else [])

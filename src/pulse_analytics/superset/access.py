@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+from pulse_analytics.errors import PulseError
 from pulse_analytics.superset.api import SupersetApi, SupersetError
 
 VIEWER_ROLE = "Pulse Viewer"
@@ -99,4 +100,4 @@ def ensure_user(api: SupersetApi, username: str, password: str, role: str) -> No
                                              "last_name": "(read-only)", "email": f"{username}@localhost",
                                              "active": True, "roles": [role_id]})  # fmt: skip
     except SupersetError as error:
-        raise SystemExit(f"error: could not create Superset user '{username}': {error}") from error
+        raise PulseError(f"could not create Superset user '{username}': {error}") from error

@@ -11,6 +11,7 @@ import sys
 from werkzeug.security import check_password_hash
 
 from pulse_analytics import config
+from pulse_analytics.errors import PulseError
 
 
 def ensure_admin() -> str:
@@ -27,7 +28,7 @@ def ensure_admin() -> str:
             created = security_manager.add_user(username, "Pulse", "Admin", f"{username}@localhost",
                                                 security_manager.find_role("Admin"), password=password)  # fmt: skip
             if not created:
-                raise SystemExit(f"error: Superset could not create the admin user '{username}'; see the log above.")
+                raise PulseError(f"Superset could not create the admin user '{username}'; see the log above.")
             return f"created admin user '{username}'"
         if check_password_hash(user.password, password):
             return f"admin user '{username}' is up to date"
@@ -36,4 +37,7 @@ def ensure_admin() -> str:
 
 
 if __name__ == "__main__":
-    print(ensure_admin(), file=sys.stderr)
+    try:
+        print(ensure_admin(), file=sys.stderr)
+    except PulseError as error:
+        sys.exit(f"error: {error}")

@@ -6,11 +6,13 @@ from typing import Any
 
 import requests
 
+from pulse_analytics.errors import PulseError
+
 PAGE_SIZE = 100
 TIMEOUT_S = 60
 
 
-class SupersetError(RuntimeError):
+class SupersetError(PulseError):
     """Superset answered a request with an error; the message names the request and Superset's answer."""
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from pulse_analytics.errors import PulseError
+
 REPO_DIR = Path(__file__).resolve().parents[3]
 YAML_SUFFIXES = {".yaml", ".yml"}
 DATASETS_DIR = REPO_DIR / "datasets"
@@ -71,7 +73,7 @@ def load(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as stream:
         asset = yaml.safe_load(stream)
     if not isinstance(asset, dict):
-        raise SystemExit(f"error: {path} is not a YAML mapping; every asset file holds one asset.")
+        raise PulseError(f"{path} is not a YAML mapping; every asset file holds one asset.")
     return asset
 
 
@@ -91,6 +93,6 @@ def preset_cli_folder() -> Iterator[Path]:
         root = Path(folder)
         for kind, source in FOLDERS.items():
             if not source.is_dir():
-                raise SystemExit(f"error: {source} does not exist; it holds the {kind} of the Superset assets.")
+                raise PulseError(f"{source} does not exist; it holds the {kind} of the Superset assets.")
             shutil.copytree(source, root / kind)
         yield root

@@ -16,6 +16,7 @@ from typing import Any
 from playwright.sync_api import Browser, Page, Playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from pulse_analytics.errors import PulseError
 from pulse_analytics.superset.api import SupersetError
 
 VIEWPORT = {"width": 1600, "height": 1000}
@@ -84,7 +85,7 @@ def chromium_path() -> str:
     """Debian's Chromium (Playwright's own browser download is not used)."""
     path = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
-        raise SystemExit("error: Chromium is not installed; run `make chromium` (Debian's chromium package).")
+        raise PulseError("Chromium is not installed; run `make chromium` (Debian's chromium package).")
     return path
 
 

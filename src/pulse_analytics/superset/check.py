@@ -13,6 +13,7 @@ Checks, each reported as `file: what is wrong, and what it refers to`:
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import time
@@ -26,6 +27,7 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError
 
 from pulse_analytics import config
+from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets, check_columns, layout, model_columns, rendering
 from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, Problem, folder, names, parse
 
@@ -297,21 +299,25 @@ def check_database_uris(bundle: Bundle) -> None:
                                         "in the password key from the environment")  # fmt: skip
 
 
-def normal_form(kind: str, raw: Any) -> str:
+def normal_form(kind: str, raw: Any, renumber: bool = True) -> str:
     """The one text of an asset, as `pulse export` writes it: normal YAML, and a dashboard's chartIds 1, 2, ... in
-    layout order (layout.renumbered)."""
-    if kind == "dashboards" and isinstance(raw, dict):
-        raw = layout.renumbered(raw)
+    layout order (layout.renumbered), unless the layout is malformed (the layout checks report that)."""
+    if renumber and kind == "dashboards" and isinstance(raw, dict):
+        with contextlib.suppress(AttributeError, KeyError, TypeError, ValueError):
+            raw = layout.renumbered(raw)
     return assets.normal_yaml(raw)
 
 
 def check_normal_form(bundle: Bundle) -> None:
-    """Files without Jinja statements are in normal form, so `pulse export` rewrites only what changed."""
+    """Files without Jinja statements are in normal form, so `pulse export` rewrites only what changed. A file with
+    a problem already reported is compared without renumbering its chartIds: the fix of that problem comes first."""
+    reported = {problem.file for problem in bundle.problems}
     for found in bundle.assets.values():
         for asset in found:
             if "{%" in asset.text:
                 continue  # a template with statements (the database) keeps its own layout and comments
-            if normal_form(asset.kind, asset.raw) != asset.text:
+            renumber = bundle.name(asset.path) not in reported
+            if normal_form(asset.kind, asset.raw, renumber) != asset.text:
                 bundle.report(asset, "is not in normal form (keys sorted, block style, 120 columns, chartIds 1, 2, ... "
                                      "in layout order), so the next `pulse export` would rewrite all of it: run "
                                      "`pulse check --normalize`")
@@ -356,7 +362,7 @@ def main(root: Path | None = None, warehouse: bool = False, fix_format: bool = F
     if warehouse:
         warehouse_dir = config.warehouse_dir()
         if not model_columns.warehouse_is_built(warehouse_dir):
-            raise SystemExit(f"error: no built warehouse in {warehouse_dir}; run `pulse build` first, or drop "
+            raise PulseError(f"no built warehouse in {warehouse_dir}; run `pulse build` first, or drop "
                              "--warehouse to check against the dbt docs.")  # fmt: skip
     problems = run(root, warehouse_dir=warehouse_dir)
     report(problems, time.monotonic() - started, stream=sys.stdout)
@@ -371,5 +377,5 @@ def before_sync(target: str) -> None:
     problems = run(warehouse_dir=warehouse_dir if built else None)
     report(problems, time.monotonic() - started)
     if problems:
-        raise SystemExit(f"error: {len(problems)} problem(s) in the assets (listed above); nothing was synced. "
+        raise PulseError(f"{len(problems)} problem(s) in the assets (listed above); nothing was synced. "
                          "Fix them, then run `pulse sync` again (`pulse check` lists them without syncing).")

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pulse_analytics.superset import assets, check, layout, rendering, server, sync
+from pulse_analytics.errors import PulseError
+from pulse_analytics.superset import assets, check, layout, rendering, server
 from pulse_analytics.superset.api import SupersetApi
 from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, folder, parse
 
@@ -60,7 +61,7 @@ DERIVED_METADATA = ("map_label_colors", "shared_label_colors", "color_scheme_dom
 LEGACY_DATASET_PARAMS = ("remote_id", "database_name", "import_time")  # written by old imports, ids and timestamps
 
 
-class ExportError(RuntimeError):
+class ExportError(PulseError):
     """The export cannot go on; the message says why and what to do."""
 
 
@@ -79,7 +80,7 @@ def export(url: str, target: str, selectors: list[str], root: Path) -> Result:
         listed = "\n".join(str(problem) for problem in git.problems)
         raise ExportError(f"the assets under {root} cannot all be read, so an export could overwrite them:\n{listed}\n"
                           "Fix these files (see `pulse check`), then export again.")  # fmt: skip
-    api = sync.admin_api(url)
+    api = server.admin_api(url)
     dashboards = choose_dashboards(api, selectors)
     exported = download(api, "dashboard", [item["id"] for item in dashboards])
     if not selectors:  # every dataset too, including those no chart uses yet
@@ -264,10 +265,7 @@ def main(url: str | None, target: str, selectors: list[str], root: Path | None) 
     url = (url or server.url()).rstrip("/")
     chosen = ", ".join(selectors) if selectors else "all dashboards and datasets"
     print(f"==> Exporting {chosen} from {url} into {root}", file=sys.stderr, flush=True)
-    try:
-        result = export(url, target, selectors, root)
-    except ExportError as error:
-        raise SystemExit(f"error: {error}") from error
+    result = export(url, target, selectors, root)
     for path in result.written:
         print(f"wrote {path.relative_to(root)}")
     for note in result.notes:

@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from pulse_analytics import config, warehouse
+from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import rendering
 
 DBT_DIR = Path(__file__).resolve().parents[3] / "dbt"
@@ -147,7 +148,7 @@ def built_columns(warehouse_dir: Path | None = None) -> dict[str, list[str]]:
         ).fetchall()  # fmt: skip
     except duckdb.Error as error:
         folder = warehouse_dir or config.warehouse_dir()
-        raise SystemExit(f"error: cannot read the views of {folder}: {error}") from error
+        raise PulseError(f"cannot read the views of {folder}: {error}") from error
     finally:
         connection.close()
     models: dict[str, list[str]] = {}

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from pulse_analytics import config
+from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets
 
 SCREENSHOT_DIR = assets.REPO_DIR / "docs" / "screenshots"
@@ -27,7 +28,7 @@ def capture(base_url: str, folder: Path = SCREENSHOT_DIR) -> list[Path]:
 
         from pulse_analytics.superset import browser
     except ImportError as error:
-        raise SystemExit("error: screenshots need Playwright: `.venv/bin/pip install -e '.[test]'`.") from error
+        raise PulseError("screenshots need Playwright: `.venv/bin/pip install -e '.[test]'`.") from error
     written = []
     with sync_playwright() as playwright:
         chromium = browser.launch(playwright)
@@ -38,7 +39,7 @@ def capture(base_url: str, folder: Path = SCREENSHOT_DIR) -> list[Path]:
             broken = [f"{view.name}: {view.error or 'no content'}" for view in views
                       if view.error or not view.has_content]  # fmt: skip
             if broken:
-                raise SystemExit(f"error: dashboard {slug} has charts that do not render, no screenshot taken:\n  "
+                raise PulseError(f"dashboard {slug} has charts that do not render, no screenshot taken:\n  "
                                  + "\n  ".join(broken))  # fmt: skip
             written.append(browser.screenshot(page, folder / f"{slug}.png", chart_count))
             print(f"screenshot: {written[-1]}", file=sys.stderr)

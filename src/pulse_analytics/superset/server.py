@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 
 from pulse_analytics import config
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 from pulse_analytics.superset import access
 from pulse_analytics.superset.api import SupersetApi, SupersetError
@@ -78,14 +79,14 @@ def state() -> State:
 def port() -> int:
     value = config.get("SUPERSET_PORT")
     if not value.isdigit() or not 0 < int(value) < 65536:
-        raise SystemExit(f"error: PULSE_ANALYTICS_SUPERSET_PORT is '{value}'; set it to a port number, e.g. 8088.")
+        raise PulseError(f"PULSE_ANALYTICS_SUPERSET_PORT is '{value}'; set it to a port number, e.g. 8088.")
     return int(value)
 
 
 def cache_seconds() -> int:
     value = config.get("SUPERSET_CACHE_SECONDS")
     if not value.isdigit():
-        raise SystemExit(f"error: PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS is '{value}'; set it to a number of seconds, "
+        raise PulseError(f"PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS is '{value}'; set it to a number of seconds, "
                          "e.g. 600, or 0 for no cache.")  # fmt: skip
     return int(value)
 
@@ -117,7 +118,7 @@ def start() -> None:
         ensure_logins()
         return
     if port_in_use(port()):
-        raise SystemExit(f"error: port {port()} is in use by another program; stop it or set "
+        raise PulseError(f"port {port()} is in use by another program; stop it or set "
                          "PULSE_ANALYTICS_SUPERSET_PORT to a free port.")  # fmt: skip
     cache_seconds()  # a bad value stops here, not in Superset's log
     files.folder.mkdir(parents=True, exist_ok=True)
@@ -141,7 +142,7 @@ def ensure_secret_key(files: State) -> None:
     if files.secret_key.exists():
         return
     if files.database.exists():
-        raise SystemExit(f"error: {files.secret_key} is missing but {files.database} exists and is encrypted with "
+        raise PulseError(f"{files.secret_key} is missing but {files.database} exists and is encrypted with "
                          f"it. Restore the key file, or delete {files.folder} to start over.")  # fmt: skip
     files.secret_key.touch(mode=0o600)
     files.secret_key.write_text(secrets.token_urlsafe(48) + "\n")
@@ -176,7 +177,7 @@ def run_superset(arguments: list[str], files: State) -> None:
         result = subprocess.run([str(executable), *arguments], env=superset_environment(), stdout=log,
                                 stderr=subprocess.STDOUT)  # fmt: skip
     if result.returncode != 0:
-        raise SystemExit(f"error: `superset {' '.join(arguments)}` failed (exit code {result.returncode}). "
+        raise PulseError(f"`superset {' '.join(arguments)}` failed (exit code {result.returncode}). "
                          f"End of {files.log}:\n{log_tail(files)}")  # fmt: skip
 
 
@@ -200,13 +201,13 @@ def wait_until_healthy(process: subprocess.Popen[bytes], files: State) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             files.pid.unlink(missing_ok=True)
-            raise SystemExit(f"error: Superset exited with code {process.returncode} while starting. "
+            raise PulseError(f"Superset exited with code {process.returncode} while starting. "
                              f"End of {files.log}:\n{log_tail(files)}")  # fmt: skip
         if healthy():
             return
         time.sleep(0.5)
     stop()
-    raise SystemExit(f"error: Superset did not answer {url()}/health within {HEALTH_TIMEOUT_S} s; stopped it. "
+    raise PulseError(f"Superset did not answer {url()}/health within {HEALTH_TIMEOUT_S} s; stopped it. "
                      f"End of {files.log}:\n{log_tail(files)}")  # fmt: skip
 
 
@@ -218,7 +219,7 @@ def ensure_logins() -> None:
         result = subprocess.run([sys.executable, "-m", "pulse_analytics.superset.admin"], env=superset_environment(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
         if result.returncode != 0:
-            raise SystemExit(f"error: could not set up the Superset admin user:\n{result.stderr[-3000:]}") from None
+            raise PulseError(f"could not set up the Superset admin user:\n{result.stderr[-3000:]}") from None
         api = admin_api()
     access.ensure_viewer_role(api)
     access.ensure_user(api, config.get("SUPERSET_VIEWER_USER"), config.get("SUPERSET_VIEWER_PASSWORD"),

@@ -22,9 +22,10 @@ from collections import Counter
 from pathlib import Path
 
 from pulse_analytics import config
+from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 from pulse_analytics.superset import access, assets, check, server
-from pulse_analytics.superset.api import SupersetApi, SupersetError
+from pulse_analytics.superset.api import SupersetApi
 
 TARGETS = ("duckdb", "trino")
 
@@ -36,11 +37,11 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
     """
     url = (url or server.url()).rstrip("/")
     if target not in TARGETS:
-        raise SystemExit(f"error: unknown target '{target}'; choose one of {', '.join(TARGETS)}.")
+        raise PulseError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}.")
     check.before_sync(target)  # refuses a broken bundle (docs/assets.md)
     counts = Counter({kind: len(assets.files(kind)) for kind in assets.FOLDERS})
     summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
-    api = admin_api(url)
+    api = server.admin_api(url)
     fingerprint = bundle_fingerprint(url, target)
     if not force and last_sync(url) == {"fingerprint": fingerprint, "versions": asset_versions(api)}:
         access.ensure_viewer_role(api)
@@ -53,7 +54,7 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
         command = [sys.executable, "-m", "pulse_analytics.superset.sync", url, str(folder), target]
         result = subprocess.run(command, env={**os.environ, **config.resolved_environment()})
     if result.returncode != 0:
-        raise SystemExit(f"error: preset-cli could not sync the assets into {url} (exit code {result.returncode}); "
+        raise PulseError(f"preset-cli could not sync the assets into {url} (exit code {result.returncode}); "
                          "its message is above. Fix the asset file it names, then run `pulse sync` again.")  # fmt: skip
     check_imported(api)
     access.ensure_viewer_role(api)
@@ -103,12 +104,6 @@ def record_sync(url: str, record: dict[str, object]) -> None:
     records_file().write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
 
 
-def admin_api(url: str) -> SupersetApi:
-    try:
-        return server.admin_api(url)
-    except SupersetError as error:
-        raise SystemExit(f"error: {error}") from error
-
 
 def check_imported(api: SupersetApi) -> None:
     """Fail, naming the files, when a dashboard or chart in git is not in Superset after the import."""
@@ -117,7 +112,7 @@ def check_imported(api: SupersetApi) -> None:
         missing = [path for path in assets.files(kind) if str(assets.load(path)["uuid"]) not in present]
         if missing:
             names = ", ".join(str(path.relative_to(assets.REPO_DIR)) for path in missing)
-            raise SystemExit(f"error: after the sync, Superset at {api.url} does not have {names}; "
+            raise PulseError(f"after the sync, Superset at {api.url} does not have {names}; "
                              "see the Superset log for the import error.")  # fmt: skip
 
 
