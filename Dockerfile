@@ -14,17 +14,18 @@ WORKDIR /app
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin pulse \
     && mkdir -p /data/warehouse && chown pulse:pulse /data/warehouse
 
-# Dependencies first (a layer that changes only with pyproject.toml), then the code. The package is installed in
-# editable mode on purpose: `pulse` finds the dbt project beside its sources (/app/dbt).
+# Dependencies first (a layer that changes only with pyproject.toml), then the package, installed as a wheel would
+# be. /app is the project `pulse` works on (WORKDIR, found by its pulse_project.yml): the dbt project and the assets.
 COPY pyproject.toml README.md ./
 RUN mkdir -p src/pulse_analytics && touch src/pulse_analytics/__init__.py \
-    && pip install -e . && rm -rf src
+    && pip install . && pip uninstall --yes pulse-analytics && rm -rf src build
 COPY src ./src
+RUN pip install --no-deps . && rm -rf src build
+COPY pulse_project.yml ./
 COPY dbt ./dbt
 COPY datasets ./datasets
 COPY dashboards ./dashboards
-RUN pip install --no-deps -e . \
-    && mkdir -p dbt/target && chown -R pulse:pulse dbt/target
+RUN mkdir -p dbt/target && chown -R pulse:pulse dbt/target
 
 USER pulse
 ENTRYPOINT ["pulse"]

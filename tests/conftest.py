@@ -102,13 +102,25 @@ def trino_demo(trino_stack: dict[str, str], demo_warehouse_template: Path) -> di
     return trino_stack
 
 
-def run_pulse(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the real `pulse` command line, as a user would."""
-    process = subprocess.run([PULSE, *args], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+def run_pulse(*args: str, env: dict[str, str], check: bool = True, cwd: Path = REPO_ROOT
+              ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """Run the real `pulse` command line, as a user would, in `cwd` (default: this project's root)."""
+    process = subprocess.run([PULSE, *args], env=env, capture_output=True, text=True, cwd=cwd)
     if check and process.returncode != 0:
         command = " ".join(args)
         raise AssertionError(f"pulse {command} failed ({process.returncode}):\n{process.stdout}\n{process.stderr}")
     return process
+
+
+def project_copy(destination: Path) -> Path:
+    """A copy of this project as a clone has it (its marker, dbt project, assets and compose files), to change or
+    break; dbt's build output is left out."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in ("pulse_project.yml", "docker-compose.yml", ".env.example"):
+        shutil.copy2(REPO_ROOT / name, destination / name)
+    for folder in ("datasets", "dashboards", "dbt"):
+        shutil.copytree(REPO_ROOT / folder, destination / folder, ignore=shutil.ignore_patterns("target", "logs"))
+    return destination
 
 
 def pulse_env(warehouse_dir: Path, **overrides: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from pulse_analytics import bdf, config, dbt, generate, warehouse
+from pulse_analytics import bdf, config, dbt, generate, project, warehouse
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 from pulse_analytics.superset import server
@@ -63,13 +63,13 @@ def cmd_export_bdf(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from pulse_analytics.superset import check
 
-    return check.main(root=args.root, warehouse=args.warehouse, fix_format=args.normalize)
+    return check.main(warehouse=args.warehouse, fix_format=args.normalize)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pulse_analytics.superset import export
 
-    return export.main(url=args.url, target=args.target, selectors=args.dashboard or [], root=args.root)
+    return export.main(url=args.url, target=args.target, selectors=args.dashboard or [])
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -265,6 +265,9 @@ def start_time(text: str) -> datetime:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pulse", description=__doc__)
+    root.add_argument("--project-dir", type=Path, metavar="DIR",
+                      help=f"the project to work on (default: the current folder or the nearest above it holding "
+                      f"{project.MARKER}; also {project.ENV_NAME})")  # fmt: skip
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add_size_options(command: argparse.ArgumentParser) -> None:
@@ -310,8 +313,6 @@ def parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check the Superset assets against each other and the dbt models "
                                 "(offline; docs/assets.md)")  # fmt: skip
-    check.add_argument("--root", type=Path, metavar="DIR",
-                       help="folder holding datasets/ and dashboards/ (default: this repository)")
     check.add_argument("--warehouse", action="store_true",
                        help="check dataset columns against the views built in PULSE_ANALYTICS_WAREHOUSE_DIR "
                        "(default: the dbt docs and the metadata tables' known columns)")  # fmt: skip
@@ -341,8 +342,6 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--url", help=f"Superset to export from (default {server.url()})")
     export.add_argument("--target", choices=superset_sync.TARGETS, default="duckdb",
                         help="target the assets were synced with, to keep templated values (default duckdb)")
-    export.add_argument("--root", type=Path, metavar="DIR",
-                        help="folder holding datasets/ and dashboards/ to write into (default: this repository)")
     export.set_defaults(func=cmd_export)
 
     demo = commands.add_parser("demo", help="the whole demo: seed (if needed), build, start Superset, sync dashboards")
@@ -382,7 +381,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """The one place a PulseError, raised where a failure happened, becomes `error: <message>` and exit code 1."""
     try:
-        return run(parser().parse_args(argv))
+        args = parser().parse_args(argv)
+        if args.project_dir is not None:  # children (dbt, Superset, the admin) inherit it
+            os.environ[project.ENV_NAME] = str(args.project_dir.expanduser().resolve())
+            project.root()  # a folder that is no project is refused before any command starts
+        return run(args)
     except PulseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

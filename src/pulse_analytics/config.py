@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pulse_analytics import project
+
 PREFIX = "PULSE_ANALYTICS_"
 
 
@@ -26,6 +28,8 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
+    Variable("PROJECT_DIR", "", "Folder of the project `pulse` works on (`pulse --project-dir`; empty: the current "
+             "folder or the nearest above it holding pulse_project.yml). Relative folders below are in the project."),
     Variable("WAREHOUSE_DIR", "./warehouse", "Folder of the embedded DuckDB warehouse (one .duckdb file per catalog)."),
     Variable("BDF_DIR", "", "Folder of Battery Data Format files `pulse demo` imports as real cells (empty: none)."),
     Variable("TELEMETRY_CATALOG", "telemetry", "Catalog of the pulse-telemetry tables (DuckDB: file stem)."),
@@ -77,15 +81,23 @@ def resolved_environment() -> dict[str, str]:
     env = {variable.env_name: get(variable.name) for variable in VARIABLES}
     env[PREFIX + "WAREHOUSE_DIR"] = str(warehouse_dir())
     env[PREFIX + "STATE_DIR"] = str(state_dir())
+    env[PREFIX + "TRINO_HOME"] = str(folder("TRINO_HOME"))
+    env[project.ENV_NAME] = str(project.root())
     return env
 
 
+def folder(name: str) -> Path:
+    """A folder setting (WAREHOUSE_DIR, STATE_DIR, TRINO_HOME): absolute as given, or relative to the project root."""
+    value = Path(get(name)).expanduser()
+    return value.resolve() if value.is_absolute() else (project.root() / value).resolve()
+
+
 def warehouse_dir() -> Path:
-    return Path(get("WAREHOUSE_DIR")).expanduser().resolve()
+    return folder("WAREHOUSE_DIR")
 
 
 def state_dir() -> Path:
-    return Path(get("STATE_DIR")).expanduser().resolve()
+    return folder("STATE_DIR")
 
 
 @dataclass(frozen=True)

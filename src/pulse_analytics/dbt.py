@@ -26,10 +26,9 @@ from typing import Any
 
 import duckdb
 
-from pulse_analytics import config, trino_connection, warehouse
+from pulse_analytics import config, project, trino_connection, warehouse
 from pulse_analytics.errors import PulseError
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 TARGETS = ("duckdb", "trino")
 OFFENDING_ROWS_SHOWN = 5
 
@@ -49,13 +48,18 @@ class BuildResult:
         return f"build {verdict}: {models} views built, {errors} not built, {passed} tests passed, {failed} failed"
 
 
+def project_dir() -> Path:
+    """The dbt project: dbt/ of the project `pulse` works on."""
+    return project.path("dbt")
+
+
 def dbt_environment() -> dict[str, str]:
     return {**os.environ, **config.resolved_environment(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 def dbt_command(command: str, target: str, *args: str) -> list[str]:
     executable = Path(sys.executable).with_name("dbt")
-    return [str(executable), command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+    return [str(executable), command, "--project-dir", str(project_dir()), "--profiles-dir", str(project_dir()),
             "--target", target, *args]  # fmt: skip
 
 
@@ -92,7 +96,7 @@ def build_folder(target: str, warehouse_dir: Path | None = None) -> Path:
     if target == "duckdb":
         return (warehouse_dir or config.warehouse_dir()) / ".build"
     address = "-".join(config.get(name) for name in ("TRINO_HOST", "TRINO_PORT", "TARGET_CATALOG", "TARGET_SCHEMA"))
-    return PROJECT_DIR / "target" / f"trino-{address}"
+    return project_dir() / "target" / f"trino-{address}"
 
 
 @contextmanager
@@ -125,7 +129,7 @@ def run(command: str, target: str, folder: Path, *args: str, environment: dict[s
     """Run one dbt command with its target and logs in `folder`, its output streamed to the terminal. Returns dbt's
     exit code. dbt stops when `pulse` does."""
     paths = ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]
-    process = subprocess.run(dbt_command(command, target, *paths, *args), cwd=PROJECT_DIR,
+    process = subprocess.run(dbt_command(command, target, *paths, *args), cwd=project_dir(),
                              env={**dbt_environment(), **(environment or {})}, preexec_fn=stop_with_parent)  # fmt: skip
     return process.returncode
 

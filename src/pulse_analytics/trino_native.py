@@ -28,7 +28,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pulse_analytics import config
+from pulse_analytics import config, project
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 
@@ -38,9 +38,6 @@ TRINO_ARTIFACT = f"io.trino:trino-server:{TRINO_VERSION}:tar.gz"
 # The connectors the catalogs use; the PostgreSQL connector also needs the geospatial plugin's Geometry type.
 PLUGINS = ("iceberg", "postgresql", "geospatial")
 JAVA_MAJOR = 24  # Trino 476 runs on Java 24 or newer
-REPO_DIR = Path(__file__).resolve().parents[2]
-CATALOGS_DIR = REPO_DIR / "trino_catalogs"
-POSTGRES_INIT = REPO_DIR / "compose" / "postgres" / "init.sh"
 START_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 60
 
@@ -53,7 +50,7 @@ class NativeStackError(PulseError):
 
 
 def trino_home() -> Path:
-    return Path(config.get("TRINO_HOME")).expanduser().resolve() / f"trino-server-{TRINO_VERSION}"
+    return config.folder("TRINO_HOME") / f"trino-server-{TRINO_VERSION}"
 
 
 def installed() -> bool:
@@ -206,7 +203,7 @@ def start(root: Path | None = None, trino_port: int | None = None) -> Stack:
     stack = load_or_create(paths, trino_port)
     step(f"Starting PostgreSQL on 127.0.0.1:{stack.postgres_port} ({paths.postgres})")
     start_postgres(paths, stack)
-    step(f"Starting Trino {TRINO_VERSION} on {stack.url} (catalogs: {CATALOGS_DIR / 'catalog'})")
+    step(f"Starting Trino {TRINO_VERSION} on {stack.url} (catalogs: {project.path('trino_catalogs', 'catalog')})")
     try:
         start_trino(paths, stack)
     except BaseException:
@@ -257,7 +254,7 @@ def start_postgres(paths: Paths, stack: Stack) -> None:
                "POSTGRES_USER": "postgres", "METADATA_DB_PASSWORD": stack.passwords["lab"],
                "ICEBERG_CATALOG_PASSWORD": stack.passwords["iceberg"],
                "SUPERSET_DB_PASSWORD": stack.passwords["superset"]}  # fmt: skip
-        run_checked(["sh", str(POSTGRES_INIT)], "compose/postgres/init.sh", env=env)
+        run_checked(["sh", str(project.path("compose", "postgres", "init.sh"))], "compose/postgres/init.sh", env=env)
 
 
 def trino_environment(paths: Paths, stack: Stack) -> dict[str, str]:
@@ -273,7 +270,7 @@ def trino_environment(paths: Paths, stack: Stack) -> dict[str, str]:
             "S3_SECRET_KEY": "unused",
             "METADATA_JDBC_URL": f"{jdbc}/lab", "METADATA_DB_USER": "lab",
             "METADATA_DB_PASSWORD": stack.passwords["lab"],
-            "TRINO_RULES_FILE": str(CATALOGS_DIR / "rules.json")}  # fmt: skip
+            "TRINO_RULES_FILE": str(project.path("trino_catalogs", "rules.json"))}  # fmt: skip
 
 
 def write_trino_config(paths: Paths, stack: Stack) -> None:
@@ -286,10 +283,11 @@ def write_trino_config(paths: Paths, stack: Stack) -> None:
     (paths.trino_etc / "jvm.config").write_text("\n".join([
         "-server", f"-Xmx{memory}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError", "-XX:+HeapDumpOnOutOfMemoryError",
         f"-XX:HeapDumpPath={paths.trino_data}", "-Djdk.attach.allowAttachSelf=true", "-Dfile.encoding=UTF-8", ""]))
+    catalogs = project.path("trino_catalogs")
     (paths.trino_etc / "config.properties").write_text("\n".join([
         "coordinator=true", "node-scheduler.include-coordinator=true", f"http-server.http.port={stack.trino_port}",
-        f"discovery.uri=http://127.0.0.1:{stack.trino_port}", f"catalog.config-dir={CATALOGS_DIR / 'catalog'}",
-        f"access-control.config-files={CATALOGS_DIR / 'access-control.properties'}",
+        f"discovery.uri=http://127.0.0.1:{stack.trino_port}", f"catalog.config-dir={catalogs / 'catalog'}",
+        f"access-control.config-files={catalogs / 'access-control.properties'}",
         f"query.max-memory={query_memory_mb(memory)}MB", f"query.max-memory-per-node={query_memory_mb(memory)}MB",
         ""]))  # fmt: skip
     (paths.trino_etc / "log.properties").write_text("io.trino=INFO\n")

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 
 from pulse_analytics.superset import assets, check, model_columns
-from tests.conftest import REPO_ROOT, pulse_env, run_pulse
+from tests.conftest import REPO_ROOT, project_copy, pulse_env, run_pulse
 
 CYCLE_DATASET = "datasets/datasets/pulse_warehouse/part_statistics_cycle.yaml"
 
 
 def test_declared_columns_are_the_built_views_columns(demo_warehouse_template: Path) -> None:
-    declared = model_columns.declared_columns()
+    declared = model_columns.declared_columns(REPO_ROOT / "dbt")
     built = model_columns.built_columns(demo_warehouse_template)
     assert set(declared) == set(built)
     for model, columns in built.items():
@@ -37,9 +36,7 @@ def test_a_lab_metadata_column_passes_against_its_built_warehouse_only(warehouse
     connection.execute("alter table pulse.part_metadata add column supplier_lot varchar")
     connection.close()
     run_pulse("build", "--select", "part_metadata+", env=pulse_env(warehouse_copy))
-    root = tmp_path / "bundle"
-    for folder in ("datasets", "dashboards"):
-        shutil.copytree(REPO_ROOT / folder, root / folder)
+    root = project_copy(tmp_path / "project")
     dataset = assets.load(root / CYCLE_DATASET)
     dataset["columns"].append({"column_name": "pm__supplier_lot", "type": "VARCHAR"})
     (root / CYCLE_DATASET).write_text(assets.normal_yaml(dataset))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 
 from pulse_analytics.superset import assets
 from pulse_analytics.superset.api import SupersetApi
-from tests.conftest import REPO_ROOT, SupersetServer, run_pulse
+from tests.conftest import REPO_ROOT, SupersetServer, project_copy, run_pulse
 
 ASSET_FOLDERS = ("datasets", "dashboards")
 CHART = "dashboards/charts/test_voltage.yaml"
@@ -27,9 +26,7 @@ CHART_UUID = "4b7fd554-77d9-5dc8-bdf1-5b381c56936e"
 
 @pytest.fixture
 def assets_copy(tmp_path: Path) -> Path:
-    for folder in ASSET_FOLDERS:
-        shutil.copytree(REPO_ROOT / folder, tmp_path / folder)
-    return tmp_path
+    return project_copy(tmp_path / "project")
 
 
 def differences(root: Path) -> dict[str, list[str]]:
@@ -48,8 +45,8 @@ def differences(root: Path) -> dict[str, list[str]]:
 
 
 def export(server: SupersetServer, root: Path, *options: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """`pulse export` from the session's Superset into the copy of the asset folders at root."""
-    return run_pulse("export", *options, "--root", str(root), env=server.env, check=check)
+    """`pulse export` from the session's Superset into the project copy at root."""
+    return run_pulse("--project-dir", str(root), "export", *options, env=server.env, check=check)
 
 
 def chart_id(api: SupersetApi, uuid: str) -> int:

@@ -10,6 +10,7 @@ import pytest
 
 from pulse_analytics import dbt
 from pulse_analytics.superset import assets
+from tests.conftest import REPO_ROOT
 
 UNIT_SUFFIXES = {"__v": "(V)", "__a": "(A)", "__w": "(W)", "__ah": "(Ah)", "__wh": "(Wh)", "__s": "(s)", "__c": "(°C)",
                  "__ah_v": "(Ah/V)"}  # fmt: skip
@@ -45,7 +46,7 @@ def test_column_descriptions_are_the_dbt_docs(path: Path, dbt_columns: dict[str,
         dbt_text = documented.get(column["column_name"])
         if dbt_text and column.get("description") != dbt_text:
             differ.append(f"{column['column_name']}: {column.get('description')!r} != dbt {dbt_text!r}")
-    assert differ == [], f"copy the dbt descriptions into {path.relative_to(assets.REPO_DIR)}"
+    assert differ == [], f"copy the dbt descriptions into {path.relative_to(REPO_ROOT)}"
 
 
 @pytest.mark.parametrize("path", [path for path in assets.files("datasets")], ids=lambda path: path.stem)

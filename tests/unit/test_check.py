@@ -17,7 +17,7 @@ import yaml
 
 from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets, check, layout, model_columns, rendering, sync
-from tests.conftest import REPO_ROOT, run_pulse
+from tests.conftest import REPO_ROOT, project_copy, run_pulse
 
 DATASET = "datasets/datasets/pulse_warehouse/test_telemetry.yaml"
 CYCLE_DATASET = "datasets/datasets/pulse_warehouse/part_statistics_cycle.yaml"
@@ -30,10 +30,8 @@ CYCLE_DASHBOARD = "dashboards/dashboards/cycle_life.yaml"
 
 @pytest.fixture
 def bundle(tmp_path: Path) -> Path:
-    """A copy of the real assets, to break."""
-    for folder in ("datasets", "dashboards"):
-        shutil.copytree(REPO_ROOT / folder, tmp_path / folder)
-    return tmp_path
+    """A copy of the project with the real assets, to break."""
+    return project_copy(tmp_path / "project")
 
 
 def edit(root: Path, name: str, change: Callable[[dict[str, Any]], Any]) -> None:
@@ -79,7 +77,7 @@ def test_every_problem_is_reported_in_one_run_and_the_command_fails(bundle: Path
     edit(bundle, CHART, lambda chart: chart["params"].update(metrics=["mean_voltage"]))
     edit(bundle, DATASET, lambda dataset: column(dataset, "voltage__v").update(column_name="voltage"))
     (bundle / "dashboards/charts/ops_tests.yaml").write_text("slice_name: [unclosed\n", encoding="utf-8")
-    result = run_pulse("check", "--root", str(bundle), env=user_env(), check=False)
+    result = run_pulse("--project-dir", str(bundle), "check", env=user_env(), check=False)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert any(line.startswith(f"{CHART}: params.metrics[0] uses metric 'mean_voltage'") for line in lines)
@@ -184,12 +182,10 @@ def test_a_filter_scope_naming_a_chart_not_in_the_layout_is_caught(bundle: Path)
     only_problem(bundle, DASHBOARD, "metadata.native_filter_configuration[0].scope.excluded refers to chart id 99")
 
 
-def test_a_column_renamed_in_the_dbt_model_is_caught(bundle: Path, tmp_path: Path) -> None:
-    dbt_dir = tmp_path / "dbt"
-    shutil.copytree(REPO_ROOT / "dbt", dbt_dir, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    marts = dbt_dir / "models/marts/_marts.yml"
+def test_a_column_renamed_in_the_dbt_model_is_caught(bundle: Path) -> None:
+    marts = bundle / "dbt/models/marts/_marts.yml"
     marts.write_text(marts.read_text().replace("- name: voltage__v\n", "- name: cell_voltage__v\n", 1))
-    only_problem(bundle, DATASET, "column 'voltage__v' is not in dbt model test_telemetry", dbt_dir=dbt_dir)
+    only_problem(bundle, DATASET, "column 'voltage__v' is not in dbt model test_telemetry")
 
 
 def test_a_dataset_column_missing_from_its_model_is_caught(bundle: Path) -> None:
@@ -338,7 +334,7 @@ def test_a_file_out_of_normal_form_is_caught_and_normalize_fixes_it(bundle: Path
     reordered = dict(reversed(assets.load(path).items()))  # the same content, keys in another order
     path.write_text(yaml.safe_dump(reordered, sort_keys=False), encoding="utf-8")
     only_problem(bundle, CHART, "is not in normal form", "pulse check --normalize")
-    result = run_pulse("check", "--root", str(bundle), "--normalize", env=user_env())
+    result = run_pulse("--project-dir", str(bundle), "check", "--normalize", env=user_env())
     assert f"normalized {CHART}" in result.stderr
     assert path.read_text() == (REPO_ROOT / CHART).read_text()
 
@@ -354,7 +350,7 @@ def test_chart_ids_out_of_layout_order_are_caught_and_normalize_renumbers_them(b
 
     edit(bundle, CYCLE_DASHBOARD, swap)
     only_problem(bundle, CYCLE_DASHBOARD, "is not in normal form", "chartIds 1, 2, ... in layout order")
-    result = run_pulse("check", "--root", str(bundle), "--normalize", env=user_env())
+    result = run_pulse("--project-dir", str(bundle), "check", "--normalize", env=user_env())
     assert f"normalized {CYCLE_DASHBOARD}" in result.stderr
     assert (bundle / CYCLE_DASHBOARD).read_text() == (REPO_ROOT / CYCLE_DASHBOARD).read_text()
 
@@ -362,7 +358,7 @@ def test_chart_ids_out_of_layout_order_are_caught_and_normalize_renumbers_them(b
 def test_sync_refuses_a_broken_bundle_before_reaching_superset(bundle: Path, monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     edit(bundle, CHART, lambda chart: chart["params"].update(metrics=["mean_voltage"]))
-    monkeypatch.setattr(assets, "REPO_DIR", bundle)
+    monkeypatch.setenv("PULSE_ANALYTICS_PROJECT_DIR", str(bundle))
     with pytest.raises(PulseError) as refused:
         sync.sync("http://127.0.0.1:9", target="duckdb")  # nothing listens there: only the check can answer
     assert "nothing was synced" in str(refused.value)
@@ -386,7 +382,7 @@ def test_renumbering_chart_ids_keeps_filter_scopes_pointing_at_the_same_charts()
 
 
 def test_declared_columns_follow_the_metadata_macros() -> None:
-    columns = model_columns.declared_columns()
+    columns = model_columns.declared_columns(REPO_ROOT / "dbt")
     assert "dm__manufacturer" in columns["test_telemetry"] and "pm__chemistry" not in columns["test_telemetry"]
     assert {"pm__chemistry", "dm__location", "rm__recipe_name"} <= set(columns["part_statistics_cycle"])
     assert columns["device_metadata"][:2] == ["device_id", "manufacturer"]
@@ -394,7 +390,7 @@ def test_declared_columns_follow_the_metadata_macros() -> None:
 
 
 def test_the_docker_compose_environment_is_the_sync_jobs() -> None:
-    environment = rendering.docker_compose()
+    environment = rendering.docker_compose(REPO_ROOT / "docker-compose.yml")
     assert environment.target == "trino"
     assert environment.env["PULSE_ANALYTICS_TRINO_HOST"] == "trino"
     assert environment.env["PULSE_ANALYTICS_TRINO_USER"] == "superset"
@@ -405,7 +401,7 @@ def shape_cases() -> list[tuple[str, str, list[Any], type]]:
     """(file, dotted path, concrete path, expected type) for every shape the checks rely on that a real asset has."""
     cases = []
     for kind, shapes in check.SHAPES.items():
-        files = sorted(check.folder(REPO_ROOT, kind).rglob("*.yaml"))
+        files = sorted(assets.folder(kind, REPO_ROOT).rglob("*.yaml"))
         for dotted, expected in shapes:
             for path in files:
                 concrete = first_concrete(rendering.parse_yaml(path.read_text()), dotted.split("."))

@@ -144,7 +144,7 @@ def dbt_once(size: Size, target: Target, command: str) -> dict[str, Any]:
     env = target.env(size, "dbt")
     results_file = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     results_file.unlink(missing_ok=True)
-    result = run_child(dbt.dbt_command(command, target.name), env=env, cwd=dbt.PROJECT_DIR)
+    result = run_child(dbt.dbt_command(command, target.name), env=env, cwd=dbt.project_dir())
     if result.exit_code != 0 or not results_file.exists():
         raise PulseError(f"`dbt {command}` failed on {target.name} at {size.rows:,} rows; its output ends:\n"
                          f"{result.stdout[-3000:]}")  # fmt: skip

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pulse_analytics import project
 from pulse_analytics.bench import engine, machine, report, targets
 from pulse_analytics.bench import superset as superset_half
 from pulse_analytics.bench.measure import load_average
@@ -16,7 +17,6 @@ from pulse_analytics.progress import step
 
 DEFAULT_SIZES = (1_000_000, 10_000_000)
 DEFAULT_WORK_DIR = Path("/tmp/pulse-bench")
-DEFAULT_OUT_DIR = Path(__file__).resolve().parents[3] / "bench"
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Settings:
     dbt_runs: int = 3
     seed: int = 42
     work_dir: Path = DEFAULT_WORK_DIR
-    out_dir: Path = DEFAULT_OUT_DIR
+    out_dir: Path = field(default_factory=lambda: project.path("bench"))
     superset: bool = True
     target: str = "duckdb"  # duckdb, or duckdb,trino (targets.py)
     trino_server: str | None = None  # HOST:PORT of a running Trino instead of the benchmark's own native stack

@@ -20,19 +20,17 @@ from typing import Any
 
 import yaml
 
+from pulse_analytics import project
 from pulse_analytics.errors import PulseError
 
-REPO_DIR = Path(__file__).resolve().parents[3]
 YAML_SUFFIXES = {".yaml", ".yml"}
-DATASETS_DIR = REPO_DIR / "datasets"
-DASHBOARDS_DIR = REPO_DIR / "dashboards"
 
-# preset-cli's folder name -> where that kind of asset lives in this repository.
+# preset-cli's folder name -> where that kind of asset lives in a project.
 FOLDERS: dict[str, Path] = {
-    "databases": DATASETS_DIR / "databases",
-    "datasets": DATASETS_DIR / "datasets",
-    "charts": DASHBOARDS_DIR / "charts",
-    "dashboards": DASHBOARDS_DIR / "dashboards",
+    "databases": Path("datasets", "databases"),
+    "datasets": Path("datasets", "datasets"),
+    "charts": Path("dashboards", "charts"),
+    "dashboards": Path("dashboards", "dashboards"),
 }
 
 
@@ -56,10 +54,15 @@ def normal_yaml(asset: dict[str, Any]) -> str:
 
 
 def files(kind: str, directory: Path | None = None) -> list[Path]:
-    """The asset files of one kind (databases, datasets, charts, dashboards) in `directory` (default: this
-    repository's folder of that kind), in name order."""
-    directory = directory or FOLDERS[kind]
+    """The asset files of one kind (databases, datasets, charts, dashboards) in `directory` (default: the project's
+    folder of that kind), in name order."""
+    directory = directory or folder(kind)
     return sorted(path for path in directory.rglob("*") if is_asset_file(path, directory))
+
+
+def folder(kind: str, root: Path | None = None) -> Path:
+    """Where one kind of asset lives under root (default: the project `pulse` works on)."""
+    return (root or project.root()) / FOLDERS[kind]
 
 
 def is_asset_file(path: Path, directory: Path) -> bool:
@@ -89,9 +92,10 @@ def preset_cli_folder() -> Iterator[Path]:
 
     Files are copied, not linked, so an edit during a sync cannot change what is imported half-way.
     """
-    with tempfile.TemporaryDirectory(prefix="pulse-assets-") as folder:
-        root = Path(folder)
-        for kind, source in FOLDERS.items():
+    with tempfile.TemporaryDirectory(prefix="pulse-assets-") as temporary:
+        root = Path(temporary)
+        for kind in FOLDERS:
+            source = folder(kind)
             if not source.is_dir():
                 raise PulseError(f"{source} does not exist; it holds the {kind} of the Superset assets.")
             shutil.copytree(source, root / kind)

@@ -18,7 +18,6 @@ from pulse_analytics.superset import assets, rendering
 
 KINDS = tuple(assets.FOLDERS)  # databases, datasets, charts, dashboards
 UUID_LINE = re.compile(r"^uuid:\s*['\"]?([0-9a-fA-F-]{36})", re.MULTILINE)
-LAYOUT = {kind: path.relative_to(assets.REPO_DIR) for kind, path in assets.FOLDERS.items()}  # kind -> folder in a root
 
 
 @dataclass(frozen=True)
@@ -81,16 +80,11 @@ def names(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def folder(root: Path, kind: str) -> Path:
-    """Where one kind of asset lives under a bundle root."""
-    return root / LAYOUT[kind]
-
-
 def parse(root: Path, environments: list[rendering.Environment]) -> Bundle:
     """Every asset file under root, parsed and rendered for every environment; unreadable files become problems."""
     bundle = Bundle(root, environments)
     for kind in KINDS:
-        directory = folder(root, kind)
+        directory = assets.folder(kind, root)
         if not directory.is_dir():
             bundle.report(directory, f"folder is missing; it holds the {kind} of the Superset assets")
             continue

@@ -26,10 +26,10 @@ import yaml
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError
 
-from pulse_analytics import config
+from pulse_analytics import config, project
 from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets, check_columns, layout, model_columns, rendering
-from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, Problem, folder, names, parse
+from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, Problem, names, parse
 
 # The keys Superset 6.1's import schemas require (ImportV1*Schema, required=True), and those this bundle needs besides.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -93,11 +93,12 @@ JINJA = re.compile(r"{{.*?}}|{%.*?%}", re.DOTALL)
 PASSWORD_MASK = "X" * 10  # what Superset writes in place of a password it does not export
 
 
-def run(root: Path | None = None, warehouse_dir: Path | None = None, dbt_dir: Path = model_columns.DBT_DIR,
+def run(root: Path | None = None, warehouse_dir: Path | None = None,
         environments: list[rendering.Environment] | None = None) -> list[Problem]:  # fmt: skip
-    """Every problem of the bundle under root (default: the repository). Dataset columns are checked against the dbt
-    project's declared columns, or against the views built in warehouse_dir when given."""
-    bundle = parse(root or assets.REPO_DIR, environments or rendering.supported_environments())
+    """Every problem of the project under root (default: the project `pulse` works on). Dataset columns are checked
+    against its dbt project's declared columns, or against the views built in warehouse_dir when given."""
+    root = root or project.root()
+    bundle = parse(root, environments or rendering.supported_environments(root))
     check_structure(bundle)
     check_uuids(bundle)
     check_references(bundle)
@@ -106,7 +107,8 @@ def run(root: Path | None = None, warehouse_dir: Path | None = None, dbt_dir: Pa
     check_secrets(bundle)
     check_database_uris(bundle)
     check_normal_form(bundle)
-    models = model_columns.built_columns(warehouse_dir) if warehouse_dir else model_columns.declared_columns(dbt_dir)
+    models = (model_columns.built_columns(warehouse_dir) if warehouse_dir
+              else model_columns.declared_columns(root / "dbt"))  # fmt: skip
     source = f"the views built in {warehouse_dir}" if warehouse_dir else "the dbt docs and metadata tables"
     check_columns.check(bundle, models, source)
     return bundle.problems
@@ -172,12 +174,12 @@ def check_references(bundle: Bundle) -> None:
         database = dataset.data.get("database_uuid")
         if database and not bundle.known("databases", database):
             bundle.report(dataset, f"database_uuid {database} is not the uuid of any database in "
-                                   f"{bundle.name(folder(bundle.root, 'databases'))}")  # fmt: skip
+                                   f"{bundle.name(assets.folder('databases', bundle.root))}")  # fmt: skip
     for chart in bundle.assets["charts"]:
         dataset = chart.data.get("dataset_uuid")
         if dataset and not bundle.known("datasets", dataset):
             bundle.report(chart, f"dataset_uuid {dataset} is not the uuid of any dataset in "
-                                 f"{bundle.name(folder(bundle.root, 'datasets'))} (deleted or renamed dataset?)")
+                                 f"{bundle.name(assets.folder('datasets', bundle.root))} (deleted or renamed dataset?)")
     placed: set[str] = set()
     for dashboard in bundle.assets["dashboards"]:
         for node in layout.chart_nodes(dashboard.data.get("position") or {}):
@@ -188,7 +190,7 @@ def check_references(bundle: Bundle) -> None:
             elif not bundle.known("charts", chart_uuid):
                 bundle.report(dashboard, f"layout node {node.get('id')} shows chart {chart_uuid} "
                                          f"('{node['meta'].get('sliceName')}'), which is not the uuid of any chart in "
-                                         f"{bundle.name(folder(bundle.root, 'charts'))}")  # fmt: skip
+                                         f"{bundle.name(assets.folder('charts', bundle.root))}")  # fmt: skip
     for chart in bundle.assets["charts"]:
         if chart.uuid not in placed:
             bundle.report(chart, f"chart '{chart.data.get('slice_name')}' is on no dashboard; add it to a dashboard's "
@@ -327,7 +329,7 @@ def normalize(root: Path) -> list[Path]:
     """Rewrite the asset files without Jinja statements in normal form (same content). Returns the files changed."""
     changed = []
     for kind in KINDS:
-        directory = folder(root, kind)
+        directory = assets.folder(kind, root)
         for path in assets.files(kind, directory):
             text = path.read_text(encoding="utf-8")
             if "{%" in text:
@@ -351,10 +353,10 @@ def report(problems: list[Problem], seconds: float, stream: Any = None) -> None:
     print(f"check: {summary} ({seconds:.1f} s)", file=stream)
 
 
-def main(root: Path | None = None, warehouse: bool = False, fix_format: bool = False) -> int:
-    """`pulse check [--root DIR] [--warehouse] [--normalize]`: exit 1 when any problem is found."""
+def main(warehouse: bool = False, fix_format: bool = False) -> int:
+    """`pulse check [--warehouse] [--normalize]`: exit 1 when any problem is found."""
     started = time.monotonic()
-    root = (root or assets.REPO_DIR).resolve()
+    root = project.root()
     if fix_format:
         for path in normalize(root):
             print(f"normalized {path.relative_to(root)}", file=sys.stderr)

@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pulse_analytics import project
 from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets, check, layout, rendering, server
 from pulse_analytics.superset.api import SupersetApi
-from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, folder, parse
+from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, parse
 
 MISSING = object()
 Defaults = dict[str, tuple[Any, ...]]  # key -> the values Superset gives it when an imported file leaves it out
@@ -133,8 +134,9 @@ def write(git: Bundle, exported: dict[str, dict[str, dict[str, Any]]], schema: s
     in_git = {kind: git.by_uuid(kind) for kind in KINDS}
     for uuid, database in exported["databases"].items():
         if uuid not in in_git["databases"]:
+            templates = git.name(assets.folder("databases", git.root))
             result.notes.append(f"Superset's database '{database.get('database_name')}' ({uuid}) is not in git: add "
-                                f"its template to {git.name(folder(git.root, 'databases'))} by hand (no password)")
+                                f"its template to {templates} by hand (no password)")
     titles = {uuid: chart.data.get("slice_name") for uuid, chart in in_git["charts"].items()}
     titles.update({uuid: chart.get("slice_name") for uuid, chart in exported["charts"].items()})
     for kind in ("datasets", "charts", "dashboards"):
@@ -234,7 +236,7 @@ def merged(raw: Any, rendered: Any, exported: Any) -> Any:
 def new_path(git: Bundle, kind: str, data: dict[str, Any]) -> Path:
     """A file name from the asset's title, unique in its folder."""
     title = {"charts": "slice_name", "dashboards": "dashboard_title", "datasets": "table_name"}[kind]
-    directory = folder(git.root, kind)
+    directory = assets.folder(kind, git.root)
     if kind == "datasets":
         directory = directory / database_folder(git, str(data.get("database_uuid")))
     stem = slug(str(data.get(title) or kind[:-1]))
@@ -258,10 +260,11 @@ def slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", title.casefold()).strip("_") or "untitled"
 
 
-def main(url: str | None, target: str, selectors: list[str], root: Path | None) -> int:
-    """`pulse export [--dashboard TITLE-or-UUID ...]`; then the bundle is checked, as before a sync."""
+def main(url: str | None, target: str, selectors: list[str]) -> int:
+    """`pulse export [--dashboard TITLE-or-UUID ...]` into the project; then its assets are checked, as before a
+    sync."""
     started = time.monotonic()
-    root = (root or assets.REPO_DIR).resolve()
+    root = project.root()
     url = (url or server.url()).rstrip("/")
     chosen = ", ".join(selectors) if selectors else "all dashboards and datasets"
     print(f"==> Exporting {chosen} from {url} into {root}", file=sys.stderr, flush=True)

@@ -32,8 +32,6 @@ from pulse_analytics import config, warehouse
 from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import rendering
 
-DBT_DIR = Path(__file__).resolve().parents[3] / "dbt"
-
 MACRO = re.compile(r"{%-?\s*macro\s+(\w+)\s*\((.*?){%-?\s*endmacro\s*-?%}", re.DOTALL)
 PREFIXED = re.compile(r"prefixed_columns\(\s*ref\(\s*'(\w+)'\s*\)\s*,\s*'\w+'\s*,\s*'(\w+)'\s*\)")
 COLUMN_LOOP = re.compile(r"for\s+(\w+)\s+in\s+columns_of\(\s*ref\(\s*'(\w+)'\s*\)\s*\)(.*?)endfor", re.DOTALL)
@@ -41,8 +39,8 @@ CALL = re.compile(r"\b(\w+)\s*\(")
 REF = re.compile(r"\bref\(\s*['\"](\w+)['\"]\s*\)")
 
 
-def declared_columns(dbt_dir: Path = DBT_DIR) -> dict[str, list[str]]:
-    """Every model's columns from the dbt project's YAML docs and the metadata tables' known columns."""
+def declared_columns(dbt_dir: Path) -> dict[str, list[str]]:
+    """Every model's columns from the YAML docs of the dbt project in dbt_dir and the metadata tables' known columns."""
     documented = documented_columns(dbt_dir)
     metadata = metadata_table_columns()
     prefixes = metadata_prefixes(dbt_dir)

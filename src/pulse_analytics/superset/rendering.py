@@ -23,11 +23,10 @@ from typing import Any
 import jinja2
 import yaml
 
-from pulse_analytics import config
+from pulse_analytics import config, project
 from pulse_analytics.superset import server
 
-COMPOSE_FILE = Path(__file__).resolve().parents[3] / "docker-compose.yml"
-COMPOSE_ENV_EXAMPLE = COMPOSE_FILE.with_name(".env.example")
+COMPOSE_FILE = "docker-compose.yml"  # in the project's root, beside its .env.example
 COMPOSE_SYNC_SERVICE = "superset-sync"
 COMPOSE_REFERENCE = re.compile(r"\$\{(\w+)(?::?[-?]([^}]*))?\}")
 
@@ -69,8 +68,10 @@ def sync_environment(target: str, instance: str) -> Environment:
     return Environment(name, target, {**os.environ, **config.resolved_environment()}, instance=instance)
 
 
-def docker_compose(compose_file: Path = COMPOSE_FILE, env_example: Path = COMPOSE_ENV_EXAMPLE) -> Environment:
-    """The docker compose stack: its sync job's PULSE_ANALYTICS_* variables over the defaults, target trino."""
+def docker_compose(compose_file: Path) -> Environment:
+    """The docker compose stack of compose_file: its sync job's PULSE_ANALYTICS_* variables (values from the
+    .env.example beside it) over the defaults, target trino."""
+    env_example = compose_file.with_name(".env.example")
     defaults = {variable.env_name: variable.default for variable in config.VARIABLES}
     example = _dotenv(env_example) if env_example.exists() else {}
     compose = parse_yaml(compose_file.read_text(encoding="utf-8"))
@@ -95,9 +96,11 @@ def _sync_url(compose_file: Path, service: dict[str, Any]) -> str:
     return str(command[command.index("--url") + 1])
 
 
-def supported_environments() -> list[Environment]:
-    """Embedded DuckDB, and docker compose Trino where docker-compose.yml is (the repository; not the pulse image)."""
-    return [embedded(), docker_compose()] if COMPOSE_FILE.exists() else [embedded()]
+def supported_environments(root: Path | None = None) -> list[Environment]:
+    """Embedded DuckDB, and docker compose Trino where the project under root (default: the project `pulse` works
+    on) has a docker-compose.yml (a clone has; the pulse image has not)."""
+    compose_file = (root or project.root()) / COMPOSE_FILE
+    return [embedded(), docker_compose(compose_file)] if compose_file.exists() else [embedded()]
 
 
 def _dotenv(path: Path) -> dict[str, str]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pulse_analytics import config
+from pulse_analytics import config, project
 from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets
-
-SCREENSHOT_DIR = assets.REPO_DIR / "docs" / "screenshots"
 
 
 def dashboards() -> list[tuple[str, int]]:
@@ -21,8 +19,10 @@ def dashboards() -> list[tuple[str, int]]:
     return found
 
 
-def capture(base_url: str, folder: Path = SCREENSHOT_DIR) -> list[Path]:
-    """Log in as the admin, open each dashboard, check every chart shows content, save <slug>.png."""
+def capture(base_url: str, folder: Path | None = None) -> list[Path]:
+    """Log in as the admin, open each dashboard, check every chart shows content, save <slug>.png in `folder`
+    (default: docs/screenshots of the project)."""
+    folder = folder or project.path("docs", "screenshots")
     try:
         from playwright.sync_api import sync_playwright
 

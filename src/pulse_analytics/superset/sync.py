@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pulse_analytics import config
+from pulse_analytics import config, project
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 from pulse_analytics.superset import access, assets, check, server
@@ -68,7 +68,7 @@ def bundle_fingerprint(url: str, target: str) -> str:
     digest = hashlib.sha256(json.dumps([url, target, config.resolved_environment()], sort_keys=True).encode())
     for kind in assets.FOLDERS:
         for path in assets.files(kind):
-            digest.update(str(path.relative_to(assets.REPO_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(str(path.relative_to(project.root())).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -111,7 +111,7 @@ def check_imported(api: SupersetApi) -> None:
         present = {str(item.get("uuid")) for item in api.list_all(endpoint)}
         missing = [path for path in assets.files(kind) if str(assets.load(path)["uuid"]) not in present]
         if missing:
-            names = ", ".join(str(path.relative_to(assets.REPO_DIR)) for path in missing)
+            names = ", ".join(str(path.relative_to(project.root())) for path in missing)
             raise PulseError(f"after the sync, Superset at {api.url} does not have {names}; "
                              "see the Superset log for the import error.")  # fmt: skip
 
