@@ -13,9 +13,8 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from pulse_analytics import config, dbt
-from pulse_analytics.superset import browser, screenshots
+from pulse_analytics.superset import browser, screenshots, server
 from pulse_analytics.superset.access import DATABASE_NAME
-from pulse_analytics.superset.api import SupersetApi
 from tests.conftest import REPO_ROOT
 from tests.ui.test_dashboards import problems
 
@@ -46,7 +45,7 @@ def admin_page(compose_superset: str) -> Iterator[Page]:
 
 
 def test_the_warehouse_connection_is_trinos_analytics_catalog(compose_superset: str) -> None:
-    api = SupersetApi(compose_superset, config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
+    api = server.admin_api(compose_superset)
     [database] = [item for item in api.list_all("/api/v1/database/") if item["database_name"] == DATABASE_NAME]
     assert database["backend"] == "trino"
     uri = api.get(f"/api/v1/database/{database['id']}/connection")["result"]["sqlalchemy_uri"]
