@@ -1,4 +1,5 @@
-"""Import Battery Data Format (BDF) CSV files into the telemetry catalog as pulse-telemetry rows.
+"""Import Battery Data Format (BDF) CSV files into the telemetry catalog as pulse-telemetry rows (and export a test
+as one: export.py).
 
 One file is one test of one cell. The file is staged in DuckDB temp tables (which spill to disk, so memory stays
 bounded), checked, repaired by the documented rules, and only then written: telemetry and its statistics in one
@@ -28,6 +29,7 @@ Modules, in pipeline order:
   metadata    write: the sidecar's metadata rows and the test's links
   staging     the DuckDB connection files are staged in: memory limit, spill folder
   importer    one file, many files, a folder: import_files, import_folder
+  export      a test of the telemetry catalog written back out as a BDF file and its sidecar (`pulse export-bdf`)
 
 The names below are what the rest of pulse uses.
 """
