@@ -21,6 +21,7 @@ Modules, in pipeline order:
               the auxiliary key of every other one
   files       which files are imported, file stems, the sidecar, identifiers and start time (Options, Identity)
   report      BdfError (a file refused) and Report (what one import did)
+  vendor      cyclers' own formats pulse reads (Neware .nda, .ndax), converted to a BDF file first (loaded only then)
   reading     read: format check, header, every cell staged as text; columns: headers -> quantities (Columns)
   checks      check: what is rejected or falls back; the limits of what a cycler measures
   rows        repair: numbers, duplicate rows, test time; the test's start

@@ -50,7 +50,7 @@ STAGING_TABLES = ("bdf_file", "bdf_numbers", "bdf_repeated", "bdf_numbered_copie
 def import_any(connection: duckdb.DuckDBPyConnection, path: Path, options: Options) -> Report:
     """A BDF file as it is; a file in a cycler's own format that pulse reads (vendor.READERS) converted to BDF first,
     its report and errors naming the user's file."""
-    from pulse_analytics import vendor  # the reader libraries load only when such a file is imported
+    from pulse_analytics.bdf import vendor  # the reader libraries load only when such a file is imported
 
     if not vendor.reads(path):
         return import_file(connection, path, options)

@@ -59,7 +59,7 @@ def neware(path: Path) -> tuple[pandas.DataFrame, str]:
     return pandas.DataFrame(columns), f"NewareNDA {version('NewareNDA')}"
 
 
-# suffix (bdf.files.NATIVE_FORMATS) -> reader returning the BDF columns and the reader's name
+# suffix (files.NATIVE_FORMATS) -> reader returning the BDF columns and the reader's name
 READERS: dict[str, Callable[[Path], tuple[pandas.DataFrame, str]]] = {".nda": neware, ".ndax": neware}
 
 
