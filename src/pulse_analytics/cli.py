@@ -52,9 +52,9 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
 
 
 def cmd_export_bdf(args: argparse.Namespace) -> int:
-    from pulse_analytics import bdf_export
+    from pulse_analytics.bdf import export
 
-    exported = bdf_export.export_test(args.test_id, args.device_id, args.output)
+    exported = export.export_test(args.test_id, args.device_id, args.output)
     print(f"wrote {exported.path} ({exported.rows:,} records; columns {', '.join(exported.columns)}) and its "
           f"sidecar {exported.sidecar.name}; `pulse import-bdf {exported.path}` gives the same test back")
     return 0

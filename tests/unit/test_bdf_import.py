@@ -9,6 +9,8 @@ import duckdb
 import pytest
 
 from pulse_analytics import bdf, cli, statistics
+from pulse_analytics.bdf import importer, staging
+from pulse_analytics.bdf.files import DEFAULT_DEVICE
 from tests.unit.bdf_support import DEFAULT_NAME, import_error, import_ok, rows, steps, write_bdf
 
 TEST_ID = DEFAULT_NAME.removesuffix(".bdf.csv")
@@ -55,7 +57,7 @@ def test_identifiers_default_from_the_bdf_file_name(tmp_path, warehouse):
 def test_a_file_name_without_the_pattern_gets_plain_defaults(tmp_path, warehouse):
     report = import_ok(warehouse, write_bdf(tmp_path, CYCLES, "run 12.csv"), start_time=datetime(2025, 3, 1))
     who = report.identity
-    assert (who.device_id, who.test_id, who.part_id) == (bdf.DEFAULT_DEVICE, "run 12", "run 12")
+    assert (who.device_id, who.test_id, who.part_id) == (DEFAULT_DEVICE, "run 12", "run 12")
 
 
 def test_options_override_the_defaults_and_write_the_links(tmp_path, warehouse):
@@ -157,17 +159,17 @@ def test_a_failure_while_writing_rolls_back_telemetry_and_statistics(tmp_path, w
 def test_metadata_links_that_fail_after_the_telemetry_are_completed_by_running_again(tmp_path, warehouse,
                                                                                       monkeypatch):  # fmt: skip
     path = write_bdf(tmp_path, CYCLES)
-    original = bdf.write_metadata
+    original = importer.write_metadata
 
     def fail(connection, identity, metadata_rows):
         raise duckdb.IOException("metadata file locked (simulated)")
 
-    monkeypatch.setattr(bdf, "write_metadata", fail)
+    monkeypatch.setattr(importer, "write_metadata", fail)
     error = import_error(warehouse, path)
     assert "telemetry was imported but the metadata links could not be written" in error
     assert "run the same import again" in error
     assert rows(warehouse, "SELECT * FROM metadata.pulse.device_test_part") == []
-    monkeypatch.setattr(bdf, "write_metadata", original)
+    monkeypatch.setattr(importer, "write_metadata", original)
     import_ok(warehouse, path)
     assert rows(warehouse, "SELECT * FROM metadata.pulse.device_test_part") == [("LAB-Maccor", TEST_ID, "cell-A1")]
     assert counts(warehouse) == (7, 5, 2)
@@ -249,7 +251,7 @@ def test_a_million_rows_import_under_a_small_memory_limit(tmp_path, warehouse, m
                      (i // 5000) % 4 + 1 AS step_index, 25 + (i % 7) * 0.1 AS temperature_t1_celsius
               FROM range(1000000) AS r(i)) TO '{path}' (HEADER)
     """)
-    monkeypatch.setattr(bdf, "MEMORY_LIMIT", "160MB")
+    monkeypatch.setattr(staging, "MEMORY_LIMIT", "160MB")
     report = import_ok(warehouse, path, start_time=datetime(2025, 1, 1))
     assert (report.records, report.steps, report.cycles) == (1_000_000, 200, 50)
     charged = rows(warehouse, 'SELECT sum("charge_capacity__Ah") FROM telemetry.pulse.statistics_step')[0][0]

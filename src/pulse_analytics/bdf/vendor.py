@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas
 
-from pulse_analytics.bdf import NATIVE_FORMATS, BdfError, sidecar_path
+from pulse_analytics.bdf.files import NATIVE_FORMATS, sidecar_path
+from pulse_analytics.bdf.report import BdfError
 
 
 def neware(path: Path) -> tuple[pandas.DataFrame, str]:
@@ -58,7 +59,7 @@ def neware(path: Path) -> tuple[pandas.DataFrame, str]:
     return pandas.DataFrame(columns), f"NewareNDA {version('NewareNDA')}"
 
 
-# suffix (bdf.NATIVE_FORMATS) -> reader returning the BDF columns and the reader's name
+# suffix (files.NATIVE_FORMATS) -> reader returning the BDF columns and the reader's name
 READERS: dict[str, Callable[[Path], tuple[pandas.DataFrame, str]]] = {".nda": neware, ".ndax": neware}
 
 

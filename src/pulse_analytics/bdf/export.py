@@ -15,13 +15,16 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from pulse_analytics import bdf, config, warehouse
-from pulse_analytics.bdf import BdfError
+from pulse_analytics import config, warehouse
+from pulse_analytics.bdf.files import sidecar_path
+from pulse_analytics.bdf.report import BdfError
+from pulse_analytics.bdf.telemetry import sql_string
+from pulse_analytics.bdf.vocabulary import AUXILIARY_KEYS, INTEGERS
 
 # auxiliary key -> BDF column, the inverse of the importer's naming; the program counters it copies into auxiliary
 # are not written again: the file's cycle_count and step_count are the test's own cycle and step numbers.
-BDF_NAMES = {key: name for name, key in bdf.AUXILIARY_KEYS.items()}
-PROGRAM_COUNTERS = set(bdf.INTEGERS)
+BDF_NAMES = {key: name for name, key in AUXILIARY_KEYS.items()}
+PROGRAM_COUNTERS = set(INTEGERS)
 # cumulative BDF counter -> the per-record increment it sums
 COUNTER_SOURCES = {
     "charging_capacity_ah": '"capacity_charged__Ah"',
@@ -87,7 +90,7 @@ def export_test(test_id: str, device_id: str | None = None, output: Path | None 
         path = output_path(output, test_id)
         auxiliary = auxiliary_columns(connection, tables["telemetry"], test)
         select = ", ".join([f"{sql} AS {name}" for name, sql in COLUMNS.items()]
-                           + [f"auxiliary[{bdf.sql_string(key)}] AS \"{header}\"" for key, header in auxiliary])
+                           + [f"auxiliary[{sql_string(key)}] AS \"{header}\"" for key, header in auxiliary])
         sums = ", ".join(f"sum(CAST({source} AS {EXACT})) OVER so_far AS {counter}"
                          for counter, source in COUNTER_SOURCES.items())  # fmt: skip
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +173,7 @@ def write_sidecar(connection: duckdb.DuckDBPyConnection, tables: dict[str, str],
                                    [device_id, test_id]).fetchone()[0]  # fmt: skip
         if found is not None:
             values[column] = found
-    sidecar = bdf.sidecar_path(path)
+    sidecar = sidecar_path(path)
     sidecar.write_text(yaml.safe_dump(values, sort_keys=False))
     return sidecar
 
