@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pulse_analytics import config
+from pulse_analytics import config, dbt
 from pulse_analytics.superset.api import SupersetApi
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -113,13 +113,17 @@ def run_pulse(*args: str, env: dict[str, str], check: bool = True, cwd: Path = R
 
 
 def project_copy(destination: Path) -> Path:
-    """A copy of this project as a clone has it (its marker, dbt project, assets and compose files), to change or
-    break; dbt's build output is left out."""
+    """A copy of this project as a clone has it (its marker, README, dbt project, assets and compose files), to
+    change or break; dbt's build output is left out."""
     destination.mkdir(parents=True, exist_ok=True)
-    for name in ("pulse_project.yml", "docker-compose.yml", ".env.example"):
+    for name in ("pulse_project.yml", "README.md", "docker-compose.yml", ".env.example"):
         shutil.copy2(REPO_ROOT / name, destination / name)
     for folder in ("datasets", "dashboards", "dbt"):
         shutil.copytree(REPO_ROOT / folder, destination / folder, ignore=shutil.ignore_patterns("target", "logs"))
+    # dbt's parse of the same files (it is kept with their fingerprint: a copy changed later is parsed again)
+    parsed = dbt.manifest_folder(REPO_ROOT / "dbt")
+    dbt.manifest(REPO_ROOT / "dbt")
+    shutil.copytree(parsed, dbt.manifest_folder(destination / "dbt"), ignore=shutil.ignore_patterns("logs", "lock"))
     return destination
 
 

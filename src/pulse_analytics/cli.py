@@ -317,7 +317,8 @@ def parser() -> argparse.ArgumentParser:
                        help="check dataset columns against the views built in PULSE_ANALYTICS_WAREHOUSE_DIR "
                        "(default: the dbt docs and the metadata tables' known columns)")  # fmt: skip
     check.add_argument("--normalize", action="store_true",
-                       help="first rewrite asset files in the normal form `pulse export` writes (content unchanged)")
+                       help="first rewrite asset files in the normal form `pulse export` writes, with the dbt docs' "
+                       "column descriptions (from `dbt parse`), and the README's table of column definitions")
     check.set_defaults(func=cmd_check)
 
     superset = commands.add_parser("superset", help="run the local Superset (docs/superset.md)")

@@ -1,4 +1,5 @@
-"""The offline check's column lists are the built views' columns, and `pulse check --warehouse` reads the real ones."""
+"""The offline check's column lists are the built views' columns (the metadata columns each model's YAML declares
+included), and `pulse check --warehouse` reads the real ones."""
 
 from __future__ import annotations
 
@@ -10,6 +11,27 @@ from pulse_analytics.superset import assets, check, model_columns
 from tests.conftest import REPO_ROOT, project_copy, pulse_env, run_pulse
 
 CYCLE_DATASET = "datasets/datasets/pulse_warehouse/part_statistics_cycle.yaml"
+METADATA_PREFIXES = ("dm__", "rm__", "pm__")
+
+
+def prefix_mismatches(declared: dict[str, dict[str, str]], built: dict[str, list[str]]) -> list[str]:
+    """Where a built view's metadata columns are not what its model's YAML declares (config: meta: metadata_prefixes):
+    a prefix it carries undeclared, or declares and lacks, or columns under a prefix other than the metadata view's."""
+    prefixes = set(METADATA_PREFIXES) | {prefix for found in declared.values() for prefix in found}
+    mismatches = []
+    for view, columns in sorted(built.items()):
+        carried = sorted({prefix for prefix in prefixes for column in columns if column.startswith(prefix)})
+        said = declared.get(view, {})
+        if carried != sorted(said):
+            mismatches.append(f"{view} has {carried or 'no'} metadata columns; its YAML declares "
+                              f"{sorted(said) or 'none'}")
+            continue
+        for prefix, source in sorted(said.items()):
+            have = sorted(column for column in columns if column.startswith(prefix))
+            want = sorted(prefix + column for column in built.get(source, []))
+            if have != want:
+                mismatches.append(f"{view} has {prefix} columns {have}, not those of {source}: {want}")
+    return mismatches
 
 
 def test_declared_columns_are_the_built_views_columns(demo_warehouse_template: Path) -> None:
@@ -18,6 +40,25 @@ def test_declared_columns_are_the_built_views_columns(demo_warehouse_template: P
     assert set(declared) == set(built)
     for model, columns in built.items():
         assert sorted(declared[model]) == sorted(columns), model
+
+
+def test_every_model_declares_the_metadata_columns_its_view_has(demo_warehouse_template: Path) -> None:
+    built = model_columns.built_columns(demo_warehouse_template)
+    declared = model_columns.metadata_prefixes(REPO_ROOT / "dbt")
+    assert {"test_telemetry", "part_statistics_cycle", "part_end_of_life"} <= declared.keys()
+    assert prefix_mismatches(declared, built) == []
+
+
+def test_a_model_that_forgets_its_declaration_fails(demo_warehouse_template: Path) -> None:
+    built = model_columns.built_columns(demo_warehouse_template)
+    declared = model_columns.metadata_prefixes(REPO_ROOT / "dbt")
+    forgotten = {model: found for model, found in declared.items() if model != "part_telemetry"}
+    assert prefix_mismatches(forgotten, built) == [
+        "part_telemetry has ['dm__', 'pm__', 'rm__'] metadata columns; its YAML declares none"]
+    wrong = {**declared, "part_end_of_life": {"pm__": "device_metadata"}}
+    [mismatch] = prefix_mismatches(wrong, built)
+    assert mismatch.startswith("part_end_of_life has pm__ columns ['pm__"), mismatch
+    assert "not those of device_metadata" in mismatch, mismatch
 
 
 def test_pulse_check_against_the_built_warehouse_passes(demo_warehouse_template: Path) -> None:

@@ -381,12 +381,24 @@ def test_renumbering_chart_ids_keeps_filter_scopes_pointing_at_the_same_charts()
     assert fixed["metadata"]["chart_configuration"] == {str(by_uuid[excluded_uuid]): {"id": by_uuid[excluded_uuid]}}
 
 
-def test_declared_columns_follow_the_metadata_macros() -> None:
+def test_declared_columns_follow_the_metadata_prefix_declarations() -> None:
     columns = model_columns.declared_columns(REPO_ROOT / "dbt")
     assert "dm__manufacturer" in columns["test_telemetry"] and "pm__chemistry" not in columns["test_telemetry"]
     assert {"pm__chemistry", "dm__location", "rm__recipe_name"} <= set(columns["part_statistics_cycle"])
     assert columns["device_metadata"][:2] == ["device_id", "manufacturer"]
     assert not any(name.startswith(("dm__", "rm__", "pm__")) for name in columns["int_part_tests"])
+
+
+def test_a_metadata_prefix_declared_for_a_table_that_is_not_one_is_named(tmp_path: Path) -> None:
+    dbt_dir = tmp_path / "dbt"
+    shutil.copytree(REPO_ROOT / "dbt", dbt_dir, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    marts = dbt_dir / "models/marts/_marts.yml"
+    text = marts.read_text()
+    assert "metadata_prefixes: {pm__: part_metadata}" in text
+    marts.write_text(text.replace("{pm__: part_metadata}", "{pm__: part_metadta}"))
+    with pytest.raises(PulseError, match="dbt model part_end_of_life declares metadata_prefixes .*part_metadta is "
+                                         "not a source view"):  # fmt: skip
+        model_columns.declared_columns(dbt_dir)
 
 
 def test_the_docker_compose_environment_is_the_sync_jobs() -> None:

@@ -7,6 +7,8 @@ Checks, each reported as `file: what is wrong, and what it refers to`:
   dashboard; each dashboard's layout is one tree from ROOT_ID whose chart nodes name their chart by its title;
 - every column, metric and filter a chart or native filter uses exists in its dataset, and every dataset column
   exists in the dbt model it reads (check_columns.py), under its lower-case name;
+- every dataset column the dbt model documents, and the README's table of column definitions, carry the description
+  of the dbt docs, as dbt's manifest gives it (descriptions.py; `--normalize` writes them);
 - no secret is committed: passwords, tokens and keys come only from the environment;
 - files are in the normal form `pulse export` writes, so a later export changes only what changed.
 """
@@ -28,7 +30,7 @@ from sqlalchemy.exc import ArgumentError
 
 from pulse_analytics import config, project
 from pulse_analytics.errors import PulseError
-from pulse_analytics.superset import assets, check_columns, layout, model_columns, rendering
+from pulse_analytics.superset import assets, check_columns, descriptions, layout, model_columns, rendering
 from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, Problem, names, parse
 
 # The keys Superset 6.1's import schemas require (ImportV1*Schema, required=True), and those this bundle needs besides.
@@ -96,7 +98,8 @@ PASSWORD_MASK = "X" * 10  # what Superset writes in place of a password it does 
 def run(root: Path | None = None, warehouse_dir: Path | None = None,
         environments: list[rendering.Environment] | None = None) -> list[Problem]:  # fmt: skip
     """Every problem of the project under root (default: the project `pulse` works on). Dataset columns are checked
-    against its dbt project's declared columns, or against the views built in warehouse_dir when given."""
+    against its dbt project's declared columns, or against the views built in warehouse_dir when given; their
+    descriptions against the dbt project's manifest."""
     root = root or project.root()
     bundle = parse(root, environments or rendering.supported_environments(root))
     check_structure(bundle)
@@ -111,6 +114,7 @@ def run(root: Path | None = None, warehouse_dir: Path | None = None,
               else model_columns.declared_columns(root / "dbt"))  # fmt: skip
     source = f"the views built in {warehouse_dir}" if warehouse_dir else "the dbt docs and metadata tables"
     check_columns.check(bundle, models, source)
+    descriptions.check(bundle, descriptions.read(root / "dbt"))
     return bundle.problems
 
 
@@ -326,7 +330,10 @@ def check_normal_form(bundle: Bundle) -> None:
 
 
 def normalize(root: Path) -> list[Path]:
-    """Rewrite the asset files without Jinja statements in normal form (same content). Returns the files changed."""
+    """Rewrite the asset files without Jinja statements in normal form (same content), the dataset columns the dbt
+    models document with the dbt docs' descriptions, and the README's tables of column definitions from the same docs.
+    Returns the files changed."""
+    docs = descriptions.read(root / "dbt")
     changed = []
     for kind in KINDS:
         directory = assets.folder(kind, root)
@@ -335,13 +342,17 @@ def normalize(root: Path) -> list[Path]:
             if "{%" in text:
                 continue
             try:
-                normal = normal_form(kind, rendering.parse_yaml(text))
+                raw = rendering.parse_yaml(text)
             except yaml.YAMLError:
                 continue  # `pulse check` reports it
+            if kind == "datasets":
+                descriptions.describe(raw, docs)
+            normal = normal_form(kind, raw)
             if normal != text:
                 path.write_text(normal, encoding="utf-8")
                 changed.append(path)
-    return changed
+    readme = descriptions.write_readme(root, docs)
+    return changed + ([readme] if readme else [])
 
 
 def report(problems: list[Problem], seconds: float, stream: Any = None) -> None:
