@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from pulse_analytics.superset import assets, browser, screenshots
+from pulse_analytics.superset import assets, browser, colours, screenshots
 from pulse_analytics.superset.api import SupersetError
 from tests.conftest import SupersetServer
+from tests.unit.test_colours import hue_apart
 
 DASHBOARDS = screenshots.dashboards()  # (slug, number of charts) of every dashboard in git
+CHARTS = [assets.load(path) for path in assets.files("charts")]
+# Charts with a series per cell, recipe or device (coloured by colours.py), and with a series per metric (coloured by
+# the dashboard's label_colors). Curves per cycle are neither: their labels are cycle numbers of the test shown.
+LABEL_CHARTS = {chart["slice_name"] for chart in CHARTS
+                if len(chart["params"].get("groupby") or []) == 1
+                and chart["params"]["groupby"][0] in colours.LABEL_COLUMNS}  # fmt: skip
+METRIC_CHARTS = {chart["slice_name"] for chart in CHARTS if not chart["params"].get("groupby")}
+LINES = {layer["name"] for chart in CHARTS for layer in chart["params"].get("annotation_layers", [])}  # 80 % line
 
 pytestmark = pytest.mark.trino  # on the embedded warehouse, then on a real Trino (Superset reading it as user superset)
 
@@ -101,3 +112,56 @@ def test_a_refused_login_says_who_and_what_the_page_shows(superset_server: Super
     with pytest.raises(SupersetError, match=r"as 'viewer' in the browser: still on .*/login.*the page shows: .*\S"):
         browser.login(page, superset_server.url, superset_server.viewer[0], "not-the-password", wait_ms=5_000)
     context.close()
+
+
+def fresh_series_colours(chromium: Browser, server: SupersetServer, slug: str) -> dict[str, dict[str, str]]:
+    """Log in as the viewer in a new browser context (no cache, no storage), open the dashboard and read the colours
+    of the series whose colours are fixed (chart -> series -> colour)."""
+    context = chromium.new_context(viewport=browser.VIEWPORT)
+    try:
+        page = context.new_page()
+        browser.login(page, server.url, *server.viewer)
+        browser.open_dashboard(page, server.url, slug, dict(DASHBOARDS)[slug])
+        drawn = browser.series_colours(page)
+    finally:
+        context.close()
+    return {chart: series for chart, series in drawn.items() if chart in LABEL_CHARTS | METRIC_CHARTS}
+
+
+def dashboard_metadata(server: SupersetServer, slug: str) -> dict[str, Any]:
+    return json.loads(server.api().get(f"/api/v1/dashboard/{slug}")["result"]["json_metadata"])
+
+
+@pytest.mark.parametrize("slug", [slug for slug, _ in DASHBOARDS])
+def test_series_keep_their_colours_across_page_loads(slug: str, superset_server: SupersetServer,
+                                                     chromium: Browser) -> None:  # fmt: skip
+    """Superset hands out colours in the order the charts' data arrive unless the dashboard fixes them: loaded twice,
+    each series per cell, recipe, device or metric has the same colour, the one Superset holds for its label, and no
+    two series of a chart share one."""
+    fixed = dashboard_metadata(superset_server, slug).get("map_label_colors") or {}
+    first, second = (fresh_series_colours(chromium, superset_server, slug) for _ in range(2))
+    assert first and all(first.values()), f"no series read on {slug}"
+    assert first == second
+    for chart, series in first.items():
+        if chart in LABEL_CHARTS:
+            labels = {label: colour for label, colour in series.items() if label not in LINES}
+            assert labels == {label: fixed.get(label) for label in labels}, f"{chart} on {slug}"
+        assert len(set(series.values())) == len(series), f"{chart} on {slug} draws two series in one colour: {series}"
+
+
+def test_every_dashboard_gives_each_cell_recipe_and_device_one_colour(superset_server: SupersetServer) -> None:
+    labels = colours.warehouse_labels(superset_server.api())
+    expected = colours.label_colours(labels)
+    assert set(expected) == set().union(*labels.values()) and set(expected.values()) <= set(colours.PALETTE)
+    for slug, _ in DASHBOARDS:
+        assert dashboard_metadata(superset_server, slug).get("map_label_colors") == expected, slug
+
+
+def test_charge_and_discharge_series_are_told_apart(superset_server: SupersetServer, chromium: Browser) -> None:
+    """Superset's first two colours are two blues: charge and discharge series must not get them."""
+    drawn = fresh_series_colours(chromium, superset_server, "test-explorer")
+    pairs = {"Charge and discharge capacity vs cycle": ("Charge capacity (Ah)", "Discharge capacity (Ah)"),
+             "DC resistance per cycle": ("At charge start (mΩ)", "At discharge start (mΩ)")}  # fmt: skip
+    for chart, (charge, discharge) in pairs.items():
+        series = drawn[chart]
+        assert hue_apart(series[charge], series[discharge]) >= 90, f"{chart}: {series}"

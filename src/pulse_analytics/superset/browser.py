@@ -67,6 +67,22 @@ SETTLED_OR_LOGIN_JS = f"(expected) => window.location.pathname.startsWith('/logi
 
 CHARTS_JS = f"() => Array.from(document.querySelectorAll('{CHART}')).map({CHART_STATE_JS})"
 
+# The series each ECharts chart draws, with their colours: the option Superset hands to ECharts (its Echart component's
+# prop `echartOptions`, found through the React fiber of the element ECharts draws in). ECharts draws on a canvas and
+# keeps its instances to itself, so the option is the one place the page states which colour each series has.
+# Per chart name: [series name, colour] pairs, or null when the chart is ECharts but its option was not found.
+SERIES_COLOURS_JS = f"""() => Object.fromEntries(Array.from(document.querySelectorAll('{CHART}'))
+  .filter(chart => chart.querySelector('[_echarts_instance_]'))
+  .map(chart => {{
+    const holder = chart.querySelector('[_echarts_instance_]');
+    const key = Object.keys(holder).find(name => name.startsWith('__reactFiber$'));
+    let fiber = key ? holder[key] : null;
+    while (fiber && !(fiber.memoizedProps && fiber.memoizedProps.echartOptions)) fiber = fiber.return;
+    if (!fiber) return [chart.dataset.testChartName, null];
+    const series = [].concat(fiber.memoizedProps.echartOptions.series || []);
+    return [chart.dataset.testChartName, series.map(s => [String(s.name), s.itemStyle ? s.itemStyle.color : null])];
+  }}))"""
+
 
 @dataclass(frozen=True)
 class ChartView:
@@ -153,6 +169,17 @@ def chart_views(page: Page) -> list[ChartView]:
     views: list[dict[str, Any]] = page.evaluate(CHARTS_JS)
     return [ChartView(view["id"], view["name"], view["vizType"], view["loading"], view["error"], view["noResults"],
                       view["content"]) for view in views]  # fmt: skip
+
+
+def series_colours(page: Page) -> dict[str, dict[str, str]]:
+    """The colour of every series each ECharts chart on the page draws: chart name -> series name -> colour."""
+    found: dict[str, list[list[str]] | None] = page.evaluate(SERIES_COLOURS_JS)
+    unread = sorted(name for name, series in found.items() if series is None)
+    if unread:
+        raise PulseError(f"could not read the series colours of {', '.join(unread)}: this Superset's charts no "
+                         "longer pass `echartOptions` to their ECharts component; update SERIES_COLOURS_JS in "
+                         "browser.py.")  # fmt: skip
+    return {name: {label: colour for label, colour in series or []} for name, series in found.items()}
 
 
 def screenshot(page: Page, path: Path, expected_charts: int) -> Path:

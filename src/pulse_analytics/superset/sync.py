@@ -8,6 +8,7 @@ git holds. Superset's importer marks every asset it imports as changed, even wit
 sync changes nothing, each sync records (in the state folder) a fingerprint of the rendered assets and the time
 Superset last changed each of them. When both still match, the next sync has nothing to do and imports nothing; an
 edit in git, in the environment or in the UI (which changes that time) makes it import everything again.
+Every sync then gives each cell, recipe and device of the warehouse its series colour on every dashboard (colours.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from pulse_analytics import config, project
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
-from pulse_analytics.superset import access, assets, check, server
+from pulse_analytics.superset import access, assets, check, colours, server
 from pulse_analytics.superset.api import SupersetApi
 
 TARGETS = ("duckdb", "trino")
@@ -47,6 +48,7 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
         access.ensure_viewer_role(api)
         print(f"sync: Superset at {url} already holds the {summary} in git, unchanged since the last sync: "
               "nothing to import (`pulse sync --force` imports anyway).", file=sys.stderr)  # fmt: skip
+        fix_colours(api)
         return
     step(f"Syncing {summary} to {url} (target {target}) with preset-cli")
     started = time.monotonic()
@@ -58,8 +60,17 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
                          "its message is above. Fix the asset file it names, then run `pulse sync` again.")  # fmt: skip
     check_imported(api)
     access.ensure_viewer_role(api)
+    fix_colours(api)
     record_sync(url, {"fingerprint": fingerprint, "versions": asset_versions(api)})
     print(f"sync: {summary} in {url} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+
+
+def fix_colours(api: SupersetApi) -> None:
+    """Give every cell, recipe and device its colour on every dashboard (colours.py): the import drops the colours,
+    and the warehouse may hold new labels since the last sync."""
+    labels, written = colours.apply(api)
+    print(f"sync: series colours of {labels} cells, recipes and devices on every dashboard "
+          f"({written} dashboard(s) updated)", file=sys.stderr)  # fmt: skip
 
 
 def bundle_fingerprint(url: str, target: str) -> str:

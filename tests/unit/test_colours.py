@@ -1,0 +1,87 @@
+"""Series colours: the labels of lab data get their colour from colours.py, our metric series from the dashboards'
+label_colors in git (docs/superset.md, "Series colours")."""
+
+from __future__ import annotations
+
+import colorsys
+from typing import Any
+
+from pulse_analytics.superset import assets, colours
+
+
+def by_uuid(kind: str) -> dict[str, dict[str, Any]]:
+    return {str(asset["uuid"]): asset for asset in map(assets.load, assets.files(kind))}
+
+
+def hue_apart(first: str, second: str) -> float:
+    """How far apart two colours' hues are, in degrees (0 to 180)."""
+    hues = [colorsys.rgb_to_hsv(*(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)))[0] * 360
+            for colour in (first, second)]  # fmt: skip
+    apart = abs(hues[0] - hues[1])
+    return min(apart, 360 - apart)
+
+
+def colour_keys(metric: str, dataset: dict[str, Any]) -> set[str]:
+    """The labels Superset 6.1 may colour a metric's series by: the metric's name, or the name of a column with the
+    same verbose name (the series is named by the verbose name, and the page maps that name back through the
+    dataset's verbose map, where a column listed after the metric takes the name over)."""
+    verbose = next(item.get("verbose_name") for item in dataset["metrics"] if item["metric_name"] == metric)
+    return {metric} | {column["column_name"] for column in dataset["columns"]
+                       if verbose and column.get("verbose_name") == verbose}  # fmt: skip
+
+
+def metric_series(dashboard: dict[str, Any]) -> dict[str, set[str]]:
+    """Per metric drawn as a series of its own (a chart with metrics and no groupby): its colour keys."""
+    charts, datasets = by_uuid("charts"), by_uuid("datasets")
+    found: dict[str, set[str]] = {}
+    for uuid in assets.chart_uuids(dashboard):
+        params = charts[uuid]["params"]
+        if params.get("viz_type", "").startswith("echarts") and not params.get("groupby") and params.get("metrics"):
+            for metric in params["metrics"]:
+                found[metric] = colour_keys(metric, datasets[charts[uuid]["dataset_uuid"]])
+    return found
+
+
+def test_each_kind_of_label_takes_the_palette_in_natural_order() -> None:
+    result = colours.label_colours({"part_id": ["cell-10", "cell-2", "cell-1"], "recipe_id": ["b", "a"],
+                                    "device_id": ["cell-2", "ch-1"]})  # fmt: skip
+    palette = colours.PALETTE
+    assert result == {"cell-1": palette[0], "cell-2": palette[1], "cell-10": palette[2], "a": palette[0],
+                      "b": palette[1], "ch-1": palette[1]}  # fmt: skip
+
+
+def test_a_new_label_sorting_last_changes_no_other_colour_and_the_palette_repeats_past_its_end() -> None:
+    cells = [f"cell-{number}" for number in range(1, len(colours.PALETTE) + 1)]
+    before = colours.label_colours({"part_id": cells})
+    after = colours.label_colours({"part_id": [*cells, f"cell-{len(cells) + 1}"]})
+    assert {label: after[label] for label in before} == before
+    assert after[f"cell-{len(cells) + 1}"] == colours.PALETTE[0]
+    assert len(set(before.values())) == len(cells)
+
+
+def test_the_palette_leaves_the_end_of_life_line_its_own_colour() -> None:
+    line_colours = {layer["color"] for chart in by_uuid("charts").values()
+                    for layer in chart["params"].get("annotation_layers", [])}  # fmt: skip
+    assert line_colours and not line_colours & set(colours.PALETTE)
+    assert len(set(colours.PALETTE)) == len(colours.PALETTE)
+
+
+def test_label_colors_in_git_name_metric_series_of_their_dashboard_and_colour_all_their_keys() -> None:
+    for path in assets.files("dashboards"):
+        dashboard = assets.load(path)
+        set_by_hand = dashboard["metadata"].get("label_colors") or {}
+        series = metric_series(dashboard)
+        drawn = set().union(*series.values()) if series else set()
+        assert set(set_by_hand) <= drawn, f"{path.name}: label_colors for series it does not draw"
+        for metric, keys in series.items():
+            if keys & set(set_by_hand):
+                assert len({set_by_hand.get(key) for key in keys}) == 1, f"{path.name}: {metric} needs {sorted(keys)}"
+
+
+def test_charge_and_discharge_series_have_colours_far_apart() -> None:
+    """Superset's first two colours are two blues (#1FA8C9, #454E7C); charge and discharge must not look alike."""
+    dashboard = assets.load(assets.folder("dashboards") / "test_explorer.yaml")
+    set_by_hand = dashboard["metadata"]["label_colors"]
+    for charge, discharge in (("charge_capacity", "discharge_capacity"), ("charge_resistance", "discharge_resistance")):
+        assert charge in metric_series(dashboard) and discharge in metric_series(dashboard)
+        assert hue_apart(set_by_hand[charge], set_by_hand[discharge]) >= 90
