@@ -60,6 +60,7 @@ screenshots: install chromium
 
 lint: install
 	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 # The Superset assets against each other and the dbt models, offline (docs/assets.md); `pulse sync` runs it too.
 check: install

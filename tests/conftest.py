@@ -31,10 +31,14 @@ NATIVE_TRINO_ROOT: list[Path] = []  # the folder of the session's native stack, 
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--dbt-target", choices=("duckdb", "trino"), default="duckdb",
-                     help="warehouse the quality suite runs against (default duckdb); trino runs the tests marked "
-                     "trino and trino_only on a real Trino: a native one the session starts (`make trino` installs "
-                     "it), or the compose stack's when PULSE_E2E_COMPOSE is set")  # fmt: skip
+    parser.addoption(
+        "--dbt-target",
+        choices=("duckdb", "trino"),
+        default="duckdb",
+        help="warehouse the quality suite runs against (default duckdb); trino runs the tests marked "
+        "trino and trino_only on a real Trino: a native one the session starts (`make trino` installs "
+        "it), or the compose stack's when PULSE_E2E_COMPOSE is set",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,14 +80,17 @@ def trino_stack(dbt_target: str) -> Iterator[dict[str, str]]:
     from pulse_analytics import trino_native
 
     if not trino_native.installed():
-        pytest.fail(f"Trino {trino_native.TRINO_VERSION} is not installed in {trino_native.trino_home()}: run "
-                    "`make trino` (`make test` does), then run the tests again.")  # fmt: skip
+        pytest.fail(
+            f"Trino {trino_native.TRINO_VERSION} is not installed in {trino_native.trino_home()}: run "
+            "`make trino` (`make test` does), then run the tests again."
+        )
     root = Path(tempfile.mkdtemp(prefix="pulse-test-trino-"))
     NATIVE_TRINO_ROOT.append(root)
     try:
         stack = trino_native.start(root, trino_port=free_port())
-        TRINO_SETTINGS.update({key.removeprefix(config.PREFIX): value
-                               for key, value in trino_native.client_environment(stack).items()})  # fmt: skip
+        TRINO_SETTINGS.update(
+            {key.removeprefix(config.PREFIX): value for key, value in trino_native.client_environment(stack).items()}
+        )
         for key, value in TRINO_SETTINGS.items():
             os.environ[config.PREFIX + key] = value
         yield TRINO_SETTINGS
@@ -102,8 +109,9 @@ def trino_demo(trino_stack: dict[str, str], demo_warehouse_template: Path) -> di
     return trino_stack
 
 
-def run_pulse(*args: str, env: dict[str, str], check: bool = True, cwd: Path = REPO_ROOT
-              ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run_pulse(
+    *args: str, env: dict[str, str], check: bool = True, cwd: Path = REPO_ROOT
+) -> subprocess.CompletedProcess[str]:
     """Run the real `pulse` command line, as a user would, in `cwd` (default: this project's root)."""
     process = subprocess.run([PULSE, *args], env=env, capture_output=True, text=True, cwd=cwd)
     if check and process.returncode != 0:
@@ -228,8 +236,12 @@ def chart_data(api: SupersetApi, dataset: str, columns: list[str], metrics: list
     query: dict[str, Any] = {"columns": columns, "metrics": metrics, "row_limit": 100}
     if columns:
         query["orderby"] = [[columns[0], True]]
-    payload = {"datasource": {"id": dataset_id, "type": "table"}, "result_format": "json", "result_type": "full",
-               "queries": [query]}  # fmt: skip
+    payload = {
+        "datasource": {"id": dataset_id, "type": "table"},
+        "result_format": "json",
+        "result_type": "full",
+        "queries": [query],
+    }
     return api.post("/api/v1/chart/data", payload)["result"][0]
 
 
@@ -247,8 +259,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def superset_server(request: pytest.FixtureRequest, dbt_target: str, demo_warehouse_template: Path,
-                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[SupersetServer]:
+def superset_server(
+    request: pytest.FixtureRequest,
+    dbt_target: str,
+    demo_warehouse_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SupersetServer]:
     """Superset started by `pulse superset start` on a free port (never the demo's), on a copy of the demo warehouse,
     every asset synced by `pulse sync`; stopped by `pulse superset stop` at the end of the session. In the Trino pass
     it reads the views of the session's Trino as Trino user `superset` (`pulse sync --target trino`)."""
@@ -259,8 +275,13 @@ def superset_server(request: pytest.FixtureRequest, dbt_target: str, demo_wareho
     state_dir = tmp_path_factory.mktemp("superset-state")
     admin, viewer = ("admin", "admin-test-password"), ("viewer", "viewer-test-password")
     port = free_port()
-    env = pulse_env(warehouse_dir, STATE_DIR=str(state_dir), SUPERSET_PORT=str(port), SUPERSET_ADMIN_PASSWORD=admin[1],
-                    SUPERSET_VIEWER_PASSWORD=viewer[1])  # fmt: skip
+    env = pulse_env(
+        warehouse_dir,
+        STATE_DIR=str(state_dir),
+        SUPERSET_PORT=str(port),
+        SUPERSET_ADMIN_PASSWORD=admin[1],
+        SUPERSET_VIEWER_PASSWORD=viewer[1],
+    )
     server = SupersetServer(f"http://localhost:{port}", env, state_dir, warehouse_dir, admin, viewer)
     try:
         run_pulse("superset", "start", env=env)

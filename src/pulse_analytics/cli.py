@@ -37,8 +37,13 @@ def cmd_load_trino(args: argparse.Namespace) -> int:
 
 
 def cmd_import_bdf(args: argparse.Namespace) -> int:
-    options = bdf.Options(device_id=args.device_id, test_id=args.test_id, part_id=args.part_id,
-                          recipe_id=args.recipe_id, start_time=args.start_time)  # fmt: skip
+    options = bdf.Options(
+        device_id=args.device_id,
+        test_id=args.test_id,
+        part_id=args.part_id,
+        recipe_id=args.recipe_id,
+        start_time=args.start_time,
+    )
     try:
         reports, errors = bdf.import_files(args.files, options)
     finally:
@@ -55,8 +60,10 @@ def cmd_export_bdf(args: argparse.Namespace) -> int:
     from pulse_analytics.bdf import export
 
     exported = export.export_test(args.test_id, args.device_id, args.output)
-    print(f"wrote {exported.path} ({exported.rows:,} records; columns {', '.join(exported.columns)}) and its "
-          f"sidecar {exported.sidecar.name}; `pulse import-bdf {exported.path}` gives the same test back")
+    print(
+        f"wrote {exported.path} ({exported.rows:,} records; columns {', '.join(exported.columns)}) and its "
+        f"sidecar {exported.sidecar.name}; `pulse import-bdf {exported.path}` gives the same test back"
+    )
     return 0
 
 
@@ -87,11 +94,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if result.exit_code != 0:
         return result.exit_code
     if bdf_errors:
-        print(f"{len(bdf_errors)} BDF file(s) of PULSE_ANALYTICS_BDF_DIR not imported (see the errors above).",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{len(bdf_errors)} BDF file(s) of PULSE_ANALYTICS_BDF_DIR not imported (see the errors above).",
+            file=sys.stderr,
+        )
         return 1
-    print(f"Warehouse ready: duckdb -init {config.warehouse_dir() / 'attach.sql'} "
-          f"{warehouse.catalog_path(config.get('TARGET_CATALOG'))}")  # fmt: skip
+    print(
+        f"Warehouse ready: duckdb -init {config.warehouse_dir() / 'attach.sql'} "
+        f"{warehouse.catalog_path(config.get('TARGET_CATALOG'))}"
+    )
     return run_demo_superset(detach=args.detach)
 
 
@@ -213,9 +224,19 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from pulse_analytics.bench import run as bench  # needs Playwright and matplotlib (the test extra)
 
-    bench.run(bench.settings_from(rows=args.rows, runs=args.runs, dbt_runs=args.dbt_runs, seed=args.seed,
-                                  work_dir=args.work_dir, out_dir=args.out, superset=not args.skip_superset,
-                                  target=args.target, trino_server=args.trino_server))
+    bench.run(
+        bench.settings_from(
+            rows=args.rows,
+            runs=args.runs,
+            dbt_runs=args.dbt_runs,
+            seed=args.seed,
+            work_dir=args.work_dir,
+            out_dir=args.out,
+            superset=not args.skip_superset,
+            target=args.target,
+            trino_server=args.trino_server,
+        )
+    )
     return 0
 
 
@@ -259,20 +280,29 @@ def start_time(text: str) -> datetime:
     try:
         return bdf.parse_start_time(text, "--start-time")
     except bdf.BdfError as error:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO 8601 time such as 2024-10-23T09:30:00+02:00"
-                                         ) from error  # fmt: skip
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not an ISO 8601 time such as 2024-10-23T09:30:00+02:00"
+        ) from error
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pulse", description=__doc__)
-    root.add_argument("--project-dir", type=Path, metavar="DIR",
-                      help=f"the project to work on (default: the current folder or the nearest above it holding "
-                      f"{project.MARKER}; also {project.ENV_NAME})")  # fmt: skip
+    root.add_argument(
+        "--project-dir",
+        type=Path,
+        metavar="DIR",
+        help=f"the project to work on (default: the current folder or the nearest above it holding "
+        f"{project.MARKER}; also {project.ENV_NAME})",
+    )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add_size_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--rows", type=int, default=generate.DEFAULT_ROWS,
-                             help=f"approximate telemetry rows to write (default {generate.DEFAULT_ROWS:,})")
+        command.add_argument(
+            "--rows",
+            type=int,
+            default=generate.DEFAULT_ROWS,
+            help=f"approximate telemetry rows to write (default {generate.DEFAULT_ROWS:,})",
+        )
         seed_help = f"random seed: the same seed and rows give the same data (default {generate.DEFAULT_SEED})"
         command.add_argument("--seed", type=int, default=generate.DEFAULT_SEED, help=seed_help)
 
@@ -286,79 +316,128 @@ def parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_build)
 
     load_trino = commands.add_parser("load-trino", help="copy the warehouse's source tables into Trino (docs/trino.md)")
-    load_trino.add_argument("--replace", action="store_true",
-                            help="reload tables that exist (default: keep a table whose content is the "
-                            "warehouse's, refuse one that differs, naming what differs)")  # fmt: skip
+    load_trino.add_argument(
+        "--replace",
+        action="store_true",
+        help="reload tables that exist (default: keep a table whose content is the "
+        "warehouse's, refuse one that differs, naming what differs)",
+    )
     load_trino.set_defaults(func=cmd_load_trino)
 
-    import_bdf = commands.add_parser("import", aliases=["import-bdf"],
-                                     help="import Battery Data Format files (and Neware .nda/.ndax) as tests "
-                                     "(docs/bdf.md)")
-    import_bdf.add_argument("files", nargs="+", type=Path, metavar="FILE",
-                            help="BDF CSV files (.csv, .bdf, .gz) or Neware files (.nda, .ndax)")
+    import_bdf = commands.add_parser(
+        "import",
+        aliases=["import-bdf"],
+        help="import Battery Data Format files (and Neware .nda/.ndax) as tests (docs/bdf.md)",
+    )
+    import_bdf.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="BDF CSV files (.csv, .bdf, .gz) or Neware files (.nda, .ndax)",
+    )
     import_bdf.add_argument("--device-id", help="device (cycler channel) of the test (default: from the file name)")
     import_bdf.add_argument("--test-id", help="test id (default: the file name without .bdf.csv)")
     import_bdf.add_argument("--part-id", help="part (cell) tested (default: the cell field of the file name)")
     import_bdf.add_argument("--recipe-id", help="recipe the test ran (default: none)")
-    import_bdf.add_argument("--start-time", type=start_time, help="start of the test, ISO 8601 "
-                            "(default: unix_time_second, else the date in the file name)")  # fmt: skip
+    import_bdf.add_argument(
+        "--start-time",
+        type=start_time,
+        help="start of the test, ISO 8601 (default: unix_time_second, else the date in the file name)",
+    )
     import_bdf.set_defaults(func=cmd_import_bdf)
 
     export_bdf = commands.add_parser("export-bdf", help="write a test as a Battery Data Format file (docs/bdf.md)")
     export_bdf.add_argument("test_id", metavar="TEST", help="test id of the test to write")
     export_bdf.add_argument("--device-id", help="device of the test (needed only when several hold the test id)")
-    export_bdf.add_argument("--output", "-o", type=Path, metavar="PATH",
-                            help="file (*.bdf.csv) or folder to write (default: <test>.bdf.csv here)")
+    export_bdf.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="PATH",
+        help="file (*.bdf.csv) or folder to write (default: <test>.bdf.csv here)",
+    )
     export_bdf.set_defaults(func=cmd_export_bdf)
 
-    check = commands.add_parser("check", help="check the Superset assets against each other and the dbt models "
-                                "(offline; docs/assets.md)")  # fmt: skip
-    check.add_argument("--warehouse", action="store_true",
-                       help="check dataset columns against the views built in PULSE_ANALYTICS_WAREHOUSE_DIR "
-                       "(default: the dbt docs and the metadata tables' known columns)")  # fmt: skip
-    check.add_argument("--normalize", action="store_true",
-                       help="first rewrite asset files in the normal form `pulse export` writes, with the dbt docs' "
-                       "column descriptions (from `dbt parse`), and the README's table of column definitions")
+    check = commands.add_parser(
+        "check", help="check the Superset assets against each other and the dbt models (offline; docs/assets.md)"
+    )
+    check.add_argument(
+        "--warehouse",
+        action="store_true",
+        help="check dataset columns against the views built in PULSE_ANALYTICS_WAREHOUSE_DIR "
+        "(default: the dbt docs and the metadata tables' known columns)",
+    )
+    check.add_argument(
+        "--normalize",
+        action="store_true",
+        help="first rewrite asset files in the normal form `pulse export` writes, with the dbt docs' "
+        "column descriptions (from `dbt parse`), and the README's table of column definitions",
+    )
     check.set_defaults(func=cmd_check)
 
     superset = commands.add_parser("superset", help="run the local Superset (docs/superset.md)")
-    superset.add_argument("action", choices=("start", "stop", "status", "screenshots"),
-                          help="start (in the background, waits until ready), stop, status, or screenshots "
-                          "(every dashboard as a PNG in docs/screenshots/)")  # fmt: skip
+    superset.add_argument(
+        "action",
+        choices=("start", "stop", "status", "screenshots"),
+        help="start (in the background, waits until ready), stop, status, or screenshots "
+        "(every dashboard as a PNG in docs/screenshots/)",
+    )
     superset.set_defaults(func=cmd_superset)
 
     sync = commands.add_parser("sync", help="sync the Superset assets in git into Superset with preset-cli")
     sync.add_argument("--url", help=f"Superset to sync into (default {server.url()})")
-    sync.add_argument("--target", choices=superset_sync.TARGETS, default="duckdb",
-                      help="warehouse the database connection points at (default duckdb)")  # fmt: skip
-    sync.add_argument("--force", action="store_true",
-                      help="import even when Superset already holds exactly what git holds")  # fmt: skip
+    sync.add_argument(
+        "--target",
+        choices=superset_sync.TARGETS,
+        default="duckdb",
+        help="warehouse the database connection points at (default duckdb)",
+    )
+    sync.add_argument(
+        "--force", action="store_true", help="import even when Superset already holds exactly what git holds"
+    )
     sync.set_defaults(func=cmd_sync)
 
-    export = commands.add_parser("export", help="write dashboards edited in Superset back into datasets/ and "
-                                 "dashboards/ (docs/assets.md)")  # fmt: skip
-    export.add_argument("--dashboard", action="append", metavar="TITLE-or-UUID",
-                        help="a dashboard to export, by title, slug or uuid; repeat for more (default: all dashboards "
-                        "and datasets)")  # fmt: skip
+    export = commands.add_parser(
+        "export", help="write dashboards edited in Superset back into datasets/ and dashboards/ (docs/assets.md)"
+    )
+    export.add_argument(
+        "--dashboard",
+        action="append",
+        metavar="TITLE-or-UUID",
+        help="a dashboard to export, by title, slug or uuid; repeat for more (default: all dashboards and datasets)",
+    )
     export.add_argument("--url", help=f"Superset to export from (default {server.url()})")
-    export.add_argument("--target", choices=superset_sync.TARGETS, default="duckdb",
-                        help="target the assets were synced with, to keep templated values (default duckdb)")
+    export.add_argument(
+        "--target",
+        choices=superset_sync.TARGETS,
+        default="duckdb",
+        help="target the assets were synced with, to keep templated values (default duckdb)",
+    )
     export.set_defaults(func=cmd_export)
 
     demo = commands.add_parser("demo", help="the whole demo: seed (if needed), build, start Superset, sync dashboards")
     add_size_options(demo)
-    demo.add_argument("--detach", action="store_true",
-                      help="leave Superset running in the background instead of waiting for Ctrl-C")  # fmt: skip
-    demo.add_argument("--target", choices=dbt.TARGETS, default="duckdb",
-                      help="duckdb: the embedded warehouse (default); trino: the production path, a native Trino "
-                      "started by `pulse trino start` (docs/trino.md)")  # fmt: skip
+    demo.add_argument(
+        "--detach", action="store_true", help="leave Superset running in the background instead of waiting for Ctrl-C"
+    )
+    demo.add_argument(
+        "--target",
+        choices=dbt.TARGETS,
+        default="duckdb",
+        help="duckdb: the embedded warehouse (default); trino: the production path, a native Trino "
+        "started by `pulse trino start` (docs/trino.md)",
+    )
     demo.set_defaults(func=cmd_demo)
 
-    trino = commands.add_parser("trino", help="the native Trino stack without Docker: PostgreSQL and Trino with "
-                                "trino_catalogs/ (docs/trino.md)")  # fmt: skip
-    trino.add_argument("action", choices=("install", "start", "stop", "status"),
-                       help="install (fetch the pinned Trino once), start (in the background, waits until ready), "
-                       "stop, status")  # fmt: skip
+    trino = commands.add_parser(
+        "trino", help="the native Trino stack without Docker: PostgreSQL and Trino with trino_catalogs/ (docs/trino.md)"
+    )
+    trino.add_argument(
+        "action",
+        choices=("install", "start", "stop", "status"),
+        help="install (fetch the pinned Trino once), start (in the background, waits until ready), stop, status",
+    )
     trino.set_defaults(func=cmd_trino)
 
     bench = commands.add_parser("bench", help="time the views and dashboards at several sizes (docs/benchmarks.md)")
@@ -366,15 +445,26 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--runs", type=int, help="timed runs of each query, request and render (default 5)")
     bench.add_argument("--dbt-runs", type=int, help="timed runs of dbt build and dbt run per size (default 3)")
     bench.add_argument("--seed", type=int, help=f"random seed of the demo data (default {generate.DEFAULT_SEED})")
-    bench.add_argument("--work-dir", type=Path, help="folder of the generated warehouses and the benchmark's Superset "
-                       "state, reused between runs (default /tmp/pulse-bench)")  # fmt: skip
+    bench.add_argument(
+        "--work-dir",
+        type=Path,
+        help="folder of the generated warehouses and the benchmark's Superset "
+        "state, reused between runs (default /tmp/pulse-bench)",
+    )
     bench.add_argument("--out", type=Path, help="folder for results.json, REPORT.md and bench.png (default bench/)")
     bench.add_argument("--skip-superset", action="store_true", help="measure the warehouse only (no Superset)")
-    bench.add_argument("--target", help="duckdb (default), or duckdb,trino: the same queries, dbt and Superset also "
-                       "on a native Trino stack started in the work directory (docs/benchmarks.md)")  # fmt: skip
-    bench.add_argument("--trino-server", metavar="HOST:PORT", help="with --target duckdb,trino: a running Trino with "
-                       "trino_catalogs/' catalogs and users instead of the benchmark's own (its source tables are "
-                       "loaded with `pulse load-trino`, its views rebuilt)")  # fmt: skip
+    bench.add_argument(
+        "--target",
+        help="duckdb (default), or duckdb,trino: the same queries, dbt and Superset also "
+        "on a native Trino stack started in the work directory (docs/benchmarks.md)",
+    )
+    bench.add_argument(
+        "--trino-server",
+        metavar="HOST:PORT",
+        help="with --target duckdb,trino: a running Trino with "
+        "trino_catalogs/' catalogs and users instead of the benchmark's own (its source tables are "
+        "loaded with `pulse load-trino`, its views rebuilt)",
+    )
     bench.set_defaults(func=cmd_bench)
     return root
 

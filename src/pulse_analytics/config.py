@@ -28,8 +28,12 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("PROJECT_DIR", "", "Folder of the project `pulse` works on (`pulse --project-dir`; empty: the current "
-             "folder or the nearest above it holding pulse_project.yml). Relative folders below are in the project."),
+    Variable(
+        "PROJECT_DIR",
+        "",
+        "Folder of the project `pulse` works on (`pulse --project-dir`; empty: the current "
+        "folder or the nearest above it holding pulse_project.yml). Relative folders below are in the project.",
+    ),
     Variable("WAREHOUSE_DIR", "./warehouse", "Folder of the embedded DuckDB warehouse (one .duckdb file per catalog)."),
     Variable("BDF_DIR", "", "Folder of Battery Data Format files `pulse demo` imports as real cells (empty: none)."),
     Variable("TELEMETRY_CATALOG", "telemetry", "Catalog of the pulse-telemetry tables (DuckDB: file stem)."),
@@ -58,8 +62,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TRINO_MEMORY", "4G", "Heap of the native Trino (`pulse trino start`), a JVM size such as 4G."),
     Variable("STATE_DIR", "./state", "Folder of Superset's state: metadata, secret key, logs, pid (gitignored)."),
     Variable("SUPERSET_PORT", "8088", "Port the local Superset listens on (http://localhost:<port>)."),
-    Variable("SUPERSET_CACHE_SECONDS", "0", "How long the local Superset keeps chart results (0: none, every chart "
-             "queries the warehouse)."),
+    Variable(
+        "SUPERSET_CACHE_SECONDS",
+        "0",
+        "How long the local Superset keeps chart results (0: none, every chart queries the warehouse).",
+    ),
     Variable("SUPERSET_ADMIN_USER", "admin", "Superset admin, created on first start; `pulse sync` logs in as it."),
     Variable("SUPERSET_ADMIN_PASSWORD", "admin", "Password of the Superset admin (demo default: set your own)."),
     Variable("SUPERSET_VIEWER_USER", "viewer", "Read-only user the local Superset creates (role Pulse Viewer)."),
@@ -119,15 +126,24 @@ def source_tables() -> list[SourceTable]:
     telemetry = (get("TELEMETRY_CATALOG"), get("TELEMETRY_SCHEMA"))
     metadata = (get("METADATA_CATALOG"), get("METADATA_SCHEMA"))
     return [
-        SourceTable("telemetry", *telemetry, get("TELEMETRY_TABLE"),
-                    ("device_id", "test_id", "cycle_number", "step_number", "record_number")),
-        SourceTable("statistics_step", *telemetry, get("STATISTICS_STEP_TABLE"),
-                    ("device_id", "test_id", "cycle_number", "step_number")),
-        SourceTable("statistics_cycle", *telemetry, get("STATISTICS_CYCLE_TABLE"),
-                    ("device_id", "test_id", "cycle_number")),
+        SourceTable(
+            "telemetry",
+            *telemetry,
+            get("TELEMETRY_TABLE"),
+            ("device_id", "test_id", "cycle_number", "step_number", "record_number"),
+        ),
+        SourceTable(
+            "statistics_step",
+            *telemetry,
+            get("STATISTICS_STEP_TABLE"),
+            ("device_id", "test_id", "cycle_number", "step_number"),
+        ),
+        SourceTable(
+            "statistics_cycle", *telemetry, get("STATISTICS_CYCLE_TABLE"), ("device_id", "test_id", "cycle_number")
+        ),
         SourceTable("device_metadata", *metadata, get("DEVICE_METADATA_TABLE"), ("device_id",)),
         SourceTable("recipe_metadata", *metadata, get("RECIPE_METADATA_TABLE"), ("recipe_id",)),
         SourceTable("device_test_recipe", *metadata, get("DEVICE_TEST_RECIPE_TABLE"), ("device_id", "test_id")),
         SourceTable("part_metadata", *metadata, get("PART_METADATA_TABLE"), ("part_id",)),
         SourceTable("device_test_part", *metadata, get("DEVICE_TEST_PART_TABLE"), ("device_id", "test_id")),
-    ]  # fmt: skip
+    ]

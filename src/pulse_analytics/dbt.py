@@ -63,8 +63,17 @@ def dbt_environment() -> dict[str, str]:
 def dbt_command(command: str, target: str, *args: str, dbt_dir: Path | None = None) -> list[str]:
     executable = Path(sys.executable).with_name("dbt")
     folder = dbt_dir or project_dir()
-    return [str(executable), command, "--project-dir", str(folder), "--profiles-dir", str(folder),
-            "--target", target, *args]  # fmt: skip
+    return [
+        str(executable),
+        command,
+        "--project-dir",
+        str(folder),
+        "--profiles-dir",
+        str(folder),
+        "--target",
+        target,
+        *args,
+    ]
 
 
 def prepare(target: str) -> None:
@@ -73,16 +82,20 @@ def prepare(target: str) -> None:
         raise PulseError(f"unknown dbt target '{target}'; choose one of {', '.join(TARGETS)}.")
     if target == "duckdb":
         if config.get("TELEMETRY_CATALOG") == config.get("METADATA_CATALOG"):
-            raise PulseError("on the embedded DuckDB warehouse PULSE_ANALYTICS_TELEMETRY_CATALOG and "
-                             "PULSE_ANALYTICS_METADATA_CATALOG must name different files; they are both "
-                             f"'{config.get('METADATA_CATALOG')}'.")  # fmt: skip
+            raise PulseError(
+                "on the embedded DuckDB warehouse PULSE_ANALYTICS_TELEMETRY_CATALOG and "
+                "PULSE_ANALYTICS_METADATA_CATALOG must name different files; they are both "
+                f"'{config.get('METADATA_CATALOG')}'."
+            )
         warehouse.require_warehouse()
         warehouse.write_attach_script()
     else:
         trino_connection.check_settings()
         if reason := trino_unreachable():
-            raise PulseError(f"{reason}. Set PULSE_ANALYTICS_TRINO_HOST and PULSE_ANALYTICS_TRINO_PORT to "
-                             "your Trino coordinator, or start the compose stack with `docker compose up`.")
+            raise PulseError(
+                f"{reason}. Set PULSE_ANALYTICS_TRINO_HOST and PULSE_ANALYTICS_TRINO_PORT to "
+                "your Trino coordinator, or start the compose stack with `docker compose up`."
+            )
 
 
 def trino_unreachable() -> str | None:
@@ -113,8 +126,9 @@ def build_lock(folder: Path, activity: str = "the build of this warehouse") -> I
         except BlockingIOError:
             lock_file.seek(0)
             holder = lock_file.read().strip() or "another process"
-            print(f"waiting for {activity} already running ({holder}; build folder {folder})",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"waiting for {activity} already running ({holder}; build folder {folder})", file=sys.stderr, flush=True
+            )
             fcntl.flock(lock_file, fcntl.LOCK_EX)
         lock_file.seek(0)
         lock_file.truncate()
@@ -133,8 +147,12 @@ def run(command: str, target: str, folder: Path, *args: str, environment: dict[s
     """Run one dbt command with its target and logs in `folder`, its output streamed to the terminal. Returns dbt's
     exit code. dbt stops when `pulse` does."""
     paths = ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]
-    process = subprocess.run(dbt_command(command, target, *paths, *args), cwd=project_dir(),
-                             env={**dbt_environment(), **(environment or {})}, preexec_fn=stop_with_parent)  # fmt: skip
+    process = subprocess.run(
+        dbt_command(command, target, *paths, *args),
+        cwd=project_dir(),
+        env={**dbt_environment(), **(environment or {})},
+        preexec_fn=stop_with_parent,
+    )
     return process.returncode
 
 
@@ -160,13 +178,20 @@ def manifest(dbt_dir: Path | None = None) -> dict[str, Any]:
             print(f"reading the dbt project's docs with `dbt parse` ({why}) ...", file=sys.stderr, flush=True)
             started = time.monotonic()
             paths = ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]
-            process = subprocess.run(dbt_command("parse", "duckdb", *paths, "--quiet", dbt_dir=project),
-                                     cwd=project, env=dbt_environment(), capture_output=True, text=True,
-                                     preexec_fn=stop_with_parent)  # fmt: skip
+            process = subprocess.run(
+                dbt_command("parse", "duckdb", *paths, "--quiet", dbt_dir=project),
+                cwd=project,
+                env=dbt_environment(),
+                capture_output=True,
+                text=True,
+                preexec_fn=stop_with_parent,
+            )
             if process.returncode != 0 or not manifest_file.exists():
                 said = "\n".join((process.stdout + process.stderr).strip().splitlines()[-20:])
-                raise PulseError(f"`dbt parse` of {project} failed (exit code {process.returncode}):\n{said}\nFix the "
-                                 "dbt project, then run the command again.")  # fmt: skip
+                raise PulseError(
+                    f"`dbt parse` of {project} failed (exit code {process.returncode}):\n{said}\nFix the "
+                    "dbt project, then run the command again."
+                )
             fingerprint_file.write_text(fingerprint)
             print(f"... dbt parse done ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
         return json.loads(manifest_file.read_text(encoding="utf-8"))
@@ -223,12 +248,17 @@ def build_on_trino(folder: Path, args: list[str]) -> tuple[BuildResult, bool]:
     if exit_code != 0:
         return result, True
     live = f"{config.get('TARGET_CATALOG')}.{config.get('TARGET_SCHEMA')}"
-    print(f"Every view built and tested in {config.get('TARGET_CATALOG')}.{staging_schema()}: replacing the views of "
-          f"{live}", flush=True)  # fmt: skip
+    print(
+        f"Every view built and tested in {config.get('TARGET_CATALOG')}.{staging_schema()}: replacing the views of "
+        f"{live}",
+        flush=True,
+    )
     result.exit_code = run("run", "trino", folder, *args)
     if result.exit_code != 0:
-        result.failures.append(f"error: replacing the views of {live} failed part way (see dbt's messages above); "
-                               "run `pulse build --target trino` again.")  # fmt: skip
+        result.failures.append(
+            f"error: replacing the views of {live} failed part way (see dbt's messages above); "
+            "run `pulse build --target trino` again."
+        )
     return result, False
 
 
@@ -278,8 +308,9 @@ def read_results(target: str, folder: Path, exit_code: int, analytics_file: Path
     return BuildResult(exit_code, counts, failures)
 
 
-def explain_failure(target: str, result: dict[str, Any], node: dict[str, Any], nodes: dict[str, Any],
-                    analytics_file: Path | None = None) -> str:
+def explain_failure(
+    target: str, result: dict[str, Any], node: dict[str, Any], nodes: dict[str, Any], analytics_file: Path | None = None
+) -> str:
     """Name the table, column and offending values of a failed data test (or the message of a failed model)."""
     if node.get("resource_type") != "test":
         return f"error: {result['unique_id']}: {result.get('message')}"
@@ -295,8 +326,9 @@ def explain_failure(target: str, result: dict[str, Any], node: dict[str, Any], n
         compiled = f"select * from {relation} where {columns} is null"  # whole rows, so the user can find them
     if compiled:
         try:
-            header, rows = query(target, f"select * from ({compiled}) as failing limit {OFFENDING_ROWS_SHOWN}",
-                                 analytics_file)
+            header, rows = query(
+                target, f"select * from ({compiled}) as failing limit {OFFENDING_ROWS_SHOWN}", analytics_file
+            )
             lines.append(f"  offending rows of {model} (first {OFFENDING_ROWS_SHOWN}): {', '.join(header)}")
             lines.extend(f"    {row}" for row in rows)
         except Exception as error:  # the explanation must never hide the failure itself

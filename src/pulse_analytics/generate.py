@@ -71,14 +71,25 @@ RECIPES = (
 UNMAPPED_RECIPE = Recipe("(none)", "", 0, 1.0, 1.0, 25.0, 600.0, 0.15)
 
 PARTS = tuple(
-    Part(f"cell-{n:03d}", None if n == 6 else ("NMC811" if n <= 5 else "LFP"), "18650" if n <= 5 else "pouch",
-         2.5 if n <= 5 else 5.0)
+    Part(
+        f"cell-{n:03d}",
+        None if n == 6 else ("NMC811" if n <= 5 else "LFP"),
+        "18650" if n <= 5 else "pouch",
+        2.5 if n <= 5 else 5.0,
+    )
     for n in range(1, 11)
-)  # fmt: skip
+)
 PART_WITHOUT_METADATA = "cell-010"
 
-DEVICES = ("maccor-01-ch01", "maccor-01-ch02", "maccor-01-ch03", "maccor-01-ch04",
-           "arbin-02-ch01", "arbin-02-ch02", "arbin-02-ch03")  # fmt: skip
+DEVICES = (
+    "maccor-01-ch01",
+    "maccor-01-ch02",
+    "maccor-01-ch03",
+    "maccor-01-ch04",
+    "arbin-02-ch01",
+    "arbin-02-ch02",
+    "arbin-02-ch03",
+)
 DEVICE_WITHOUT_METADATA = "arbin-02-ch03"
 
 TESTS = (
@@ -169,9 +180,27 @@ def step_plan(test: Test, size: Size, seed_value: int, start: datetime) -> tuple
         for step_type, step_id, current, duration, soc_from, soc_to, polarisation in steps:
             step_number += 1
             records = size.records_per_step
-            plan.append((test.device_id, test.test_id, cycle_number, step_number, step_type, step_id, current,
-                         duration / records, records, record_offset, clock, soc_from, soc_to, polarisation,
-                         resistance, ambient, part.nominal_ah))  # fmt: skip
+            plan.append(
+                (
+                    test.device_id,
+                    test.test_id,
+                    cycle_number,
+                    step_number,
+                    step_type,
+                    step_id,
+                    current,
+                    duration / records,
+                    records,
+                    record_offset,
+                    clock,
+                    soc_from,
+                    soc_to,
+                    polarisation,
+                    resistance,
+                    ambient,
+                    part.nominal_ah,
+                )
+            )
             record_offset += records
             clock += duration
     return plan, datetime.fromtimestamp(clock, tz=UTC)
@@ -237,15 +266,34 @@ def telemetry_sql(seed: int, metadata_json: str | None) -> str:
 def write_metadata(connection: duckdb.DuckDBPyConnection, tables: dict[str, str]) -> None:
     """Replace the demo lab's rows in the five metadata tables (rows of other ids are kept)."""
     rng = random.Random(7)
-    devices = [(d, d.split("-")[0].title(), "Series 4000" if d.startswith("maccor") else "LBT21084",
-                int(d[-2:]), None if d == "arbin-02-ch02" else "Lab A, bay " + d[-1],
-                None if d == "arbin-02-ch02" else date(2026, 1, rng.randint(5, 28)))
-               for d in DEVICES if d != DEVICE_WITHOUT_METADATA]  # fmt: skip
-    recipes = [(r.recipe_id, r.name, r.version, r.charge_c_rate, r.discharge_c_rate, r.temperature,
-                4.2, 2.5, r.rest_s) for r in RECIPES]  # fmt: skip
-    parts = [(p.part_id, "Acme Cells" if p.chemistry != "LFP" else "Volta Pouch Co.", p.chemistry, p.form_factor,
-              p.nominal_ah, f"B{(int(p.part_id[-3:]) - 1) // 4 + 1:02d}")
-             for p in PARTS if p.part_id != PART_WITHOUT_METADATA]  # fmt: skip
+    devices = [
+        (
+            d,
+            d.split("-")[0].title(),
+            "Series 4000" if d.startswith("maccor") else "LBT21084",
+            int(d[-2:]),
+            None if d == "arbin-02-ch02" else "Lab A, bay " + d[-1],
+            None if d == "arbin-02-ch02" else date(2026, 1, rng.randint(5, 28)),
+        )
+        for d in DEVICES
+        if d != DEVICE_WITHOUT_METADATA
+    ]
+    recipes = [
+        (r.recipe_id, r.name, r.version, r.charge_c_rate, r.discharge_c_rate, r.temperature, 4.2, 2.5, r.rest_s)
+        for r in RECIPES
+    ]
+    parts = [
+        (
+            p.part_id,
+            "Acme Cells" if p.chemistry != "LFP" else "Volta Pouch Co.",
+            p.chemistry,
+            p.form_factor,
+            p.nominal_ah,
+            f"B{(int(p.part_id[-3:]) - 1) // 4 + 1:02d}",
+        )
+        for p in PARTS
+        if p.part_id != PART_WITHOUT_METADATA
+    ]
     test_recipes = [(t.device_id, t.test_id, t.recipe_id) for t in TESTS if t.recipe_id]
     test_parts = [(t.device_id, t.test_id, t.part_id) for t in TESTS if t.part_id]
     rows = {
@@ -278,8 +326,9 @@ def seed(rows: int = DEFAULT_ROWS, seed_value: int = DEFAULT_SEED) -> int:
             write_metadata(connection, tables)
         with warehouse.transaction(connection):
             for name in ("telemetry", "statistics_step", "statistics_cycle"):
-                connection.execute(f"DELETE FROM {tables[name]} WHERE test_id IN (SELECT unnest(?))",
-                                   [[t.test_id for t in TESTS]])  # fmt: skip
+                connection.execute(
+                    f"DELETE FROM {tables[name]} WHERE test_id IN (SELECT unnest(?))", [[t.test_id for t in TESTS]]
+                )
             for index, test in enumerate(TESTS):
                 start = part_end.get(test.part_id or "", LAB_START + timedelta(hours=7 * index))
                 plan, end = step_plan(test, size, seed_value, start)
@@ -296,6 +345,8 @@ def seed(rows: int = DEFAULT_ROWS, seed_value: int = DEFAULT_SEED) -> int:
     finally:
         connection.close()
     seconds = time.monotonic() - started
-    print(f"seed: wrote {written:,} telemetry rows, {len(TESTS)} tests, {len(PARTS)} parts, {len(DEVICES)} devices "
-          f"to {config.warehouse_dir()} in {seconds:.1f} s (seed {seed_value})")  # fmt: skip
+    print(
+        f"seed: wrote {written:,} telemetry rows, {len(TESTS)} tests, {len(PARTS)} parts, {len(DEVICES)} devices "
+        f"to {config.warehouse_dir()} in {seconds:.1f} s (seed {seed_value})"
+    )
     return written

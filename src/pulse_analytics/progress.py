@@ -19,8 +19,11 @@ class Progress:
         self.done += amount
         elapsed = time.monotonic() - self.started
         percent = 100 * self.done / self.total
-        print(f"[{self.task}] {self.done}/{self.total} ({percent:.0f}%) {message} ({elapsed:.1f} s)", file=sys.stderr,
-              flush=True)
+        print(
+            f"[{self.task}] {self.done}/{self.total} ({percent:.0f}%) {message} ({elapsed:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def step(message: str) -> None:

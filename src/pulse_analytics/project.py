@@ -23,18 +23,21 @@ def root() -> Path:
     if explicit:
         folder = Path(explicit).expanduser().resolve()
         if not (folder / MARKER).is_file():
-            raise PulseError(f"{folder} (from --project-dir or {ENV_NAME}) is not a Pulse Analytics project: it has "
-                             f"no {MARKER}; give the folder of a clone of the bundle")  # fmt: skip
+            raise PulseError(
+                f"{folder} (from --project-dir or {ENV_NAME}) is not a Pulse Analytics project: it has "
+                f"no {MARKER}; give the folder of a clone of the bundle"
+            )
         return folder
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / MARKER).is_file():
             return folder
-    raise PulseError(f"not in a Pulse Analytics project: neither {here} nor a folder above it holds {MARKER}; cd into "
-                     f"a clone of the bundle, or pass --project-dir DIR (or set {ENV_NAME})")  # fmt: skip
+    raise PulseError(
+        f"not in a Pulse Analytics project: neither {here} nor a folder above it holds {MARKER}; cd into "
+        f"a clone of the bundle, or pass --project-dir DIR (or set {ENV_NAME})"
+    )
 
 
 def path(*parts: str) -> Path:
     """A file or folder of the project, e.g. path("dbt") or path("trino_catalogs", "rules.json")."""
     return root().joinpath(*parts)
-

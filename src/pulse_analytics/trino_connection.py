@@ -15,13 +15,17 @@ def check_settings() -> None:
     """Fail with what to change when the Trino settings cannot work together."""
     method, scheme = config.get("TRINO_AUTH_METHOD"), config.get("TRINO_HTTP_SCHEME")
     if method not in AUTH_METHODS:
-        raise PulseError(f"PULSE_ANALYTICS_TRINO_AUTH_METHOD is '{method}'; choose one of "
-                         f"{', '.join(AUTH_METHODS)} (none: no password, e.g. the compose stack; ldap: a password).")
+        raise PulseError(
+            f"PULSE_ANALYTICS_TRINO_AUTH_METHOD is '{method}'; choose one of "
+            f"{', '.join(AUTH_METHODS)} (none: no password, e.g. the compose stack; ldap: a password)."
+        )
     if scheme not in HTTP_SCHEMES:
         raise PulseError(f"PULSE_ANALYTICS_TRINO_HTTP_SCHEME is '{scheme}'; choose http or https.")
     if method == "ldap" and scheme != "https":
-        raise PulseError("PULSE_ANALYTICS_TRINO_AUTH_METHOD=ldap sends a password, which Trino accepts over "
-                         "https only: set PULSE_ANALYTICS_TRINO_HTTP_SCHEME=https (and the https port, usually 8443).")
+        raise PulseError(
+            "PULSE_ANALYTICS_TRINO_AUTH_METHOD=ldap sends a password, which Trino accepts over "
+            "https only: set PULSE_ANALYTICS_TRINO_HTTP_SCHEME=https (and the https port, usually 8443)."
+        )
     if method == "ldap" and not config.get("TRINO_PASSWORD"):
         raise PulseError("PULSE_ANALYTICS_TRINO_AUTH_METHOD=ldap needs PULSE_ANALYTICS_TRINO_PASSWORD.")
     port = config.get("TRINO_PORT")
@@ -41,9 +45,16 @@ def connect(catalog: str | None = None, schema: str | None = None) -> Any:
     auth = None
     if config.get("TRINO_AUTH_METHOD") == "ldap":
         auth = trino.auth.BasicAuthentication(config.get("TRINO_USER"), config.get("TRINO_PASSWORD"))
-    return trino.dbapi.connect(host=config.get("TRINO_HOST"), port=int(config.get("TRINO_PORT")),
-                               user=config.get("TRINO_USER"), http_scheme=config.get("TRINO_HTTP_SCHEME"),
-                               auth=auth, catalog=catalog, schema=schema, verify=True)  # fmt: skip
+    return trino.dbapi.connect(
+        host=config.get("TRINO_HOST"),
+        port=int(config.get("TRINO_PORT")),
+        user=config.get("TRINO_USER"),
+        http_scheme=config.get("TRINO_HTTP_SCHEME"),
+        auth=auth,
+        catalog=catalog,
+        schema=schema,
+        verify=True,
+    )
 
 
 def run(cursor: Any, sql: str) -> list[tuple]:
@@ -55,12 +66,16 @@ def run(cursor: Any, sql: str) -> list[tuple]:
         cursor.execute(sql)
         return [tuple(row) for row in cursor.fetchall()]
     except (requests.exceptions.ConnectionError, trino.exceptions.TrinoConnectionError) as error:
-        raise PulseError(f"cannot reach Trino at {address()} ({error.__class__.__name__}). Start it "
-                         "(`docker compose up -d trino`) or set PULSE_ANALYTICS_TRINO_HOST / _PORT.") from error
+        raise PulseError(
+            f"cannot reach Trino at {address()} ({error.__class__.__name__}). Start it "
+            "(`docker compose up -d trino`) or set PULSE_ANALYTICS_TRINO_HOST / _PORT."
+        ) from error
     except trino.exceptions.TrinoQueryError as error:
         statement = sql.strip().splitlines()[0][:200]
-        raise PulseError(f"Trino at {address()} refused `{statement}` as user {config.get('TRINO_USER')}: "
-                         f"{error.error_name}: {error.message}") from error
+        raise PulseError(
+            f"Trino at {address()} refused `{statement}` as user {config.get('TRINO_USER')}: "
+            f"{error.error_name}: {error.message}"
+        ) from error
 
 
 def quote(*names: str) -> str:

@@ -51,9 +51,17 @@ STAGING_SUFFIX = "__pulse_load"
 RETIRED_SUFFIX = "__pulse_old"
 
 SCALAR_TYPES = {
-    "BOOLEAN": "boolean", "TINYINT": "tinyint", "SMALLINT": "smallint", "INTEGER": "integer", "BIGINT": "bigint",
-    "FLOAT": "real", "DOUBLE": "double", "VARCHAR": "varchar", "DATE": "date", "TIMESTAMP": "timestamp(6)",
-}  # fmt: skip
+    "BOOLEAN": "boolean",
+    "TINYINT": "tinyint",
+    "SMALLINT": "smallint",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "FLOAT": "real",
+    "DOUBLE": "double",
+    "VARCHAR": "varchar",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp(6)",
+}
 INTEGER_TYPES = ("tinyint", "smallint", "integer", "bigint")
 TEXT_TRANSPORTED = ("date", "timestamp(6)")  # sent as varchar, CAST in Trino
 
@@ -76,8 +84,10 @@ def trino_type(duckdb_type: str, where: str) -> str:
     if duckdb_type.startswith("MAP(") and duckdb_type.endswith(")"):
         key_type, value_type = split_map_type(duckdb_type)
         return f"map({trino_type(key_type, where)}, {trino_type(value_type, where)})"
-    raise PulseError(f"column {where} has type {duckdb_type}, which load-trino does not map to a Trino type; "
-                     f"supported: {', '.join(SCALAR_TYPES)} and MAP of them.")
+    raise PulseError(
+        f"column {where} has type {duckdb_type}, which load-trino does not map to a Trino type; "
+        f"supported: {', '.join(SCALAR_TYPES)} and MAP of them."
+    )
 
 
 def literal(value: Any, type_: str) -> str:
@@ -115,12 +125,12 @@ def double_literal(value: float, type_: str) -> str:
 
 def split_map_type(type_: str) -> tuple[str, str]:
     """Key and value types of `map(k, v)` (Trino) or `MAP(K, V)` (DuckDB), nested types kept whole."""
-    inner = type_[len("map("):-1]
+    inner = type_[len("map(") : -1]
     depth = 0
     for index, char in enumerate(inner):
         depth += (char == "(") - (char == ")")
         if char == "," and depth == 0:
-            return inner[:index].strip(), inner[index + 1:].strip()
+            return inner[:index].strip(), inner[index + 1 :].strip()
     raise ValueError(f"not a map type: {type_}")
 
 
@@ -178,24 +188,27 @@ def json_encoder(type_: str) -> Callable[[Any], Any]:
     if type_.startswith("map("):
         key_type, value_type = split_map_type(type_)
         encode_value = json_encoder(value_type)
-        return lambda value: {text_of(key, key_type): None if item is None else encode_value(item)
-                              for key, item in value.items()}  # fmt: skip
+        return lambda value: {
+            text_of(key, key_type): None if item is None else encode_value(item) for key, item in value.items()
+        }
     if type_ == "boolean":
         return bool
     return lambda value: value  # integers, varchar
 
 
 def row_type(columns: Sequence[Column]) -> str:
-    return "row(" + ", ".join(f"c{index} {transport_type(column.trino_type)}"
-                              for index, column in enumerate(columns)) + ")"  # fmt: skip
+    return (
+        "row("
+        + ", ".join(f"c{index} {transport_type(column.trino_type)}" for index, column in enumerate(columns))
+        + ")"
+    )
 
 
 def insert_head(target: str, columns: Sequence[Column]) -> str:
     """The INSERT's text up to the JSON literal (its first line names the table, as errors quote it)."""
     names = ", ".join(quote(column.trino_name) for column in columns)
     selected = ", ".join(from_transport(f"c{index}", column.trino_type) for index, column in enumerate(columns))
-    return (f"INSERT INTO {target} ({names})\nSELECT {selected}\n"
-            f"FROM UNNEST(CAST(json_parse('[")  # fmt: skip
+    return f"INSERT INTO {target} ({names})\nSELECT {selected}\nFROM UNNEST(CAST(json_parse('["
 
 
 def insert_tail(columns: Sequence[Column]) -> str:
@@ -226,11 +239,19 @@ def encode_rows(columns: Sequence[Column], rows: Iterator[tuple], where: str) ->
             values = [None if value is None else encode(value) for encode, value in zip(encoders, row, strict=True)]
             yield dumps(values).replace("'", "''")
         except (TypeError, ValueError, AttributeError) as error:
-            column = next((column for encode, value, column in zip(encoders, row, columns, strict=True)
-                           if value is not None and not encodable(encode, value)), None)  # fmt: skip
+            column = next(
+                (
+                    column
+                    for encode, value, column in zip(encoders, row, columns, strict=True)
+                    if value is not None and not encodable(encode, value)
+                ),
+                None,
+            )
             name = f"column {column.name} ({column.trino_type})" if column else "a column"
-            raise PulseError(f"cannot send row {number:,} of {where}: {name} holds a value load-trino cannot "
-                             f"write exactly ({error}).") from error
+            raise PulseError(
+                f"cannot send row {number:,} of {where}: {name} holds a value load-trino cannot "
+                f"write exactly ({error})."
+            ) from error
 
 
 def encodable(encode: Callable[[Any], Any], value: Any) -> bool:
@@ -256,8 +277,9 @@ def batches(encoded_rows: Iterator[str], limit: int) -> Iterator[Batch]:
         yield Batch(batch, first)
 
 
-def insert_statements(target: str, columns: Sequence[Column], rows: Iterator[tuple],
-                      limit: int = STATEMENT_CHARS) -> Iterator[tuple[str, int]]:
+def insert_statements(
+    target: str, columns: Sequence[Column], rows: Iterator[tuple], limit: int = STATEMENT_CHARS
+) -> Iterator[tuple[str, int]]:
     """INSERT statements holding every row once, each under `limit` characters (unless one row alone is longer):
     (statement, row count)."""
     overhead = len(insert_head(target, columns)) + len(insert_tail(columns))
@@ -285,8 +307,10 @@ def value_bytes(type_: str) -> Callable[[Any], bytes]:
     if type_.startswith("map("):
         key_type, value_type = split_map_type(type_)
         key_bytes, item_bytes = value_bytes(key_type), nullable_bytes(value_type)
-        return lambda value: (len(value).to_bytes(4, "big")
-                              + b"".join(sorted(key_bytes(key) + item_bytes(item) for key, item in value.items())))
+        return lambda value: (
+            len(value).to_bytes(4, "big")
+            + b"".join(sorted(key_bytes(key) + item_bytes(item) for key, item in value.items()))
+        )
     return lambda value: text_bytes(str(value))  # varchar
 
 
@@ -316,8 +340,10 @@ def value_sql(expression: str, type_: str, depth: int = 0) -> str:
         key = value_sql(f"{entry}[1]", key_type, depth + 1)
         item = nullable_sql(f"{entry}[2]", value_type, depth + 1)
         entries = f"transform(map_entries({expression}), {entry} -> {key} || {item})"
-        return (f"to_big_endian_32(CAST(cardinality({expression}) AS integer)) || "
-                f"reduce(array_sort({entries}), X'', ({total}, {part}) -> {total} || {part}, {total} -> {total})")
+        return (
+            f"to_big_endian_32(CAST(cardinality({expression}) AS integer)) || "
+            f"reduce(array_sort({entries}), X'', ({total}, {part}) -> {total} || {part}, {total} -> {total})"
+        )
     return text_sql(expression)
 
 
@@ -335,16 +361,18 @@ def concat_sql(parts: Sequence[str]) -> str:
         return parts[0]
     if len(parts) <= 100:
         return f"concat({', '.join(parts)})"
-    return concat_sql([concat_sql(parts[start:start + 100]) for start in range(0, len(parts), 100)])
+    return concat_sql([concat_sql(parts[start : start + 100]) for start in range(0, len(parts), 100)])
 
 
 def hash_sums_sql(hash_expression: str) -> list[str]:
-    return [f"coalesce(sum(CAST(from_big_endian_64(substr({hash_expression}, {1 + 8 * part}, 8)) "
-            "AS decimal(38, 0))), 0)" for part in range(HASH_SUMS)]  # fmt: skip
+    return [
+        f"coalesce(sum(CAST(from_big_endian_64(substr({hash_expression}, {1 + 8 * part}, 8)) AS decimal(38, 0))), 0)"
+        for part in range(HASH_SUMS)
+    ]
 
 
 def hash_sums(digest: bytes) -> list[int]:
-    return [int.from_bytes(digest[8 * part:8 * part + 8], "big", signed=True) for part in range(HASH_SUMS)]
+    return [int.from_bytes(digest[8 * part : 8 * part + 8], "big", signed=True) for part in range(HASH_SUMS)]
 
 
 @dataclass
@@ -390,8 +418,11 @@ def fingerprint_sql(target: str, columns: Sequence[Column], per_column: bool = F
 def parse_fingerprints(row: tuple, columns: int) -> tuple[Fingerprint, list[Fingerprint]]:
     count, values = row[0], [int(value) for value in row[1:]]
     table = Fingerprint(count, values[:HASH_SUMS])
-    per_column = [Fingerprint(count, values[HASH_SUMS * (index + 1):HASH_SUMS * (index + 2)])
-                  for index in range(columns) if len(values) > HASH_SUMS]  # fmt: skip
+    per_column = [
+        Fingerprint(count, values[HASH_SUMS * (index + 1) : HASH_SUMS * (index + 2)])
+        for index in range(columns)
+        if len(values) > HASH_SUMS
+    ]
     return table, per_column
 
 
@@ -405,8 +436,10 @@ def source_columns(connection: duckdb.DuckDBPyConnection, table: config.SourceTa
         [table.catalog, table.schema, table.table],
     ).fetchall()
     if not rows:
-        raise PulseError(f"the embedded warehouse has no table {table.qualified} ({table.name}): "
-                         "run `pulse seed` first, or set PULSE_ANALYTICS_WAREHOUSE_DIR to the folder holding it.")
+        raise PulseError(
+            f"the embedded warehouse has no table {table.qualified} ({table.name}): "
+            "run `pulse seed` first, or set PULSE_ANALYTICS_WAREHOUSE_DIR to the folder holding it."
+        )
     return [Column(name, trino_type(type_, f"{table.qualified}.{name}"), nullable) for name, type_, nullable in rows]
 
 
@@ -417,16 +450,21 @@ def create_table_sql(target: str, columns: Sequence[Column]) -> str:
     return f"CREATE TABLE {target} (\n    {definitions}\n)"
 
 
-def duckdb_rows(connection: duckdb.DuckDBPyConnection, table: config.SourceTable,
-                columns: Sequence[Column]) -> Iterator[tuple]:
+def duckdb_rows(
+    connection: duckdb.DuckDBPyConnection, table: config.SourceTable, columns: Sequence[Column]
+) -> Iterator[tuple]:
     selected = ", ".join('"' + column.name.replace('"', '""') + '"' for column in columns)
     cursor = connection.cursor().execute(f"select {selected} from {warehouse.quoted(table)}")
     while chunk := cursor.fetchmany(FETCH_ROWS):
         yield from chunk
 
 
-def warehouse_fingerprint(connection: duckdb.DuckDBPyConnection, table: config.SourceTable,
-                          columns: Sequence[Column], per_column: bool = False) -> RowHasher:
+def warehouse_fingerprint(
+    connection: duckdb.DuckDBPyConnection,
+    table: config.SourceTable,
+    columns: Sequence[Column],
+    per_column: bool = False,
+) -> RowHasher:
     hasher = RowHasher(columns, per_column)
     for row in duckdb_rows(connection, table, columns):
         hasher.add(row)
@@ -458,10 +496,11 @@ def column_differences(wanted: Sequence[Column], present: dict[str, str]) -> lis
         differences.append(f"the Trino table lacks column(s) {', '.join(missing)}")
     if extra:
         differences.append(f"the Trino table has column(s) the warehouse's has not: {', '.join(extra)}")
-    differences.extend(f"column {column.trino_name} is {present[column.trino_name]} in Trino, "
-                       f"{column.trino_type} in the warehouse" for column in wanted
-                       if column.trino_name in present
-                       and type_family(present[column.trino_name]) != type_family(column.trino_type))  # fmt: skip
+    differences.extend(
+        f"column {column.trino_name} is {present[column.trino_name]} in Trino, {column.trino_type} in the warehouse"
+        for column in wanted
+        if column.trino_name in present and type_family(present[column.trino_name]) != type_family(column.trino_type)
+    )
     return differences
 
 
@@ -500,30 +539,44 @@ class Loader:
         return self.trino(f"SELECT count(*) FROM {target}")[0][0]
 
     def exists(self, table: config.SourceTable, name: str) -> bool:
-        found = self.trino(f"SELECT count(*) FROM {quote(table.catalog)}.information_schema.tables "
-                           f"WHERE table_schema = {literal(table.schema, 'varchar')} "
-                           f"AND table_name = {literal(name, 'varchar')}")  # fmt: skip
+        found = self.trino(
+            f"SELECT count(*) FROM {quote(table.catalog)}.information_schema.tables "
+            f"WHERE table_schema = {literal(table.schema, 'varchar')} "
+            f"AND table_name = {literal(name, 'varchar')}"
+        )
         return found[0][0] > 0
 
     def trino_columns(self, table: config.SourceTable) -> dict[str, str]:
-        rows = self.trino(f"SELECT column_name, data_type FROM {quote(table.catalog)}.information_schema.columns "
-                          f"WHERE table_schema = {literal(table.schema, 'varchar')} "
-                          f"AND table_name = {literal(table.table, 'varchar')} ORDER BY ordinal_position")  # fmt: skip
+        rows = self.trino(
+            f"SELECT column_name, data_type FROM {quote(table.catalog)}.information_schema.columns "
+            f"WHERE table_schema = {literal(table.schema, 'varchar')} "
+            f"AND table_name = {literal(table.table, 'varchar')} ORDER BY ordinal_position"
+        )
         return dict(rows)
 
-    def trino_fingerprint(self, target: str, columns: Sequence[Column],
-                          per_column: bool = False) -> tuple[Fingerprint, list[Fingerprint]]:
+    def trino_fingerprint(
+        self, target: str, columns: Sequence[Column], per_column: bool = False
+    ) -> tuple[Fingerprint, list[Fingerprint]]:
         return parse_fingerprints(self.trino(fingerprint_sql(target, columns, per_column))[0], len(columns))
 
-    def content_differences(self, table: config.SourceTable, target: str, columns: Sequence[Column],
-                            present: Fingerprint, wanted: Fingerprint) -> str:
+    def content_differences(
+        self,
+        table: config.SourceTable,
+        target: str,
+        columns: Sequence[Column],
+        present: Fingerprint,
+        wanted: Fingerprint,
+    ) -> str:
         """Say how a Trino table's content differs from the warehouse's (same columns, different fingerprints)."""
         if present.rows != wanted.rows:
             return f"it holds {present.rows:,} rows, the warehouse {wanted.rows:,}"
         _, trino_columns = self.trino_fingerprint(target, columns, per_column=True)
         python_columns = warehouse_fingerprint(self.sources, table, columns, per_column=True).columns
-        changed = [column.trino_name for column, ours, theirs in zip(columns, python_columns, trino_columns,
-                                                                      strict=True) if ours != theirs]  # fmt: skip
+        changed = [
+            column.trino_name
+            for column, ours, theirs in zip(columns, python_columns, trino_columns, strict=True)
+            if ours != theirs
+        ]
         if changed:
             return f"same {wanted.rows:,} rows, but other values in column(s) {', '.join(changed)}"
         return f"same {wanted.rows:,} rows and the same values per column, but combined into other rows"
@@ -541,12 +594,20 @@ class Loader:
             present, _ = self.trino_fingerprint(target, columns)
             wanted = warehouse_fingerprint(self.sources, table, columns).table
             if present == wanted:
-                return Plan(table, columns, rows, False, f"{table.qualified}: already holds the warehouse's {rows:,} "
-                            "rows, same content (fingerprint): kept (--replace reloads it)")  # fmt: skip
+                return Plan(
+                    table,
+                    columns,
+                    rows,
+                    False,
+                    f"{table.qualified}: already holds the warehouse's {rows:,} "
+                    "rows, same content (fingerprint): kept (--replace reloads it)",
+                )
             differences = [self.content_differences(table, target, columns, present, wanted)]
-        raise PulseError(f"Trino table {table.qualified} differs from the embedded warehouse's: "
-                         f"{'; '.join(differences)}. Pass --replace to overwrite it, or point "
-                         f"PULSE_ANALYTICS_{table.name.upper()}_TABLE (or the catalog/schema) elsewhere.")
+        raise PulseError(
+            f"Trino table {table.qualified} differs from the embedded warehouse's: "
+            f"{'; '.join(differences)}. Pass --replace to overwrite it, or point "
+            f"PULSE_ANALYTICS_{table.name.upper()}_TABLE (or the catalog/schema) elsewhere."
+        )
 
     def load(self, plan: Plan, progress: Progress) -> None:
         """Write the table through a staging table that takes its name once its count and fingerprint are right."""
@@ -558,12 +619,16 @@ class Loader:
             sent = self.send_rows(table, staging, columns, rows, progress)
             landed, _ = self.trino_fingerprint(staging, columns)
             if landed.rows != rows:
-                raise PulseError(f"Trino holds {landed.rows:,} rows of {rows:,} sent for {table.qualified}; "
-                                 "the table was left unchanged. Run `pulse load-trino` again.")
+                raise PulseError(
+                    f"Trino holds {landed.rows:,} rows of {rows:,} sent for {table.qualified}; "
+                    "the table was left unchanged. Run `pulse load-trino` again."
+                )
             if landed != sent:
                 what = self.content_differences(table, staging, columns, landed, sent)
-                raise PulseError(f"the rows Trino stored for {table.qualified} are not the ones sent ({what}); "
-                                 "the table was left unchanged.")
+                raise PulseError(
+                    f"the rows Trino stored for {table.qualified} are not the ones sent ({what}); "
+                    "the table was left unchanged."
+                )
         except BaseException:
             with contextlib.suppress(Exception):  # the first error is the one to report
                 self.trino(f"DROP TABLE IF EXISTS {staging}")
@@ -578,12 +643,15 @@ class Loader:
             refused = [column.trino_name for column in columns if f"type: {column.trino_type}" in str(refusal)]
             if not refused:
                 raise
-            raise PulseError(f"catalog {table.catalog} cannot hold column(s) {', '.join(refused)} of "
-                             f"{table.qualified} ({refusal}); load the table into a catalog whose connector supports "
-                             "the type (e.g. Iceberg), or change the column's type in the warehouse.") from refusal
+            raise PulseError(
+                f"catalog {table.catalog} cannot hold column(s) {', '.join(refused)} of "
+                f"{table.qualified} ({refusal}); load the table into a catalog whose connector supports "
+                "the type (e.g. Iceberg), or change the column's type in the warehouse."
+            ) from refusal
 
-    def send_rows(self, table: config.SourceTable, staging: str, columns: list[Column], rows: int,
-                  progress: Progress) -> Fingerprint:
+    def send_rows(
+        self, table: config.SourceTable, staging: str, columns: list[Column], rows: int, progress: Progress
+    ) -> Fingerprint:
         """Send every row of `table` into `staging`, encoding the next batch while Trino runs the previous ones;
         returns the fingerprint of the rows sent."""
         hasher = RowHasher(columns)
@@ -633,8 +701,7 @@ class Loader:
                     connection.close()
         return hasher.table
 
-    def insert(self, cursor: Any, staging: str, columns: list[Column], batch: Batch,
-               table: config.SourceTable) -> None:
+    def insert(self, cursor: Any, staging: str, columns: list[Column], batch: Batch, table: config.SourceTable) -> None:
         """Insert one batch; a Trino that refuses a statement as too long gets it again in halves."""
         import trino
 
@@ -650,9 +717,11 @@ class Loader:
                 self.insert(cursor, staging, columns, Batch(batch.rows[half:], batch.first + half), table)
                 return
             last = batch.first + batch.count - 1
-            raise PulseError(f"Trino at {trino_connection.address()} refused rows {batch.first:,}-{last:,} "
-                             f"of {table.qualified} (into {staging}) as user {config.get('TRINO_USER')}: "
-                             f"{error.error_name}: {error.message}") from error
+            raise PulseError(
+                f"Trino at {trino_connection.address()} refused rows {batch.first:,}-{last:,} "
+                f"of {table.qualified} (into {staging}) as user {config.get('TRINO_USER')}: "
+                f"{error.error_name}: {error.message}"
+            ) from error
 
     def swap_in(self, table: config.SourceTable, staging: str) -> None:
         """Give the staging table the table's name; the old table is dropped only once the new one stands in."""
@@ -725,8 +794,7 @@ def load_all(replace: bool = False) -> int:
     sources = open_sources()
     workers = Workers(sources, replace)
     try:
-        step(f"Loading {len(tables)} tables into Trino at {trino_connection.address()} "
-             f"as {config.get('TRINO_USER')}")  # fmt: skip
+        step(f"Loading {len(tables)} tables into Trino at {trino_connection.address()} as {config.get('TRINO_USER')}")
         loader = workers.loader()
         for catalog, schema in dict.fromkeys((table.catalog, table.schema) for table in tables):
             loader.trino(f"CREATE SCHEMA IF NOT EXISTS {quote(catalog, schema)}")

@@ -64,20 +64,32 @@ def install() -> Path:
         print(f"Trino {TRINO_VERSION} already installed in {home}")
         return home
     if shutil.which("mvn") is None:
-        raise NativeStackError("Maven (`mvn`) is not installed: install it (Debian: apt-get install maven), then run "
-                               "`make trino` again.")  # fmt: skip
+        raise NativeStackError(
+            "Maven (`mvn`) is not installed: install it (Debian: apt-get install maven), then run `make trino` again."
+        )
     home.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=home.parent, prefix=".download-") as download:
         step(f"Fetching {TRINO_ARTIFACT} from Maven Central (about 820 MB, once; Maven keeps a copy in ~/.m2)")
-        maven = subprocess.run(["mvn", "--batch-mode", "--no-transfer-progress", "dependency:copy",
-                                f"-Dartifact={TRINO_ARTIFACT}", f"-DoutputDirectory={download}"],
-                               capture_output=True, text=True)  # fmt: skip
+        maven = subprocess.run(
+            [
+                "mvn",
+                "--batch-mode",
+                "--no-transfer-progress",
+                "dependency:copy",
+                f"-Dartifact={TRINO_ARTIFACT}",
+                f"-DoutputDirectory={download}",
+            ],
+            capture_output=True,
+            text=True,
+        )
         archive = Path(download) / f"trino-server-{TRINO_VERSION}.tar.gz"
         if maven.returncode != 0 or not archive.exists():
             reason = "\n".join([line for line in maven.stdout.splitlines() if "ERROR" in line][:5])
-            raise NativeStackError(f"could not fetch {TRINO_ARTIFACT} from Maven Central with `mvn dependency:copy` "
-                                   f"(exit {maven.returncode}):\n{reason}\nCheck that Maven Central is reachable "
-                                   "(mvn's settings, proxy), then run `make trino` again.")  # fmt: skip
+            raise NativeStackError(
+                f"could not fetch {TRINO_ARTIFACT} from Maven Central with `mvn dependency:copy` "
+                f"(exit {maven.returncode}):\n{reason}\nCheck that Maven Central is reachable "
+                "(mvn's settings, proxy), then run `make trino` again."
+            )
         step(f"Unpacking Trino {TRINO_VERSION}: its core and the plugins {', '.join(PLUGINS)}")
         unpack(archive, Path(download) / "unpacked")
         unpacked = Path(download) / "unpacked" / f"trino-server-{TRINO_VERSION}"
@@ -86,8 +98,10 @@ def install() -> Path:
                 shutil.rmtree(plugin)
         missing = [plugin for plugin in PLUGINS if not (unpacked / "plugin" / plugin).is_dir()]
         if missing:
-            raise NativeStackError(f"{TRINO_ARTIFACT} has no plugin {', '.join(missing)}: the pinned version does not "
-                                   "fit trino_catalogs/; pin another TRINO_VERSION.")  # fmt: skip
+            raise NativeStackError(
+                f"{TRINO_ARTIFACT} has no plugin {', '.join(missing)}: the pinned version does not "
+                "fit trino_catalogs/; pin another TRINO_VERSION."
+            )
         if home.exists():
             shutil.rmtree(home)  # a half-installed folder from an interrupted run
         unpacked.rename(home)
@@ -118,9 +132,11 @@ def java_home() -> Path:
     for candidate in filter(None, candidates):
         if java_major(Path(candidate)) >= JAVA_MAJOR:
             return Path(candidate)
-    raise NativeStackError(f"Trino {TRINO_VERSION} needs Java {JAVA_MAJOR} or newer, and none was found (looked at "
-                           "PULSE_ANALYTICS_TRINO_JAVA_HOME, JAVA_HOME and /usr/lib/jvm): install a JDK of version "
-                           f"{JAVA_MAJOR}+ and set PULSE_ANALYTICS_TRINO_JAVA_HOME to it.")  # fmt: skip
+    raise NativeStackError(
+        f"Trino {TRINO_VERSION} needs Java {JAVA_MAJOR} or newer, and none was found (looked at "
+        "PULSE_ANALYTICS_TRINO_JAVA_HOME, JAVA_HOME and /usr/lib/jvm): install a JDK of version "
+        f"{JAVA_MAJOR}+ and set PULSE_ANALYTICS_TRINO_JAVA_HOME to it."
+    )
 
 
 def java_major(home: Path) -> int:
@@ -139,8 +155,9 @@ def postgres_bin() -> Path:
     for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True):
         if (folder / "initdb").exists():
             return folder
-    raise NativeStackError("PostgreSQL's server is not installed: run `make postgresql` (Debian's postgresql "
-                           "package), then start again.")  # fmt: skip
+    raise NativeStackError(
+        "PostgreSQL's server is not installed: run `make postgresql` (Debian's postgresql package), then start again."
+    )
 
 
 def as_postgres(command: list[str]) -> list[str]:
@@ -192,8 +209,10 @@ def stack_dir() -> Path:
 def start(root: Path | None = None, trino_port: int | None = None) -> Stack:
     """Start PostgreSQL and Trino (or find them running) and wait until Trino answers queries."""
     if not installed():
-        raise NativeStackError(f"Trino {TRINO_VERSION} is not installed in {trino_home()}: run `make trino` (or "
-                               "`pulse trino install`) first.")  # fmt: skip
+        raise NativeStackError(
+            f"Trino {TRINO_VERSION} is not installed in {trino_home()}: run `make trino` (or "
+            "`pulse trino install`) first."
+        )
     paths = Paths((root or stack_dir()).resolve())
     if (stack := running(paths.root)) is not None:
         print(f"Trino already running at {stack.url} (folder {paths.root})")
@@ -224,8 +243,10 @@ def load_or_create(paths: Paths, trino_port: int | None) -> Stack:
         names = ("postgres", "lab", "iceberg", "superset")
         stack = Stack(str(paths.root), port, free_port(), {name: secrets.token_hex(16) for name in names})
     if not port_free(stack.trino_port):
-        raise NativeStackError(f"port {stack.trino_port} on 127.0.0.1 is taken: stop what listens there, or set "
-                               "PULSE_ANALYTICS_TRINO_PORT to a free port.")  # fmt: skip
+        raise NativeStackError(
+            f"port {stack.trino_port} on 127.0.0.1 is taken: stop what listens there, or set "
+            "PULSE_ANALYTICS_TRINO_PORT to a free port."
+        )
     stack.root = str(paths.root)
     paths.secrets.touch(mode=0o600)
     paths.secrets.write_text(json.dumps(asdict(stack), indent=2))
@@ -241,19 +262,53 @@ def start_postgres(paths: Paths, stack: Stack) -> None:
         paths.postgres.mkdir(mode=0o700)
         if os.geteuid() == 0:
             shutil.chown(paths.postgres, "postgres", "postgres")
-        run_checked(as_postgres([str(binaries / "initdb"), "--pgdata", str(paths.postgres_data), "--username",
-                                 "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8",
-                                 "--locale=C", "--no-sync"]), "initdb")  # fmt: skip
-    options = (f"-p {stack.postgres_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={paths.postgres} "
-               "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")  # fmt: skip
-    run_checked(as_postgres([str(binaries / "pg_ctl"), "--pgdata", str(paths.postgres_data), "--log",
-                             str(paths.postgres_log), "--options", options, "--wait", "start"]),
-                f"PostgreSQL (log: {paths.postgres_log})")  # fmt: skip
+        run_checked(
+            as_postgres(
+                [
+                    str(binaries / "initdb"),
+                    "--pgdata",
+                    str(paths.postgres_data),
+                    "--username",
+                    "postgres",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ]
+            ),
+            "initdb",
+        )
+    options = (
+        f"-p {stack.postgres_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={paths.postgres} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    run_checked(
+        as_postgres(
+            [
+                str(binaries / "pg_ctl"),
+                "--pgdata",
+                str(paths.postgres_data),
+                "--log",
+                str(paths.postgres_log),
+                "--options",
+                options,
+                "--wait",
+                "start",
+            ]
+        ),
+        f"PostgreSQL (log: {paths.postgres_log})",
+    )
     if new:
-        env = {**os.environ, "PGHOST": str(paths.postgres), "PGPORT": str(stack.postgres_port),
-               "POSTGRES_USER": "postgres", "METADATA_DB_PASSWORD": stack.passwords["lab"],
-               "ICEBERG_CATALOG_PASSWORD": stack.passwords["iceberg"],
-               "SUPERSET_DB_PASSWORD": stack.passwords["superset"]}  # fmt: skip
+        env = {
+            **os.environ,
+            "PGHOST": str(paths.postgres),
+            "PGPORT": str(stack.postgres_port),
+            "POSTGRES_USER": "postgres",
+            "METADATA_DB_PASSWORD": stack.passwords["lab"],
+            "ICEBERG_CATALOG_PASSWORD": stack.passwords["iceberg"],
+            "SUPERSET_DB_PASSWORD": stack.passwords["superset"],
+        }
         run_checked(["sh", str(project.path("compose", "postgres", "init.sh"))], "compose/postgres/init.sh", env=env)
 
 
@@ -261,16 +316,25 @@ def trino_environment(paths: Paths, stack: Stack) -> dict[str, str]:
     """The values trino_catalogs/ reads with ${ENV:...}: the compose stack's, but Iceberg files in a local folder."""
     jdbc = f"jdbc:postgresql://127.0.0.1:{stack.postgres_port}"
     java = java_home()
-    return {**os.environ, "JAVA_HOME": str(java), "PATH": f"{java / 'bin'}:{os.environ.get('PATH', '')}",
-            "ICEBERG_CATALOG_JDBC_URL": f"{jdbc}/iceberg", "ICEBERG_CATALOG_USER": "iceberg",
-            "ICEBERG_CATALOG_PASSWORD": stack.passwords["iceberg"], "ICEBERG_WAREHOUSE": "local://",
-            "ICEBERG_LOCAL_ROOT": str(paths.iceberg),
-            # No object storage here: the S3 settings are required by the catalog files but never used.
-            "S3_ENDPOINT": "http://127.0.0.1:9", "S3_REGION": "us-east-1", "S3_ACCESS_KEY": "unused",
-            "S3_SECRET_KEY": "unused",
-            "METADATA_JDBC_URL": f"{jdbc}/lab", "METADATA_DB_USER": "lab",
-            "METADATA_DB_PASSWORD": stack.passwords["lab"],
-            "TRINO_RULES_FILE": str(project.path("trino_catalogs", "rules.json"))}  # fmt: skip
+    return {
+        **os.environ,
+        "JAVA_HOME": str(java),
+        "PATH": f"{java / 'bin'}:{os.environ.get('PATH', '')}",
+        "ICEBERG_CATALOG_JDBC_URL": f"{jdbc}/iceberg",
+        "ICEBERG_CATALOG_USER": "iceberg",
+        "ICEBERG_CATALOG_PASSWORD": stack.passwords["iceberg"],
+        "ICEBERG_WAREHOUSE": "local://",
+        "ICEBERG_LOCAL_ROOT": str(paths.iceberg),
+        # No object storage here: the S3 settings are required by the catalog files but never used.
+        "S3_ENDPOINT": "http://127.0.0.1:9",
+        "S3_REGION": "us-east-1",
+        "S3_ACCESS_KEY": "unused",
+        "S3_SECRET_KEY": "unused",
+        "METADATA_JDBC_URL": f"{jdbc}/lab",
+        "METADATA_DB_USER": "lab",
+        "METADATA_DB_PASSWORD": stack.passwords["lab"],
+        "TRINO_RULES_FILE": str(project.path("trino_catalogs", "rules.json")),
+    }
 
 
 def write_trino_config(paths: Paths, stack: Stack) -> None:
@@ -279,17 +343,39 @@ def write_trino_config(paths: Paths, stack: Stack) -> None:
     memory = config.get("TRINO_MEMORY")
     (paths.trino_etc / "node.properties").write_text(
         f"node.environment=pulse\nnode.id=pulse-native\nnode.data-dir={paths.trino_data}\nnode.bind-ip=127.0.0.1\n"
-        "node.internal-address=127.0.0.1\n")  # fmt: skip
-    (paths.trino_etc / "jvm.config").write_text("\n".join([
-        "-server", f"-Xmx{memory}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError", "-XX:+HeapDumpOnOutOfMemoryError",
-        f"-XX:HeapDumpPath={paths.trino_data}", "-Djdk.attach.allowAttachSelf=true", "-Dfile.encoding=UTF-8", ""]))
+        "node.internal-address=127.0.0.1\n"
+    )
+    (paths.trino_etc / "jvm.config").write_text(
+        "\n".join(
+            [
+                "-server",
+                f"-Xmx{memory}",
+                "-XX:+UseG1GC",
+                "-XX:+ExitOnOutOfMemoryError",
+                "-XX:+HeapDumpOnOutOfMemoryError",
+                f"-XX:HeapDumpPath={paths.trino_data}",
+                "-Djdk.attach.allowAttachSelf=true",
+                "-Dfile.encoding=UTF-8",
+                "",
+            ]
+        )
+    )
     catalogs = project.path("trino_catalogs")
-    (paths.trino_etc / "config.properties").write_text("\n".join([
-        "coordinator=true", "node-scheduler.include-coordinator=true", f"http-server.http.port={stack.trino_port}",
-        f"discovery.uri=http://127.0.0.1:{stack.trino_port}", f"catalog.config-dir={catalogs / 'catalog'}",
-        f"access-control.config-files={catalogs / 'access-control.properties'}",
-        f"query.max-memory={query_memory_mb(memory)}MB", f"query.max-memory-per-node={query_memory_mb(memory)}MB",
-        ""]))  # fmt: skip
+    (paths.trino_etc / "config.properties").write_text(
+        "\n".join(
+            [
+                "coordinator=true",
+                "node-scheduler.include-coordinator=true",
+                f"http-server.http.port={stack.trino_port}",
+                f"discovery.uri=http://127.0.0.1:{stack.trino_port}",
+                f"catalog.config-dir={catalogs / 'catalog'}",
+                f"access-control.config-files={catalogs / 'access-control.properties'}",
+                f"query.max-memory={query_memory_mb(memory)}MB",
+                f"query.max-memory-per-node={query_memory_mb(memory)}MB",
+                "",
+            ]
+        )
+    )
     (paths.trino_etc / "log.properties").write_text("io.trino=INFO\n")
 
 
@@ -306,8 +392,16 @@ def query_memory_mb(heap: str) -> int:
 def start_trino(paths: Paths, stack: Stack) -> None:
     write_trino_config(paths, stack)
     launcher = trino_home() / "bin" / "launcher"
-    command = [str(launcher), "start", "--etc-dir", str(paths.trino_etc), "--data-dir", str(paths.trino_data),
-               "--launcher-log-file", str(paths.launcher_log)]  # fmt: skip
+    command = [
+        str(launcher),
+        "start",
+        "--etc-dir",
+        str(paths.trino_etc),
+        "--data-dir",
+        str(paths.trino_data),
+        "--launcher-log-file",
+        str(paths.launcher_log),
+    ]
     run_checked(command, "Trino's launcher", env=trino_environment(paths, stack))
     deadline = time.monotonic() + START_TIMEOUT_S
     started = time.monotonic()
@@ -316,16 +410,17 @@ def start_trino(paths: Paths, stack: Stack) -> None:
         if trino_ready(stack):
             first_answer = first_answer or time.monotonic()
             if time.monotonic() - first_answer >= NODE_REFRESH_S:
-                print(f"Trino ready after {time.monotonic() - started:.0f} s: {stack.url}", file=sys.stderr,
-                      flush=True)  # fmt: skip
+                print(f"Trino ready after {time.monotonic() - started:.0f} s: {stack.url}", file=sys.stderr, flush=True)
                 return
         else:
             first_answer = None
         if not launcher_running(paths):
             break
         time.sleep(1)
-    raise NativeStackError(f"Trino did not start within {START_TIMEOUT_S} s; its log ({paths.trino_log}) says:\n"
-                           f"{first_error(paths.trino_log) or tail(paths.launcher_log)}")  # fmt: skip
+    raise NativeStackError(
+        f"Trino did not start within {START_TIMEOUT_S} s; its log ({paths.trino_log}) says:\n"
+        f"{first_error(paths.trino_log) or tail(paths.launcher_log)}"
+    )
 
 
 # Trino's coordinator answers queries a moment before it schedules work on its catalogs: until its node manager's next
@@ -349,8 +444,9 @@ def trino_ready(stack: Stack) -> bool:
 def answers_queries(stack: Stack) -> bool:
     import trino  # installed with dbt-trino
 
-    connection = trino.dbapi.connect(host="127.0.0.1", port=stack.trino_port, user="admin", http_scheme="http",
-                                     request_timeout=10)  # fmt: skip
+    connection = trino.dbapi.connect(
+        host="127.0.0.1", port=stack.trino_port, user="admin", http_scheme="http", request_timeout=10
+    )
     try:
         cursor = connection.cursor()
         cursor.execute("select count(*) from system.runtime.nodes where state = 'active'")
@@ -363,8 +459,11 @@ def answers_queries(stack: Stack) -> bool:
 
 def launcher_running(paths: Paths) -> bool:
     launcher = trino_home() / "bin" / "launcher"
-    status = subprocess.run([str(launcher), "status", "--etc-dir", str(paths.trino_etc), "--data-dir",
-                             str(paths.trino_data)], capture_output=True, text=True)  # fmt: skip
+    status = subprocess.run(
+        [str(launcher), "status", "--etc-dir", str(paths.trino_etc), "--data-dir", str(paths.trino_data)],
+        capture_output=True,
+        text=True,
+    )
     return status.returncode == 0
 
 
@@ -382,13 +481,27 @@ def stop(root: Path | None = None) -> bool:
     paths = Paths((root or stack_dir()).resolve())
     stopped = False
     if (trino_home() / "bin" / "launcher").exists() and paths.trino_etc.exists() and launcher_running(paths):
-        subprocess.run([str(trino_home() / "bin" / "launcher"), "stop", "--etc-dir", str(paths.trino_etc),
-                        "--data-dir", str(paths.trino_data)], capture_output=True, timeout=STOP_TIMEOUT_S)  # fmt: skip
+        subprocess.run(
+            [
+                str(trino_home() / "bin" / "launcher"),
+                "stop",
+                "--etc-dir",
+                str(paths.trino_etc),
+                "--data-dir",
+                str(paths.trino_data),
+            ],
+            capture_output=True,
+            timeout=STOP_TIMEOUT_S,
+        )
         stopped = True
     if (paths.postgres_data / "postmaster.pid").exists():
-        subprocess.run(as_postgres([str(postgres_bin() / "pg_ctl"), "--pgdata", str(paths.postgres_data),
-                                    "--mode=fast", "--wait", "stop"]), capture_output=True,
-                       timeout=STOP_TIMEOUT_S)  # fmt: skip
+        subprocess.run(
+            as_postgres(
+                [str(postgres_bin() / "pg_ctl"), "--pgdata", str(paths.postgres_data), "--mode=fast", "--wait", "stop"]
+            ),
+            capture_output=True,
+            timeout=STOP_TIMEOUT_S,
+        )
         stopped = True
     return stopped
 
@@ -397,8 +510,10 @@ def status(root: Path | None = None) -> str:
     stack = running(root)
     if stack is None:
         return f"Trino (native stack in {(root or stack_dir()).resolve()}) is not running."
-    return f"Trino {TRINO_VERSION} running at {stack.url}; PostgreSQL on 127.0.0.1:{stack.postgres_port}; " \
-           f"folder {stack.root}"
+    return (
+        f"Trino {TRINO_VERSION} running at {stack.url}; PostgreSQL on 127.0.0.1:{stack.postgres_port}; "
+        f"folder {stack.root}"
+    )
 
 
 def client_environment(stack: Stack) -> dict[str, str]:
@@ -408,8 +523,12 @@ def client_environment(stack: Stack) -> dict[str, str]:
 
 def server_settings(host: str, port: int | str) -> dict[str, str]:
     """PULSE_ANALYTICS_* values that point the bundle at the Trino at host:port, over http with no authentication."""
-    return {config.PREFIX + "TRINO_HOST": host, config.PREFIX + "TRINO_PORT": str(port),
-            config.PREFIX + "TRINO_HTTP_SCHEME": "http", config.PREFIX + "TRINO_AUTH_METHOD": "none"}  # fmt: skip
+    return {
+        config.PREFIX + "TRINO_HOST": host,
+        config.PREFIX + "TRINO_PORT": str(port),
+        config.PREFIX + "TRINO_HTTP_SCHEME": "http",
+        config.PREFIX + "TRINO_AUTH_METHOD": "none",
+    }
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
@@ -432,7 +551,7 @@ def first_error(path: Path, lines: int = 5) -> str:
     """The first ERROR of a Trino log and the lines after it (the end of the log is Guice's class legend)."""
     text = path.read_text(errors="replace").splitlines() if path.exists() else []
     start = next((number for number, line in enumerate(text) if "\tERROR\t" in line), None)
-    return "\n".join(text[start:start + lines]) if start is not None else tail(path)
+    return "\n".join(text[start : start + lines]) if start is not None else tail(path)
 
 
 def free_port() -> int:

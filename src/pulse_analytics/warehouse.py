@@ -130,12 +130,15 @@ def require_warehouse(warehouse_dir: Path | None = None) -> None:
     for catalog in source_catalogs():
         path = catalog_path(catalog, warehouse_dir)
         if not path.exists():
-            raise PulseError(f"{path} does not exist (catalog '{catalog}'). Run `pulse seed` first, "
-                             f"or set PULSE_ANALYTICS_WAREHOUSE_DIR to the folder holding it.")
+            raise PulseError(
+                f"{path} does not exist (catalog '{catalog}'). Run `pulse seed` first, "
+                f"or set PULSE_ANALYTICS_WAREHOUSE_DIR to the folder holding it."
+            )
 
 
-def connect_analytics(read_only: bool = True, warehouse_dir: Path | None = None,
-                      analytics_file: Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect_analytics(
+    read_only: bool = True, warehouse_dir: Path | None = None, analytics_file: Path | None = None
+) -> duckdb.DuckDBPyConnection:
     """A connection on the analytics catalog (or on another file of it, such as a build's staging copy), with the
     source catalogs attached read-only."""
     require_warehouse(warehouse_dir)
@@ -153,7 +156,7 @@ def write_attach_script(warehouse_dir: Path | None = None) -> Path:
     folder = warehouse_dir or config.warehouse_dir()
     script = folder / "attach.sql"
     lines = [f"{statement};" for statement in attach_statements(folder)]
-    lines.append(f"USE \"{config.get('TARGET_CATALOG')}\".\"{config.get('TARGET_SCHEMA')}\";")
+    lines.append(f'USE "{config.get("TARGET_CATALOG")}"."{config.get("TARGET_SCHEMA")}";')
     script.write_text("\n".join(lines) + "\n")
     return script
 

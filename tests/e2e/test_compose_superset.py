@@ -27,8 +27,10 @@ SCREENSHOTS = REPO_ROOT / "test-artifacts" / "e2e-screenshots"
 def compose_superset(dbt_target: str) -> str:
     url = os.environ.get("PULSE_E2E_SUPERSET_URL")
     if dbt_target != "trino" or not url:
-        pytest.skip("needs a Docker engine: the compose stack's Superset (`make test-e2e` sets "
-                    "PULSE_E2E_SUPERSET_URL); the native Trino pass renders every dashboard from Trino in tests/ui")
+        pytest.skip(
+            "needs a Docker engine: the compose stack's Superset (`make test-e2e` sets "
+            "PULSE_E2E_SUPERSET_URL); the native Trino pass renders every dashboard from Trino in tests/ui"
+        )
     if reason := dbt.trino_unreachable():
         pytest.skip(reason)
     return url.rstrip("/")

@@ -97,8 +97,9 @@ def by_key(columns: list[str], rows: Sequence[tuple], key: tuple[str, ...]) -> d
 
 
 @pytest.mark.parametrize("view", VIEWS)
-def test_trino_and_duckdb_build_the_same_view(trino_demo: dict[str, str], demo_warehouse_template: Path,
-                                               view: str) -> None:  # fmt: skip
+def test_trino_and_duckdb_build_the_same_view(
+    trino_demo: dict[str, str], demo_warehouse_template: Path, view: str
+) -> None:
     duckdb_columns, duckdb_rows = fetch("duckdb", view, demo_warehouse_template)
     trino_columns, trino_rows = fetch("trino", view, None)
     assert trino_columns == duckdb_columns

@@ -59,8 +59,10 @@ def test_superset_cannot_read_a_source_directly(source: str, monkeypatch: pytest
     assert f"Access Denied: Cannot access catalog {SOURCES[source].catalog}" in answer
 
 
-@pytest.mark.parametrize("statement", [f"create view {ANALYTICS}.pulse_access_probe as select 1 as a",
-                                       f"drop view {ANALYTICS}.test_telemetry"])  # fmt: skip
+@pytest.mark.parametrize(
+    "statement",
+    [f"create view {ANALYTICS}.pulse_access_probe as select 1 as a", f"drop view {ANALYTICS}.test_telemetry"],
+)
 def test_superset_cannot_change_the_views(statement: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Access Denied" in refusal("superset", statement, monkeypatch)
 
@@ -88,14 +90,16 @@ def test_the_loader_cannot_write_the_analytics_catalog(monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize("user", ["nobody", "guest"])
 def test_an_unknown_user_is_refused_everything(user: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    for sql in (f"select count(*) from {ANALYTICS}.test_statistics_cycle",
-                f"select count(*) from {SOURCES['telemetry'].qualified}"):  # fmt: skip
+    for sql in (
+        f"select count(*) from {ANALYTICS}.test_statistics_cycle",
+        f"select count(*) from {SOURCES['telemetry'].qualified}",
+    ):
         assert "Access Denied: Cannot access catalog" in refusal(user, sql, monkeypatch)
     assert {row[0] for row in query_as(user, "show catalogs", monkeypatch)} == {"system"}
 
 
 def test_only_admin_sees_other_users_queries(monkeypatch: pytest.MonkeyPatch) -> None:
     query_as("dbt", "select 1", monkeypatch)
-    users_seen = "select distinct \"user\" from system.runtime.queries"
+    users_seen = 'select distinct "user" from system.runtime.queries'
     assert {row[0] for row in query_as("superset", users_seen, monkeypatch)} == {"superset"}
     assert "dbt" in {row[0] for row in query_as("admin", users_seen, monkeypatch)}

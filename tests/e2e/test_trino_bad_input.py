@@ -24,8 +24,10 @@ def drop_schema(catalog: str, schema: str = SCHEMA) -> None:
     connection = trino_connection.connect()
     cursor = connection.cursor()
     try:
-        relations = trino_connection.run(cursor, f"select table_name, table_type from {catalog}.information_schema"
-                                                 f".tables where table_schema = '{schema}'")  # fmt: skip
+        relations = trino_connection.run(
+            cursor,
+            f"select table_name, table_type from {catalog}.information_schema.tables where table_schema = '{schema}'",
+        )
         for name, kind in relations:
             kind = "view" if kind == "VIEW" else "table"
             trino_connection.run(cursor, f"drop {kind} if exists {trino_connection.quote(catalog, schema, name)}")
@@ -57,19 +59,22 @@ def count(relation: str) -> int:
         connection.close()
 
 
-def test_duplicate_key_in_trino_fails_the_build_naming_it(tmp_path: Path, bad_input_schemas: dict[str, str],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duplicate_key_in_trino_fails_the_build_naming_it(
+    tmp_path: Path, bad_input_schemas: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = tmp_path / "warehouse"
     run_pulse("seed", "--rows", "2000", env=pulse_env(directory, **bad_input_schemas))  # in the scratch schemas
     run_pulse("load-trino", env=pulse_env(directory, TRINO_USER="loader", **bad_input_schemas))
     run_pulse("build", "--target", "trino", env=pulse_env(directory, TRINO_USER="dbt", **bad_input_schemas))
     connection = duckdb.connect(str(directory / "metadata.duckdb"))
-    connection.execute(f"insert into {SCHEMA}.device_metadata (device_id, manufacturer) values "
-                       "('maccor-01-ch01', 'Copy')")  # fmt: skip
+    connection.execute(
+        f"insert into {SCHEMA}.device_metadata (device_id, manufacturer) values ('maccor-01-ch01', 'Copy')"
+    )
     connection.close()
     run_pulse("load-trino", "--replace", env=pulse_env(directory, TRINO_USER="loader", **bad_input_schemas))
-    process = run_pulse("build", "--target", "trino", env=pulse_env(directory, TRINO_USER="dbt", **bad_input_schemas),
-                        check=False)  # fmt: skip
+    process = run_pulse(
+        "build", "--target", "trino", env=pulse_env(directory, TRINO_USER="dbt", **bad_input_schemas), check=False
+    )
     output = process.stdout + process.stderr
     assert process.returncode != 0, output
     assert "build FAILED" in process.stdout, output
@@ -85,8 +90,9 @@ def test_duplicate_key_in_trino_fails_the_build_naming_it(tmp_path: Path, bad_in
     assert count(f"{views}.test_statistics_cycle") == count(f"{sources}.statistics_cycle")
     connection = trino_connection.connect()
     try:
-        listed = trino_connection.run(connection.cursor(), f"select metadata_table, device_id, key_rows from "
-                                                           f"{views}.metadata_key_conflicts")  # fmt: skip
+        listed = trino_connection.run(
+            connection.cursor(), f"select metadata_table, device_id, key_rows from {views}.metadata_key_conflicts"
+        )
     finally:
         connection.close()
     assert [tuple(row) for row in listed] == [("device_metadata", "maccor-01-ch01", 2)]

@@ -48,14 +48,21 @@ def as_loader(monkeypatch: pytest.MonkeyPatch, *statements: str) -> list[list[tu
 
 def columns_of(qualified: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     catalog, schema, table = qualified.split(".")
-    return query_as("loader", f"select column_name, data_type from {catalog}.information_schema.columns where "
-                    f"table_schema = '{schema}' and table_name = '{table}' order by ordinal_position", monkeypatch)
+    return query_as(
+        "loader",
+        f"select column_name, data_type from {catalog}.information_schema.columns where "
+        f"table_schema = '{schema}' and table_name = '{table}' order by ordinal_position",
+        monkeypatch,
+    )
 
 
 def drop_schema(catalog: str, schema: str, user: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Drop every table and view of a scratch schema, then the schema."""
-    relations = query_as(user, f"select table_name, table_type from {catalog}.information_schema.tables "
-                         f"where table_schema = '{schema}'", monkeypatch)  # fmt: skip
+    relations = query_as(
+        user,
+        f"select table_name, table_type from {catalog}.information_schema.tables where table_schema = '{schema}'",
+        monkeypatch,
+    )
     for name, kind in relations:
         kind = "view" if kind == "VIEW" else "table"
         query_as(user, f"drop {kind} if exists {trino_connection.quote(catalog, schema, name)}", monkeypatch)
@@ -65,8 +72,12 @@ def drop_schema(catalog: str, schema: str, user: str, monkeypatch: pytest.Monkey
 def snapshot(table: config.SourceTable, monkeypatch: pytest.MonkeyPatch) -> str:
     """A copy of a table's content (CREATE TABLE AS) in schema pulse_e2e_snapshot of its catalog."""
     copy = f"{table.catalog}.{SNAPSHOT_SCHEMA}.{table.schema}__{table.table}"
-    as_loader(monkeypatch, f"create schema if not exists {table.catalog}.{SNAPSHOT_SCHEMA}",
-              f"drop table if exists {copy}", f"create table {copy} as select * from {table.qualified}")  # fmt: skip
+    as_loader(
+        monkeypatch,
+        f"create schema if not exists {table.catalog}.{SNAPSHOT_SCHEMA}",
+        f"drop table if exists {copy}",
+        f"create table {copy} as select * from {table.qualified}",
+    )
     return copy
 
 
@@ -74,13 +85,18 @@ def assert_same_content(table: str, copy: str, monkeypatch: pytest.MonkeyPatch) 
     """Both hold the same rows, each as often (EXCEPT ALL both ways; maps, not comparable, as sorted entries)."""
     columns = columns_of(table, monkeypatch)
     assert columns == columns_of(copy, monkeypatch)
-    selected = ", ".join(f"array_sort(map_entries({trino_connection.quote(name)}))" if type_.startswith("map(")
-                         else trino_connection.quote(name) for name, type_ in columns)  # fmt: skip
+    selected = ", ".join(
+        f"array_sort(map_entries({trino_connection.quote(name)}))"
+        if type_.startswith("map(")
+        else trino_connection.quote(name)
+        for name, type_ in columns
+    )
     [[(only_left,)], [(only_right,)], [(rows, copied)]] = as_loader(
         monkeypatch,
         f"select count(*) from (select {selected} from {table} except all select {selected} from {copy})",
         f"select count(*) from (select {selected} from {copy} except all select {selected} from {table})",
-        f"select (select count(*) from {table}), (select count(*) from {copy})")  # fmt: skip
+        f"select (select count(*) from {table}), (select count(*) from {copy})",
+    )
     assert (only_left, only_right, rows) == (0, 0, copied), f"{table} and {copy} differ"
 
 
@@ -92,8 +108,9 @@ def snapshot_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         drop_schema(catalog, SNAPSHOT_SCHEMA, "loader", monkeypatch)
 
 
-def test_loading_the_same_demo_lab_again_keeps_every_table(demo_warehouse_template: Path, snapshot_schema: str,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_loading_the_same_demo_lab_again_keeps_every_table(
+    demo_warehouse_template: Path, snapshot_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tables = config.source_tables()
     copies = {table.name: snapshot(table, monkeypatch) for table in tables}
     loaded = run_pulse("load-trino", env=pulse_env(demo_warehouse_template, TRINO_USER="loader"))
@@ -118,20 +135,24 @@ def scratch_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 def change_one_value(directory: Path) -> None:
     """One telemetry voltage one ulp higher and one device's location renamed: the same row counts."""
     connection = duckdb.connect(str(directory / "telemetry.duckdb"))
-    telemetry = f'{SCRATCH_SCHEMA}.telemetry'
-    [(rowid, voltage)] = connection.execute(f'select rowid, "voltage__V" from {telemetry} order by rowid limit 1'
-                                            ).fetchall()  # fmt: skip
-    connection.execute(f'update {telemetry} set "voltage__V" = ? where rowid = ?',
-                       [math.nextafter(voltage, math.inf), rowid])  # fmt: skip
+    telemetry = f"{SCRATCH_SCHEMA}.telemetry"
+    [(rowid, voltage)] = connection.execute(
+        f'select rowid, "voltage__V" from {telemetry} order by rowid limit 1'
+    ).fetchall()
+    connection.execute(
+        f'update {telemetry} set "voltage__V" = ? where rowid = ?', [math.nextafter(voltage, math.inf), rowid]
+    )
     connection.close()
     connection = duckdb.connect(str(directory / "metadata.duckdb"))
-    connection.execute(f"update {SCRATCH_SCHEMA}.device_metadata set location = 'Lab Z' "
-                       "where device_id = 'maccor-01-ch01'")  # fmt: skip
+    connection.execute(
+        f"update {SCRATCH_SCHEMA}.device_metadata set location = 'Lab Z' where device_id = 'maccor-01-ch01'"
+    )
     connection.close()
 
 
-def test_load_replaces_a_table_only_when_asked(tmp_path: Path, scratch_schema: dict[str, str],
-                                               snapshot_schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_replaces_a_table_only_when_asked(
+    tmp_path: Path, scratch_schema: dict[str, str], snapshot_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     small, changed, larger = tmp_path / "small", tmp_path / "changed", tmp_path / "larger"
     run_pulse("seed", "--rows", "2000", env=pulse_env(small, **scratch_schema))  # the warehouse's schema too
     run_pulse("seed", "--rows", "4000", env=pulse_env(larger, **scratch_schema))
@@ -154,17 +175,23 @@ def test_load_replaces_a_table_only_when_asked(tmp_path: Path, scratch_schema: d
     refusal = run_pulse("load-trino", env=pulse_env(changed, **scratch_schema), check=False)
     assert refusal.returncode != 0 and "Pass --replace to overwrite it" in refusal.stderr, refusal.stderr
     assert refusal.stderr.count("differs from the embedded warehouse") == 2, refusal.stderr
-    assert re.search(rf"{SCRATCH_SCHEMA}\.telemetry differs from the embedded warehouse's: same [\d,]+ rows, but other "
-                     r"values in column\(s\) voltage__v\.", refusal.stderr), refusal.stderr  # fmt: skip
-    assert (f"{SCRATCH_SCHEMA}.device_metadata differs from the embedded warehouse's: same 6 rows, but other values "
-            "in column(s) location.") in refusal.stderr  # fmt: skip
+    assert re.search(
+        rf"{SCRATCH_SCHEMA}\.telemetry differs from the embedded warehouse's: same [\d,]+ rows, but other "
+        r"values in column\(s\) voltage__v\.",
+        refusal.stderr,
+    ), refusal.stderr
+    assert (
+        f"{SCRATCH_SCHEMA}.device_metadata differs from the embedded warehouse's: same 6 rows, but other values "
+        "in column(s) location."
+    ) in refusal.stderr
     for table in tables:
         assert_same_content(table.qualified, copies[table.name], monkeypatch)
 
     refusal = run_pulse("load-trino", env=pulse_env(larger, **scratch_schema), check=False)
     assert refusal.returncode != 0 and "Pass --replace to overwrite it" in refusal.stderr
-    assert re.search(r"\.telemetry differs from the embedded warehouse's: it holds [\d,]+ rows, the warehouse [\d,]+",
-                     refusal.stderr), refusal.stderr  # fmt: skip
+    assert re.search(
+        r"\.telemetry differs from the embedded warehouse's: it holds [\d,]+ rows, the warehouse [\d,]+", refusal.stderr
+    ), refusal.stderr
     replaced = run_pulse("load-trino", "--replace", env=pulse_env(larger, **scratch_schema))
     assert "load-trino OK" in replaced.stdout and "0 rows written" not in replaced.stdout
     again = run_pulse("load-trino", env=pulse_env(larger, **scratch_schema))
@@ -181,18 +208,46 @@ SPECIAL_COLUMNS = {
     "x_big": ("BIGINT", ["-9223372036854775808", "9223372036854775807", "0", "NULL", "1", "-1"]),
     "x_bool": ("BOOLEAN", ["true", "false", "NULL", "true", "false", "NULL"]),
     "x_date": ("DATE", ["'0001-01-01'", "'9999-12-31'", "'1970-01-01'", "NULL", "'2000-02-29'", "'2026-01-15'"]),
-    "x_ts": ("TIMESTAMP", ["'2026-03-02 08:00:00.000001'", "'9999-12-31 23:59:59.999999'", "'1970-01-01 00:00:00'",
-                           "'1969-12-31 23:59:59.999999'", "NULL", "'2000-02-29 12:00:00.5'"]),
-    "x_text": ("VARCHAR", ["'it''s \"quoted\" é ☃ 𝄞' || chr(10) || '\\'", "''", "''''", "NULL", "'[1,2]'",
-                           "'{\"a\": 1}'"]),
-}  # fmt: skip
+    "x_ts": (
+        "TIMESTAMP",
+        [
+            "'2026-03-02 08:00:00.000001'",
+            "'9999-12-31 23:59:59.999999'",
+            "'1970-01-01 00:00:00'",
+            "'1969-12-31 23:59:59.999999'",
+            "NULL",
+            "'2000-02-29 12:00:00.5'",
+        ],
+    ),
+    "x_text": (
+        "VARCHAR",
+        ["'it''s \"quoted\" é ☃ 𝄞' || chr(10) || '\\'", "''", "''''", "NULL", "'[1,2]'", "'{\"a\": 1}'"],
+    ),
+}
 SPECIAL_MAPS = {
-    "x_map": ("MAP(BIGINT, DOUBLE)", ["MAP {-1: NULL, 1099511627776: 5e-324}", "MAP {}", "MAP {0: '-0.0'::DOUBLE}",
-                                      "NULL", "MAP {1: 'nan'::DOUBLE, 2: 'inf'::DOUBLE}", "MAP {3: 0.3}"]),
-    "x_nested": ("MAP(VARCHAR, MAP(VARCHAR, TIMESTAMP))", [
-        "MAP {'a': MAP {'x': TIMESTAMP '1999-12-31 23:59:59.999999'}}", "MAP {}", "NULL", "MAP {'b': MAP {}}",
-        "MAP {'c': MAP {'y': NULL}}", "MAP {'it''s': MAP {'é': TIMESTAMP '2026-01-01'}}"]),
-}  # fmt: skip
+    "x_map": (
+        "MAP(BIGINT, DOUBLE)",
+        [
+            "MAP {-1: NULL, 1099511627776: 5e-324}",
+            "MAP {}",
+            "MAP {0: '-0.0'::DOUBLE}",
+            "NULL",
+            "MAP {1: 'nan'::DOUBLE, 2: 'inf'::DOUBLE}",
+            "MAP {3: 0.3}",
+        ],
+    ),
+    "x_nested": (
+        "MAP(VARCHAR, MAP(VARCHAR, TIMESTAMP))",
+        [
+            "MAP {'a': MAP {'x': TIMESTAMP '1999-12-31 23:59:59.999999'}}",
+            "MAP {}",
+            "NULL",
+            "MAP {'b': MAP {}}",
+            "MAP {'c': MAP {'y': NULL}}",
+            "MAP {'it''s': MAP {'é': TIMESTAMP '2026-01-01'}}",
+        ],
+    ),
+}
 
 
 def add_special_columns(directory: Path, catalog: str, table: str, columns: dict[str, tuple[str, list[str]]]) -> None:
@@ -203,8 +258,7 @@ def add_special_columns(directory: Path, catalog: str, table: str, columns: dict
     for name, (type_, values) in columns.items():
         connection.execute(f"alter table {SCRATCH_SCHEMA}.{table} add column {name} {type_}")
         for rowid, value in zip(rowids, values, strict=True):
-            connection.execute(f"update {SCRATCH_SCHEMA}.{table} set {name} = ({value})::{type_} "
-                               f"where rowid = {rowid}")  # fmt: skip
+            connection.execute(f"update {SCRATCH_SCHEMA}.{table} set {name} = ({value})::{type_} where rowid = {rowid}")
     connection.close()
 
 
@@ -243,8 +297,9 @@ def rendered(value: Any, type_: str) -> Any:
     return value
 
 
-def test_load_carries_every_value_exactly(tmp_path: Path, scratch_schema: dict[str, str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_carries_every_value_exactly(
+    tmp_path: Path, scratch_schema: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = tmp_path / "warehouse"
     run_pulse("seed", "--rows", "2000", env=pulse_env(directory, **scratch_schema))
     add_special_columns(directory, "telemetry", "statistics_cycle", SPECIAL_COLUMNS | SPECIAL_MAPS)
@@ -255,16 +310,25 @@ def test_load_carries_every_value_exactly(tmp_path: Path, scratch_schema: dict[s
     try:
         for statement in warehouse.attach_statements(directory):
             sources.execute(statement)
-        for table in (table for table in config.source_tables() if table.name in ("statistics_cycle",
-                                                                                   "device_metadata")):  # fmt: skip
+        for table in (
+            table for table in config.source_tables() if table.name in ("statistics_cycle", "device_metadata")
+        ):
             columns = trino_load.source_columns(sources, table)
             assert {"x_double", "x_ts", "x_tiny"} <= {column.name for column in columns}
-            sent = Counter(json.dumps([rendered(value, column.trino_type) for value, column in zip(row, columns,
-                           strict=True)], sort_keys=True) for row in trino_load.duckdb_rows(sources, table, columns))
-            selected = ", ".join(rendered_sql(trino_connection.quote(column.trino_name), column.trino_type)
-                                 for column in columns)  # fmt: skip
-            stored = Counter(json.dumps(list(row), sort_keys=True)
-                             for row in query_as("loader", f"select {selected} from {table.qualified}", monkeypatch))
+            sent = Counter(
+                json.dumps(
+                    [rendered(value, column.trino_type) for value, column in zip(row, columns, strict=True)],
+                    sort_keys=True,
+                )
+                for row in trino_load.duckdb_rows(sources, table, columns)
+            )
+            selected = ", ".join(
+                rendered_sql(trino_connection.quote(column.trino_name), column.trino_type) for column in columns
+            )
+            stored = Counter(
+                json.dumps(list(row), sort_keys=True)
+                for row in query_as("loader", f"select {selected} from {table.qualified}", monkeypatch)
+            )
             assert stored == sent, f"{table.qualified}: {set(stored) ^ set(sent)}"
     finally:
         sources.close()

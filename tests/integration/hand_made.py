@@ -53,17 +53,32 @@ def insert_row(connection: duckdb.DuckDBPyConnection, table: str, values: dict[s
     connection.execute(f"insert into {table} ({names}) values ({', '.join('?' * len(row))})", list(row.values()))
 
 
-def insert_cycle(connection: duckdb.DuckDBPyConnection, tables: dict[str, str], key: tuple[str, str, int],
-                 begin: datetime, charge: float, discharge: float) -> None:  # fmt: skip
+def insert_cycle(
+    connection: duckdb.DuckDBPyConnection,
+    tables: dict[str, str],
+    key: tuple[str, str, int],
+    begin: datetime,
+    charge: float,
+    discharge: float,
+) -> None:
     """One cycle of two hours from `begin`: its statistics_cycle row (energies at CHARGE_WH_PER_AH and
     DISCHARGE_WH_PER_AH), one step and one telemetry record."""
     device, test, cycle = key
     keys = {"device_id": device, "test_id": test, "cycle_number": cycle}
-    insert_row(connection, tables["statistics_cycle"], {
-        **keys, "start_time": begin, "end_time": begin + timedelta(hours=2),
-        "charge_capacity__Ah": charge, "discharge_capacity__Ah": discharge,
-        "charge_energy__Wh": charge * CHARGE_WH_PER_AH, "discharge_energy__Wh": discharge * DISCHARGE_WH_PER_AH,
-    })  # fmt: skip
+    insert_row(
+        connection,
+        tables["statistics_cycle"],
+        {
+            **keys,
+            "start_time": begin,
+            "end_time": begin + timedelta(hours=2),
+            "charge_capacity__Ah": charge,
+            "discharge_capacity__Ah": discharge,
+            "charge_energy__Wh": charge * CHARGE_WH_PER_AH,
+            "discharge_energy__Wh": discharge * DISCHARGE_WH_PER_AH,
+        },
+    )
     insert_row(connection, tables["statistics_step"], {**keys, "step_number": cycle, "start_time": begin})
-    insert_row(connection, tables["telemetry"], {**keys, "step_number": cycle, "record_number": cycle,
-                                                  "timestamp": begin})  # fmt: skip
+    insert_row(
+        connection, tables["telemetry"], {**keys, "step_number": cycle, "record_number": cycle, "timestamp": begin}
+    )

@@ -14,8 +14,10 @@ from tests.conftest import pulse_env, run_pulse
 
 def fingerprint(directory: Path) -> dict[str, str]:
     """Content hashes of the source catalogs, to prove a build never writes to them."""
-    return {name: hashlib.sha256((directory / name).read_bytes()).hexdigest()
-            for name in ("telemetry.duckdb", "metadata.duckdb")}  # fmt: skip
+    return {
+        name: hashlib.sha256((directory / name).read_bytes()).hexdigest()
+        for name in ("telemetry.duckdb", "metadata.duckdb")
+    }
 
 
 def change(directory: Path, catalog: str, *statements: str) -> None:
@@ -26,8 +28,11 @@ def change(directory: Path, catalog: str, *statements: str) -> None:
 
 
 def duplicate_device(directory: Path) -> None:
-    change(directory, "metadata",
-           "insert into pulse.device_metadata (device_id, manufacturer) values ('maccor-01-ch01', 'Copy')")  # fmt: skip
+    change(
+        directory,
+        "metadata",
+        "insert into pulse.device_metadata (device_id, manufacturer) values ('maccor-01-ch01', 'Copy')",
+    )
 
 
 def map_test_to_two_parts(directory: Path) -> None:
@@ -36,11 +41,14 @@ def map_test_to_two_parts(directory: Path) -> None:
 
 def null_key(directory: Path) -> None:
     # A lab's table may not declare NOT NULL: recreate one without the constraint, then add a row with a null key.
-    change(directory, "metadata",
-           "create table pulse.part_metadata_copy as select * from pulse.part_metadata",
-           "drop table pulse.part_metadata",
-           "alter table pulse.part_metadata_copy rename to part_metadata",
-           "insert into pulse.part_metadata (part_id, chemistry) values (null, 'NMC811')")  # fmt: skip
+    change(
+        directory,
+        "metadata",
+        "create table pulse.part_metadata_copy as select * from pulse.part_metadata",
+        "drop table pulse.part_metadata",
+        "alter table pulse.part_metadata_copy rename to part_metadata",
+        "insert into pulse.part_metadata (part_id, chemistry) values (null, 'NMC811')",
+    )
 
 
 def missing_table(directory: Path) -> None:
@@ -52,8 +60,12 @@ def empty_table(directory: Path) -> None:
 
 
 def text_voltage(directory: Path) -> None:
-    change(directory, "telemetry", 'alter table pulse.telemetry alter "voltage__V" type varchar',
-           """update pulse.telemetry set "voltage__V" = 'n/a' where record_number = 1""")  # fmt: skip
+    change(
+        directory,
+        "telemetry",
+        'alter table pulse.telemetry alter "voltage__V" type varchar',
+        """update pulse.telemetry set "voltage__V" = 'n/a' where record_number = 1""",
+    )
 
 
 def metadata_column_with_a_space(directory: Path) -> None:
@@ -61,17 +73,25 @@ def metadata_column_with_a_space(directory: Path) -> None:
 
 
 CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
-    "duplicate key in device_metadata": (duplicate_device, ["metadata.pulse.device_metadata", "device_id",
-                                                            "maccor-01-ch01"]),  # fmt: skip
-    "a test mapped to two parts": (map_test_to_two_parts, ["metadata.pulse.device_test_part", "device_id, test_id",
-                                                              "T0002"]),  # fmt: skip
+    "duplicate key in device_metadata": (
+        duplicate_device,
+        ["metadata.pulse.device_metadata", "device_id", "maccor-01-ch01"],
+    ),
+    "a test mapped to two parts": (
+        map_test_to_two_parts,
+        ["metadata.pulse.device_test_part", "device_id, test_id", "T0002"],
+    ),
     "null key in part_metadata": (null_key, ["metadata.pulse.part_metadata", "part_id", "NMC811"]),
     "missing source table": (missing_table, ["metadata.pulse.recipe_metadata", "does not exist"]),
     "empty source table": (empty_table, ["telemetry.pulse.statistics_cycle", "is empty"]),
-    "text in a measurement column": (text_voltage, ["telemetry.pulse.telemetry", "column voltage__V is VARCHAR",
-                                                    "expected a number"]),  # fmt: skip
-    "metadata column name with a space": (metadata_column_with_a_space, ["metadata.pulse.part_metadata",
-                                                                         '"Cell Type"', "cell_type"]),  # fmt: skip
+    "text in a measurement column": (
+        text_voltage,
+        ["telemetry.pulse.telemetry", "column voltage__V is VARCHAR", "expected a number"],
+    ),
+    "metadata column name with a space": (
+        metadata_column_with_a_space,
+        ["metadata.pulse.part_metadata", '"Cell Type"', "cell_type"],
+    ),
 }
 
 
@@ -93,14 +113,19 @@ def test_build_fails_naming_the_problem(warehouse_copy: Path, case: str) -> None
     assert "The views Superset reads are unchanged" in process.stderr
 
 
-
 def counts(directory: Path) -> dict[str, int]:
     """Rows of every mart, read from the views the last good build left."""
     connection = duckdb.connect(str(directory / "analytics.duckdb"), read_only=True)
     for statement in (directory / "attach.sql").read_text().splitlines():
         connection.execute(statement)
-    marts = ("test_telemetry", "test_statistics_step", "test_statistics_cycle", "part_telemetry",
-             "part_statistics_step", "part_statistics_cycle")  # fmt: skip
+    marts = (
+        "test_telemetry",
+        "test_statistics_step",
+        "test_statistics_cycle",
+        "part_telemetry",
+        "part_statistics_step",
+        "part_statistics_cycle",
+    )
     found = {mart: connection.execute(f"select count(*) from {mart}").fetchone()[0] for mart in marts}
     connection.close()
     return found
@@ -108,12 +133,15 @@ def counts(directory: Path) -> dict[str, int]:
 
 def test_keys_written_twice_never_multiply_rows_and_are_listed(warehouse_copy: Path) -> None:
     before = counts(warehouse_copy)
-    change(warehouse_copy, "metadata",
-           "insert into pulse.device_metadata (device_id, manufacturer) values ('maccor-01-ch01', 'AAA first')",
-           "insert into pulse.recipe_metadata select * replace ('zzz' as recipe_name) from pulse.recipe_metadata",
-           "insert into pulse.part_metadata select * from pulse.part_metadata",
-           "insert into pulse.device_test_recipe select * from pulse.device_test_recipe",
-           "insert into pulse.device_test_part values ('maccor-01-ch02', 'T0002', 'cell-099')")  # fmt: skip
+    change(
+        warehouse_copy,
+        "metadata",
+        "insert into pulse.device_metadata (device_id, manufacturer) values ('maccor-01-ch01', 'AAA first')",
+        "insert into pulse.recipe_metadata select * replace ('zzz' as recipe_name) from pulse.recipe_metadata",
+        "insert into pulse.part_metadata select * from pulse.part_metadata",
+        "insert into pulse.device_test_recipe select * from pulse.device_test_recipe",
+        "insert into pulse.device_test_part values ('maccor-01-ch02', 'T0002', 'cell-099')",
+    )
 
     assert counts(warehouse_copy) == before  # the views the last build left, reading the changed sources live
     build = run_pulse("build", env=pulse_env(warehouse_copy), check=False)
@@ -124,18 +152,30 @@ def test_keys_written_twice_never_multiply_rows_and_are_listed(warehouse_copy: P
     connection = duckdb.connect(str(warehouse_copy / "analytics.duckdb"), read_only=True)
     for statement in (warehouse_copy / "attach.sql").read_text().splitlines():
         connection.execute(statement)
-    listed = dict(connection.execute("select metadata_table, count(*) from metadata_key_conflicts "
-                                     "group by metadata_table").fetchall())
-    recipes, parts, tests = (connection.execute(f"select count(*) from metadata.pulse.{table}").fetchone()[0] // 2
-                             for table in ("recipe_metadata", "part_metadata", "device_test_recipe"))  # fmt: skip
-    assert listed == {"device_metadata": 1, "recipe_metadata": recipes, "part_metadata": parts,
-                      "device_test_recipe": tests, "device_test_part": 1}  # fmt: skip
+    listed = dict(
+        connection.execute(
+            "select metadata_table, count(*) from metadata_key_conflicts group by metadata_table"
+        ).fetchall()
+    )
+    recipes, parts, tests = (
+        connection.execute(f"select count(*) from metadata.pulse.{table}").fetchone()[0] // 2
+        for table in ("recipe_metadata", "part_metadata", "device_test_recipe")
+    )
+    assert listed == {
+        "device_metadata": 1,
+        "recipe_metadata": recipes,
+        "part_metadata": parts,
+        "device_test_recipe": tests,
+        "device_test_part": 1,
+    }
     # The row kept for a key is the first by its other columns: 'AAA first' sorts before the demo's manufacturer,
     # the demo's recipe names before 'zzz', and 'cell-099' after the demo's part of T0002.
-    assert connection.execute("select distinct dm__manufacturer from test_statistics_cycle "
-                              "where device_id = 'maccor-01-ch01'").fetchall() == [("AAA first",)]  # fmt: skip
+    assert connection.execute(
+        "select distinct dm__manufacturer from test_statistics_cycle where device_id = 'maccor-01-ch01'"
+    ).fetchall() == [("AAA first",)]
     recipe_names = connection.execute("select distinct rm__recipe_name from test_statistics_cycle").fetchall()
     assert recipe_names and ("zzz",) not in recipe_names
-    part_of_test = connection.execute("select distinct part_id from part_statistics_cycle "
-                                      "where device_id = 'maccor-01-ch02' and test_id = 'T0002'").fetchall()
+    part_of_test = connection.execute(
+        "select distinct part_id from part_statistics_cycle where device_id = 'maccor-01-ch02' and test_id = 'T0002'"
+    ).fetchall()
     assert len(part_of_test) == 1 and part_of_test[0][0] < "cell-099", part_of_test

@@ -15,20 +15,47 @@ from tests.unit.bdf_support import rows, table, write_bdf
 
 REFERENCE = sorted((REPO_ROOT / "examples" / "bdf").glob("*.bdf.csv"))
 # Every telemetry column but the two an import sets itself: metadata (the source file's name) and update_ts.
-COMPARED = ["device_id", "test_id", "cycle_number", "step_number", "step_type", "step_id", "record_number",
-            '"timestamp"', '"voltage__V"', '"current__A"', '"power__W"', '"duration__s"', '"voltage_delta__V"',
-            '"current_delta__A"', '"power_delta__W"', '"capacity_charged__Ah"', '"capacity_discharged__Ah"',
-            '"differential_capacity_charged__Ah_V"', '"differential_capacity_discharged__Ah_V"',
-            '"step_duration__s"', '"step_capacity_charged__Ah"', '"step_capacity_discharged__Ah"',
-            '"step_energy_charged__Wh"', '"step_energy_discharged__Wh"',
-            # auxiliary without the program counters, which the file carries as the test's own cycle and step numbers
-            "map_from_entries(list_filter(map_entries(auxiliary), entry -> NOT list_contains("
-            "['cycle_count', 'step_count', 'step_index', 'step_record_index'], entry.key)))"]  # fmt: skip
-LABELLED = table("test_time_second,voltage_volt,current_ampere,step_type,temperature_t1_celsius,strain_um",
-                 (0, 3.0, 0, "REST", 25.0, 1.0), (60, 3.0, 0, "REST", 25.1, 1.1), (120, 3.4, 1.5, "CC_CHG", 26.0, 1.5),
-                 (180, 4.2, 1.5, "CC_CHG", 27.0, 1.9), (240, 4.2, 0.4, "CV_CHG", 27.5, 2.0),
-                 (300, 4.2, 0.1, "CV_CHG", 27.0, 2.0), (360, 4.1, 0, "OCV", 26.0, 2.0),
-                 (420, 3.6, -1.5, "CC_DCH", 27.0, 1.6), (480, 3.0, -1.5, "CC_DCH", 28.0, 1.2))  # fmt: skip
+COMPARED = [
+    "device_id",
+    "test_id",
+    "cycle_number",
+    "step_number",
+    "step_type",
+    "step_id",
+    "record_number",
+    '"timestamp"',
+    '"voltage__V"',
+    '"current__A"',
+    '"power__W"',
+    '"duration__s"',
+    '"voltage_delta__V"',
+    '"current_delta__A"',
+    '"power_delta__W"',
+    '"capacity_charged__Ah"',
+    '"capacity_discharged__Ah"',
+    '"differential_capacity_charged__Ah_V"',
+    '"differential_capacity_discharged__Ah_V"',
+    '"step_duration__s"',
+    '"step_capacity_charged__Ah"',
+    '"step_capacity_discharged__Ah"',
+    '"step_energy_charged__Wh"',
+    '"step_energy_discharged__Wh"',
+    # auxiliary without the program counters, which the file carries as the test's own cycle and step numbers
+    "map_from_entries(list_filter(map_entries(auxiliary), entry -> NOT list_contains("
+    "['cycle_count', 'step_count', 'step_index', 'step_record_index'], entry.key)))",
+]
+LABELLED = table(
+    "test_time_second,voltage_volt,current_ampere,step_type,temperature_t1_celsius,strain_um",
+    (0, 3.0, 0, "REST", 25.0, 1.0),
+    (60, 3.0, 0, "REST", 25.1, 1.1),
+    (120, 3.4, 1.5, "CC_CHG", 26.0, 1.5),
+    (180, 4.2, 1.5, "CC_CHG", 27.0, 1.9),
+    (240, 4.2, 0.4, "CV_CHG", 27.5, 2.0),
+    (300, 4.2, 0.1, "CV_CHG", 27.0, 2.0),
+    (360, 4.1, 0, "OCV", 26.0, 2.0),
+    (420, 3.6, -1.5, "CC_DCH", 27.0, 1.6),
+    (480, 3.0, -1.5, "CC_DCH", 28.0, 1.2),
+)
 
 
 def telemetry_rows(warehouse: Path, table_name: str = "telemetry", columns: list[str] = COMPARED) -> list[tuple]:
@@ -46,7 +73,8 @@ def same(first: list[tuple], second: list[tuple]) -> bool:
                 assert math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9), (left_row, right_row)
             elif isinstance(left, dict):
                 assert left.keys() == right.keys() and all(
-                    math.isclose(left[key], right[key], rel_tol=1e-12) for key in left), (left_row, right_row)
+                    math.isclose(left[key], right[key], rel_tol=1e-12) for key in left
+                ), (left_row, right_row)
             else:
                 assert left == right, (left_row, right_row)
     return True
@@ -87,8 +115,14 @@ def test_the_file_follows_the_standard_and_keeps_the_cyclers_labels(round_trip):
     exported = files / "LAB__cell-L1__2025-02-01__cccv__Maccor.bdf.csv"
     header = exported.read_text().splitlines()[0].split(",")
     assert header[:4] == ["test_time_second", "unix_time_second", "voltage_volt", "current_ampere"]
-    assert {"cycle_count", "step_count", "step_type", "charging_capacity_ah", "temperature_t1_celsius",
-            "strain_um"} <= set(header)  # fmt: skip
+    assert {
+        "cycle_count",
+        "step_count",
+        "step_type",
+        "charging_capacity_ah",
+        "temperature_t1_celsius",
+        "strain_um",
+    } <= set(header)
     labels = duckdb.sql(f"SELECT list(DISTINCT step_type ORDER BY step_type) FROM read_csv('{exported}')").fetchone()
     assert labels[0] == ["CC_CHG", "CC_DCH", "CV_CHG", "OCV", "REST"]
     sidecar = exported.with_name("LAB__cell-L1__2025-02-01__cccv__Maccor.yaml").read_text()

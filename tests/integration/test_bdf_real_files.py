@@ -16,7 +16,6 @@ NEWARE = "SINTEF__SLPBA842124HV__2024-10-23__Rate_25degC__Neware.bdf.csv"
 LANDT = "SINTEF__LiGrR2032__2024-04-30__25degC__Landt.bdf.csv"
 
 
-
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bdf.Report]]:
     """Both files imported into an empty warehouse by the library, with their reports."""
@@ -41,11 +40,15 @@ def test_neware_time_bug_is_repaired_and_reported(imported):
     glitch = next(line for line in report.repairs if line.startswith("time-glitch:"))
     assert "goes backwards at 19 single rows (first: line 724)" in glitch
     test_id = report.identity.test_id
-    shortest, backwards = query(warehouse, """
+    shortest, backwards = query(
+        warehouse,
+        """
         SELECT min("duration__s"), count(*) FILTER (WHERE "timestamp" < previous)
         FROM (SELECT "duration__s", "timestamp", lag("timestamp") OVER (ORDER BY record_number) AS previous
               FROM telemetry.pulse.telemetry WHERE test_id = ?)
-    """, [test_id])[0]  # fmt: skip
+    """,
+        [test_id],
+    )[0]
     assert shortest >= 0 and backwards == 0
     assert report.rows_read == report.records == 13_086
 
@@ -55,9 +58,12 @@ def test_neware_constant_cycle_count_gives_way_to_the_five_rate_cycles(imported)
     report = reports[NEWARE]
     assert report.cycles == 5 and report.steps == 20
     assert any(line.startswith("cycle-constant:") for line in report.repairs)
-    cycles = query(warehouse, 'SELECT cycle_number, "charge_capacity__Ah", "discharge_capacity__Ah", '
-                   'max_discharge_current__A FROM telemetry.pulse.statistics_cycle WHERE test_id = ? ORDER BY 1',
-                   [report.identity.test_id])  # fmt: skip
+    cycles = query(
+        warehouse,
+        'SELECT cycle_number, "charge_capacity__Ah", "discharge_capacity__Ah", '
+        "max_discharge_current__A FROM telemetry.pulse.statistics_cycle WHERE test_id = ? ORDER BY 1",
+        [report.identity.test_id],
+    )
     # A 6.5 Ah pouch cell discharged at about 0.1C, 1C, 2C, 5C and 9C: every discharge delivers 7.1 to 7.4 Ah.
     assert [round(current) for *_, current in cycles] == [-1, -7, -13, -33, -59]
     assert all(7.1 < discharged < 7.4 for _, _, discharged, _ in cycles)
@@ -68,18 +74,25 @@ def test_landt_sub_milliampere_steps_and_derived_cycles(imported):
     warehouse, reports = imported
     report = reports[LANDT]
     assert (report.records, report.steps, report.cycles) == (25_162, 4, 2)
-    assert query(warehouse, "SELECT step_type, cycle_number FROM telemetry.pulse.statistics_step WHERE test_id = ? "
-                 "ORDER BY step_number", [report.identity.test_id]) == [
-        ("Rest", 1), ("Discharge", 1), ("Charge", 1), ("Discharge", 2)]  # fmt: skip
+    assert query(
+        warehouse,
+        "SELECT step_type, cycle_number FROM telemetry.pulse.statistics_step WHERE test_id = ? ORDER BY step_number",
+        [report.identity.test_id],
+    ) == [("Rest", 1), ("Discharge", 1), ("Charge", 1), ("Discharge", 2)]
 
 
 def test_landt_step_capacities_sum_to_the_cyclers_own_counters(imported):
     warehouse, reports = imported
-    imported_totals = query(warehouse, 'SELECT sum("charge_capacity__Ah"), sum("discharge_capacity__Ah") '
-                            "FROM telemetry.pulse.statistics_step WHERE test_id = ?",
-                            [reports[LANDT].identity.test_id])[0]  # fmt: skip
+    imported_totals = query(
+        warehouse,
+        'SELECT sum("charge_capacity__Ah"), sum("discharge_capacity__Ah") '
+        "FROM telemetry.pulse.statistics_step WHERE test_id = ?",
+        [reports[LANDT].identity.test_id],
+    )[0]
     # Independently from the file: the counters restart at each step, so the total is the sum of each run's maximum.
-    counted = duckdb.connect().execute(f"""
+    counted = (
+        duckdb.connect()
+        .execute(f"""
         WITH numbered AS (SELECT row_number() OVER () AS row, * FROM read_csv('{BDF_FOLDER / LANDT}')),
         runs AS (SELECT *, sum(CASE WHEN step_index IS DISTINCT FROM previous THEN 1 ELSE 0 END)
                            OVER (ORDER BY row) AS run
@@ -87,7 +100,9 @@ def test_landt_step_capacities_sum_to_the_cyclers_own_counters(imported):
         SELECT sum(charged), sum(discharged)
         FROM (SELECT max(charging_capacity_ah) AS charged, max(discharging_capacity_ah) AS discharged
               FROM runs GROUP BY run)
-    """).fetchone()  # fmt: skip
+    """)
+        .fetchone()
+    )
     assert counted == pytest.approx((0.0032, 0.0076))
     assert imported_totals == pytest.approx(counted)
 
@@ -120,7 +135,7 @@ def test_demo_imports_the_folder_and_the_cells_appear_in_the_marts(warehouse_cop
         ("SLPBA842124HV", 4, "full", rate, 7.2539, 0.994, None),
         ("SLPBA842124HV", 5, "full", rate, 7.2539, 0.992, None),
     ]
-    records = f"""SELECT part_id, count(*) FROM {Warehouse.view('part_telemetry')}
+    records = f"""SELECT part_id, count(*) FROM {Warehouse.view("part_telemetry")}
                   WHERE part_id IN ('SLPBA842124HV', 'LiGrR2032') GROUP BY 1 ORDER BY 1"""
     assert built.query(records) == [("LiGrR2032", 25_162), ("SLPBA842124HV", 13_086)]
     assert built.count(Warehouse.view("part_statistics_cycle"), "part_id LIKE 'cell-%'") > 0  # beside the demo's
@@ -138,10 +153,10 @@ def assert_analyses_of_the_rate_test(built: Warehouse) -> None:
     ends = built.query(f"""
         SELECT curves.part_cycle_number, max(curves.capacity__ah), min(curves.voltage__v),
                max(cycles.discharge_capacity__ah)
-        FROM {Warehouse.view('cycle_voltage_curves')} AS curves
-        JOIN {Warehouse.view('part_statistics_cycle')} AS cycles
+        FROM {Warehouse.view("cycle_voltage_curves")} AS curves
+        JOIN {Warehouse.view("part_statistics_cycle")} AS cycles
             ON curves.part_id = cycles.part_id AND curves.part_cycle_number = cycles.part_cycle_number
-        WHERE curves.{where} AND curves.direction = 'discharge' GROUP BY 1 ORDER BY 1""")  # fmt: skip
+        WHERE curves.{where} AND curves.direction = 'discharge' GROUP BY 1 ORDER BY 1""")
     assert [row[0] for row in ends] == [1, 2, 3, 4, 5]
     for cycle, curve_end, _, discharged in ends:  # the last slice's mean sits within a slice of the cycle's capacity
         assert discharged * 0.98 < curve_end <= discharged, cycle
@@ -149,20 +164,20 @@ def assert_analyses_of_the_rate_test(built: Warehouse) -> None:
     assert lowest == sorted(lowest, reverse=True)  # a faster discharge sags lower: 1C .. 8C
 
     peak = built.query(f"""
-        SELECT voltage__v FROM {Warehouse.view('cycle_incremental_capacity')}
+        SELECT voltage__v FROM {Warehouse.view("cycle_incremental_capacity")}
         WHERE {where} AND part_cycle_number = 2 AND direction = 'charge'
-        ORDER BY smoothed_incremental_capacity__ah_v DESC LIMIT 1""")[0][0]  # fmt: skip
+        ORDER BY smoothed_incremental_capacity__ah_v DESC LIMIT 1""")[0][0]
     assert 3.7 < peak < 3.9  # the graphite/NMC staging peak of a slow charge
 
     resistances = built.query(f"""
-        SELECT resistance__ohm, resistance_time__s FROM {Warehouse.view('step_resistances')}
-        WHERE {where} AND step_type = 'Discharge'""")  # fmt: skip
+        SELECT resistance__ohm, resistance_time__s FROM {Warehouse.view("step_resistances")}
+        WHERE {where} AND step_type = 'Discharge'""")
     assert len(resistances) == 5  # each discharge starts from a rest
     assert all(0.004 < ohms < 0.010 and seconds == 10 for ohms, seconds in resistances)  # 5.7-6.6 mOhm
 
     temperatures = built.query(f"""
-        SELECT part_cycle_number, mean_temperature__c, max_temperature__c FROM {Warehouse.view('cycle_temperatures')}
-        WHERE {where} ORDER BY 1""")  # fmt: skip
+        SELECT part_cycle_number, mean_temperature__c, max_temperature__c FROM {Warehouse.view("cycle_temperatures")}
+        WHERE {where} ORDER BY 1""")
     assert all(20 < mean < 35 for _, mean, _ in temperatures)
     hottest = [highest for _, _, highest in temperatures]
     assert hottest[1:] == sorted(hottest[1:])  # the faster the discharge, the hotter the cell: 29 .. 50 degC

@@ -23,8 +23,21 @@ RUNS = 2
 def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path, Path]:
     folder = tmp_path_factory.mktemp("bench")
     work, out = folder / "work", folder / "out"
-    run_pulse("bench", "--rows", "3000", "--runs", str(RUNS), "--dbt-runs", "1", "--work-dir", str(work),
-              "--out", str(out), "--skip-superset", env=pulse_env(folder / "unused"))  # fmt: skip
+    run_pulse(
+        "bench",
+        "--rows",
+        "3000",
+        "--runs",
+        str(RUNS),
+        "--dbt-runs",
+        "1",
+        "--work-dir",
+        str(work),
+        "--out",
+        str(out),
+        "--skip-superset",
+        env=pulse_env(folder / "unused"),
+    )
     return json.loads((out / "results.json").read_text()), work, out
 
 
@@ -44,9 +57,13 @@ def test_every_warehouse_measurement_is_taken(bench_run: tuple[dict[str, Any], P
         assert timing["models_seconds"]["median"] > 0 and timing["peak_rss_bytes"] > 0
         assert (timing["tests_seconds"]["median"] > 0) is with_tests
     kinds = sorted((query["name"].split(",")[0], query["group"]) for query in size["queries"])
-    assert kinds == [("part_statistics_cycle", "aggregate"), ("part_statistics_step", "aggregate"),
-                     ("part_telemetry", "aggregate"), ("part_telemetry", "selection"),
-                     ("test_telemetry", "selection")]  # fmt: skip
+    assert kinds == [
+        ("part_statistics_cycle", "aggregate"),
+        ("part_statistics_step", "aggregate"),
+        ("part_telemetry", "aggregate"),
+        ("part_telemetry", "selection"),
+        ("test_telemetry", "selection"),
+    ]
     for query in size["queries"]:
         for side in ("view", "lower_bound"):
             assert_timing(query[side], RUNS)
@@ -65,8 +82,10 @@ def test_selection_bounds_return_exactly_the_views_rows(bench_run: tuple[dict[st
             if query["group"] != "selection":
                 continue
             on_view, bound = query["view"]["sql"], query["lower_bound"]["sql"]
-            columns = [connection.execute(f"select column_name, column_type from (describe {sql})").fetchall()
-                       for sql in (on_view, bound)]  # fmt: skip
+            columns = [
+                connection.execute(f"select column_name, column_type from (describe {sql})").fetchall()
+                for sql in (on_view, bound)
+            ]
             assert columns[0] == columns[1]
             for left, right in ((on_view, bound), (bound, on_view)):
                 assert connection.execute(f"select count(*) from (({left}) except all ({right}))").fetchone() == (0,)
@@ -84,24 +103,45 @@ def test_report_and_plot_are_written(bench_run: tuple[dict[str, Any], Path, Path
 
 
 def test_bad_sizes_are_refused_naming_the_value(tmp_path: Path) -> None:
-    process = run_pulse("bench", "--rows", "1M,lots", "--work-dir", str(tmp_path), "--out", str(tmp_path),
-                        env=pulse_env(tmp_path), check=False)  # fmt: skip
+    process = run_pulse(
+        "bench",
+        "--rows",
+        "1M,lots",
+        "--work-dir",
+        str(tmp_path),
+        "--out",
+        str(tmp_path),
+        env=pulse_env(tmp_path),
+        check=False,
+    )
     assert process.returncode != 0 and "'lots' is not a row count" in process.stderr
 
 
 def test_targets_other_than_duckdb_alone_or_beside_trino_are_refused(tmp_path: Path) -> None:
-    process = run_pulse("bench", "--target", "trino", "--work-dir", str(tmp_path), "--out", str(tmp_path),
-                        env=pulse_env(tmp_path), check=False)  # fmt: skip
+    process = run_pulse(
+        "bench",
+        "--target",
+        "trino",
+        "--work-dir",
+        str(tmp_path),
+        "--out",
+        str(tmp_path),
+        env=pulse_env(tmp_path),
+        check=False,
+    )
     assert process.returncode != 0 and "--target 'trino'" in process.stderr
 
 
 def test_chart_sql_is_pointed_at_trinos_stored_copy_view_by_view() -> None:
     trino = targets.Trino(Path("unused"))
-    sql = ('SELECT part_id FROM pulse.part_statistics_cycle JOIN "pulse"."part_metadata" USING (part_id) '
-           "JOIN pulse.part_statistics_cycle_extra USING (part_id)")  # fmt: skip
+    sql = (
+        'SELECT part_id FROM pulse.part_statistics_cycle JOIN "pulse"."part_metadata" USING (part_id) '
+        "JOIN pulse.part_statistics_cycle_extra USING (part_id)"
+    )
     assert trino.on_stored_copy(sql, ["part_statistics_cycle", "part_metadata"]) == (
         "SELECT part_id FROM bench_stored_copy.part_statistics_cycle JOIN bench_stored_copy.part_metadata USING "
-        "(part_id) JOIN pulse.part_statistics_cycle_extra USING (part_id)")  # fmt: skip
+        "(part_id) JOIN pulse.part_statistics_cycle_extra USING (part_id)"
+    )
 
 
 def test_superset_half_renders_every_dashboard_and_times_every_chart(superset_server: SupersetServer) -> None:
@@ -130,8 +170,9 @@ def test_superset_half_renders_every_dashboard_and_times_every_chart(superset_se
 
 
 @pytest.mark.trino_only
-def test_trino_target_times_the_same_queries_on_trino(trino_demo: dict[str, str], demo_warehouse_template: Path,
-                                                      tmp_path: Path) -> None:
+def test_trino_target_times_the_same_queries_on_trino(
+    trino_demo: dict[str, str], demo_warehouse_template: Path, tmp_path: Path
+) -> None:
     """`pulse bench --target duckdb,trino` on the session's Trino, at the session's own demo data: the benchmark is
     given a copy of the warehouse the session loaded into Trino (marked as seeded), so `load-trino` keeps every table
     and the Trino is left holding what it held. Each query runs on both engines and returns the same rows there."""
@@ -140,10 +181,25 @@ def test_trino_target_times_the_same_queries_on_trino(trino_demo: dict[str, str]
     shutil.copytree(demo_warehouse_template, size_dir)
     wanted = {"rows": TEST_ROWS, "seed": generate.DEFAULT_SEED, "generator": engine.generator_fingerprint()}
     (size_dir / "bench-seed.json").write_text(json.dumps({"wanted": wanted, "measured": {"seconds": 0}}))
-    run_pulse("bench", "--rows", str(TEST_ROWS), "--runs", "1", "--dbt-runs", "1", "--work-dir", str(work),
-              "--out", str(out), "--skip-superset", "--target", "duckdb,trino",
-              "--trino-server", f"{TRINO_SETTINGS['TRINO_HOST']}:{TRINO_SETTINGS['TRINO_PORT']}",
-              env=pulse_env(tmp_path / "unused"))  # fmt: skip
+    run_pulse(
+        "bench",
+        "--rows",
+        str(TEST_ROWS),
+        "--runs",
+        "1",
+        "--dbt-runs",
+        "1",
+        "--work-dir",
+        str(work),
+        "--out",
+        str(out),
+        "--skip-superset",
+        "--target",
+        "duckdb,trino",
+        "--trino-server",
+        f"{TRINO_SETTINGS['TRINO_HOST']}:{TRINO_SETTINGS['TRINO_PORT']}",
+        env=pulse_env(tmp_path / "unused"),
+    )
     results = json.loads((out / "results.json").read_text())
     assert results["settings"]["targets"] == ["duckdb", "trino"]
     [size] = results["sizes"]

@@ -19,8 +19,14 @@ GONE_WITHIN_S = 60  # how long the test waits for a killed build's dbt to go: a 
 
 
 def start_build(warehouse_dir: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([PULSE, "build"], env=pulse_env(warehouse_dir), cwd=REPO_ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [PULSE, "build"],
+        env=pulse_env(warehouse_dir),
+        cwd=REPO_ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def children(pid: int) -> list[int]:
@@ -82,6 +88,9 @@ def test_killing_pulse_build_stops_its_dbt(warehouse_copy: Path) -> None:
     deadline = time.monotonic() + GONE_WITHIN_S
     while any(Path(f"/proc/{pid}").exists() for pid in dbt_children) and time.monotonic() < deadline:
         time.sleep(0.1)
-    alive = [pid for pid in dbt_children if Path(f"/proc/{pid}").exists()
-             and (Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] != "Z")]  # fmt: skip
+    alive = [
+        pid
+        for pid in dbt_children
+        if Path(f"/proc/{pid}").exists() and (Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] != "Z")
+    ]
     assert alive == [], f"dbt still running after pulse build was killed: {alive}"

@@ -70,8 +70,10 @@ def test_charts_keep_answering_while_the_views_are_rebuilt(superset_server: Supe
     answered = sum(client.answered for client in clients)
     failures = [failure for client in clients for failure in client.failures]
     failed_builds = [result.stdout + result.stderr for result in builds if result.returncode != 0]
-    print(f"load: {CLIENTS} clients, {answered + len(failures)} chart requests, {len(failures)} failed; "
-          f"{len(builds)} builds, {len(failed_builds)} failed")  # the figures of docs/safety.md
+    print(
+        f"load: {CLIENTS} clients, {answered + len(failures)} chart requests, {len(failures)} failed; "
+        f"{len(builds)} builds, {len(failed_builds)} failed"
+    )  # the figures of docs/safety.md
     assert failed_builds == [], failed_builds[0][-3000:]
     assert failures == [], failures[:5]
     assert all(client.answered > 0 for client in clients)  # every client was loading charts during the builds

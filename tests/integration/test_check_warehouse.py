@@ -23,8 +23,9 @@ def prefix_mismatches(declared: dict[str, dict[str, str]], built: dict[str, list
         carried = sorted({prefix for prefix in prefixes for column in columns if column.startswith(prefix)})
         said = declared.get(view, {})
         if carried != sorted(said):
-            mismatches.append(f"{view} has {carried or 'no'} metadata columns; its YAML declares "
-                              f"{sorted(said) or 'none'}")
+            mismatches.append(
+                f"{view} has {carried or 'no'} metadata columns; its YAML declares {sorted(said) or 'none'}"
+            )
             continue
         for prefix, source in sorted(said.items()):
             have = sorted(column for column in columns if column.startswith(prefix))
@@ -54,7 +55,8 @@ def test_a_model_that_forgets_its_declaration_fails(demo_warehouse_template: Pat
     declared = model_columns.metadata_prefixes(REPO_ROOT / "dbt")
     forgotten = {model: found for model, found in declared.items() if model != "part_telemetry"}
     assert prefix_mismatches(forgotten, built) == [
-        "part_telemetry has ['dm__', 'pm__', 'rm__'] metadata columns; its YAML declares none"]
+        "part_telemetry has ['dm__', 'pm__', 'rm__'] metadata columns; its YAML declares none"
+    ]
     wrong = {**declared, "part_end_of_life": {"pm__": "device_metadata"}}
     [mismatch] = prefix_mismatches(wrong, built)
     assert mismatch.startswith("part_end_of_life has pm__ columns ['pm__"), mismatch

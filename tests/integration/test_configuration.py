@@ -18,7 +18,8 @@ def test_source_table_renamed_by_configuration(warehouse_copy: Path) -> None:
     assert "metadata.pulse.part_metadata (part_metadata) does not exist" in failed.stdout + failed.stderr
     run_pulse("build", env=pulse_env(warehouse_copy, PART_METADATA_TABLE="cells"))
     rows = Warehouse("duckdb", warehouse_copy).query(
-        "select count(distinct pm__part_id) from analytics.pulse.part_statistics_cycle")
+        "select count(distinct pm__part_id) from analytics.pulse.part_statistics_cycle"
+    )
     assert rows == [(9,)]  # ten cells, one without metadata
 
 
@@ -31,6 +32,7 @@ def test_new_metadata_column_appears_after_next_build(warehouse_copy: Path) -> N
     warehouse = Warehouse("duckdb", warehouse_copy)
     for mart in ("test_telemetry", "test_statistics_cycle", "part_statistics_step"):
         assert "dm__firmware" in warehouse.columns(f"analytics.pulse.{mart}")
-    rows = warehouse.query("select distinct dm__firmware from analytics.pulse.test_statistics_cycle "
-                           "where device_id = 'maccor-01-ch01'")  # fmt: skip
+    rows = warehouse.query(
+        "select distinct dm__firmware from analytics.pulse.test_statistics_cycle where device_id = 'maccor-01-ch01'"
+    )
     assert rows == [("v9.1",)]

@@ -32,8 +32,14 @@ def build(directory: Path) -> Warehouse:
         with warehouse.transaction(connection):
             for number, discharges in enumerate(PARTS.values()):
                 for cycle, discharge in enumerate(discharges, start=1):
-                    insert_cycle(connection, tables, (f"dev-{number}", f"test-{number}", cycle),
-                                 START + timedelta(hours=3 * cycle), discharge / 0.99, discharge)  # fmt: skip
+                    insert_cycle(
+                        connection,
+                        tables,
+                        (f"dev-{number}", f"test-{number}", cycle),
+                        START + timedelta(hours=3 * cycle),
+                        discharge / 0.99,
+                        discharge,
+                    )
         with warehouse.transaction(connection):
             insert_row(connection, tables["recipe_metadata"], {"recipe_id": "r1"})
             for number, part in enumerate(PARTS):

@@ -32,13 +32,21 @@ def assets_copy(tmp_path: Path) -> Path:
 def differences(root: Path) -> dict[str, list[str]]:
     """Per file that differs from the repository's: the lines removed (-) and added (+)."""
     changed: dict[str, list[str]] = {}
-    names = {path.relative_to(base).as_posix() for base in (REPO_ROOT, root) for folder in ASSET_FOLDERS
-             for path in (base / folder).rglob("*") if path.is_file()}  # fmt: skip
+    names = {
+        path.relative_to(base).as_posix()
+        for base in (REPO_ROOT, root)
+        for folder in ASSET_FOLDERS
+        for path in (base / folder).rglob("*")
+        if path.is_file()
+    }
     for name in sorted(names):
         before = (REPO_ROOT / name).read_text().splitlines() if (REPO_ROOT / name).exists() else []
         after = (root / name).read_text().splitlines() if (root / name).exists() else []
-        lines = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
-                 if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
+        lines = [
+            line
+            for line in difflib.unified_diff(before, after, lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ]
         if lines:
             changed[name] = lines
     return changed
@@ -62,8 +70,9 @@ def test_sync_then_export_changes_nothing(superset_server: SupersetServer, asset
     assert differences(assets_copy) == {}
 
 
-def test_a_title_edited_through_the_api_comes_back_as_exactly_that_edit(superset_server: SupersetServer,
-                                                                         assets_copy: Path) -> None:  # fmt: skip
+def test_a_title_edited_through_the_api_comes_back_as_exactly_that_edit(
+    superset_server: SupersetServer, assets_copy: Path
+) -> None:
     api = superset_server.api()
     api.put(f"/api/v1/chart/{chart_id(api, CHART_UUID)}", {"slice_name": "Cell voltage vs time"})
     try:
@@ -80,16 +89,29 @@ def test_a_title_edited_through_the_api_comes_back_as_exactly_that_edit(superset
     assert differences(assets_copy) == {}  # the sync replaced the UI edit; the export wrote git's title back
 
 
-def test_a_chart_added_in_superset_gets_a_file_named_from_its_title(superset_server: SupersetServer,
-                                                                    assets_copy: Path) -> None:  # fmt: skip
+def test_a_chart_added_in_superset_gets_a_file_named_from_its_title(
+    superset_server: SupersetServer, assets_copy: Path
+) -> None:
     api = superset_server.api()
     dataset = next(item for item in api.list_all("/api/v1/dataset/") if item["table_name"] == "test_telemetry")
     dashboard = next(item for item in api.list_all("/api/v1/dashboard/") if item["slug"] == "test-explorer")
-    params = {"viz_type": "big_number_total", "metric": "telemetry_records", "adhoc_filters": [],
-              "datasource": f"{dataset['id']}__table"}  # fmt: skip
-    created = api.post("/api/v1/chart/", {"slice_name": "Records of the test", "viz_type": "big_number_total",
-                                          "datasource_id": dataset["id"], "datasource_type": "table",
-                                          "params": json.dumps(params), "dashboards": [dashboard["id"]]})  # fmt: skip
+    params = {
+        "viz_type": "big_number_total",
+        "metric": "telemetry_records",
+        "adhoc_filters": [],
+        "datasource": f"{dataset['id']}__table",
+    }
+    created = api.post(
+        "/api/v1/chart/",
+        {
+            "slice_name": "Records of the test",
+            "viz_type": "big_number_total",
+            "datasource_id": dataset["id"],
+            "datasource_type": "table",
+            "params": json.dumps(params),
+            "dashboards": [dashboard["id"]],
+        },
+    )
     try:
         result = export(superset_server, assets_copy, "--dashboard", "Test explorer")
         chart_file = assets_copy / "dashboards/charts/records_of_the_test.yaml"
@@ -113,8 +135,9 @@ def chart_uuid(api: SupersetApi, identifier: int) -> str:
     return next(chart["uuid"] for chart in api.list_all("/api/v1/chart/") if chart["id"] == identifier)
 
 
-def test_exporting_an_unknown_dashboard_names_the_ones_there_are(superset_server: SupersetServer,
-                                                                 assets_copy: Path) -> None:  # fmt: skip
+def test_exporting_an_unknown_dashboard_names_the_ones_there_are(
+    superset_server: SupersetServer, assets_copy: Path
+) -> None:
     result = export(superset_server, assets_copy, "--dashboard", "Cycle lives", check=False)
     assert result.returncode == 1
     assert "no dashboard in http://localhost:" in result.stderr
@@ -133,8 +156,9 @@ def test_sql_edited_in_superset_keeps_its_schema_template(superset_server: Super
         export(superset_server, assets_copy)
         before, after = (assets.load(base / overview) for base in (REPO_ROOT, assets_copy))
         assert after["sql"] == "-- Reviewed in the UI.\n" + before["sql"]  # `{{ schema }}.` kept, not `pulse.`
-        assert {key: value for key, value in after.items() if key != "sql"} == \
-               {key: value for key, value in before.items() if key != "sql"}  # fmt: skip
+        assert {key: value for key, value in after.items() if key != "sql"} == {
+            key: value for key, value in before.items() if key != "sql"
+        }
         assert set(differences(assets_copy)) == {overview}
     finally:
         run_pulse("sync", env=superset_server.env)

@@ -38,7 +38,9 @@ def test_imported_files_alone_build_into_views(tmp_path: Path) -> None:
     connection = duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True)
     for statement in (warehouse / "attach.sql").read_text().splitlines():
         connection.execute(statement)
-    cells = connection.execute("select part_id, count(*), min(cycle_kind), max(capacity_retention) "
-                               "from part_statistics_cycle group by part_id order by part_id").fetchall()  # fmt: skip
+    cells = connection.execute(
+        "select part_id, count(*), min(cycle_kind), max(capacity_retention) "
+        "from part_statistics_cycle group by part_id order by part_id"
+    ).fetchall()
     assert [(part, cycles, kind) for part, cycles, kind, _ in cells] == [("A1", 4, "full"), ("A2", 4, "full")]
     assert all(abs(retention - 1.0) < 1e-9 for *_, retention in cells)  # the same capacity every cycle

@@ -49,10 +49,12 @@ def build_hand_made(directory: Path, **recipe_columns: str) -> Warehouse:
             insert_row(connection, tables["recipe_metadata"], {"recipe_id": "r1", **recipe_columns})
             insert_row(connection, tables["part_metadata"], {"part_id": "cell-x"})
             for device, test in (("dev-a", "test-a"), ("dev-b", "test-b")):
-                insert_row(connection, tables["device_test_recipe"], {"device_id": device, "test_id": test,
-                                                                       "recipe_id": "r1"})  # fmt: skip
-                insert_row(connection, tables["device_test_part"], {"device_id": device, "test_id": test,
-                                                                     "part_id": "cell-x"})  # fmt: skip
+                insert_row(
+                    connection, tables["device_test_recipe"], {"device_id": device, "test_id": test, "recipe_id": "r1"}
+                )
+                insert_row(
+                    connection, tables["device_test_part"], {"device_id": device, "test_id": test, "part_id": "cell-x"}
+                )
     return built(directory)
 
 
@@ -100,32 +102,54 @@ def test_part_cycle_metrics(hand_made: Warehouse) -> None:
         ("test-a", 1, 4, characterisation, reference, 0.0, 4.955, 19.048, 1.93 / reference),
         ("test-b", 2, 5, "partial cycle", reference, 1.9 / reference, 7.855, 29.888, 3.83 / reference),
         ("test-b", 2, 6, None, reference, 1.0, 11.365, 43.244, 5.54 / reference),
-        ("test-b", 2, 7, "implausible coulombic efficiency", reference, 1.7 / reference, 14.565, 55.364,
-         7.24 / reference),
-        ("test-b", 2, 8, "implausible capacity retention", reference, 2.9 / reference, 20.465, 77.804,
-         10.14 / reference),
-    ]  # fmt: skip
+        (
+            "test-b",
+            2,
+            7,
+            "implausible coulombic efficiency",
+            reference,
+            1.7 / reference,
+            14.565,
+            55.364,
+            7.24 / reference,
+        ),
+        (
+            "test-b",
+            2,
+            8,
+            "implausible capacity retention",
+            reference,
+            2.9 / reference,
+            20.465,
+            77.804,
+            10.14 / reference,
+        ),
+    ]
     assert [row[:4] for row in rows] == [row[:4] for row in expected]
     for actual, wanted in zip(rows, expected, strict=True):
         assert actual[4:] == pytest.approx(wanted[4:]), actual
 
 
 def test_a_reference_cycle_named_by_the_recipe_is_the_reference_when_it_is_a_full_cycle(
-        tmp_path: Path, dbt_target: str) -> None:  # fmt: skip
+    tmp_path: Path, dbt_target: str
+) -> None:
     """Recipe r1 (both tests') names cycle 3. Test A's cycle 3 (1.9 Ah, full) is the reference, although test A is a
     characterisation test (a lab's check-up before cycling is such a reference); test B's cycle 3 comes later."""
     if dbt_target != "duckdb":
         pytest.skip("the hand-made input is written to the DuckDB catalog files")
     named = build_hand_made(tmp_path, reference_cycle_number="3")
-    rows = named.query(f"select part_cycle_number, reference_capacity__ah, capacity_retention "
-                       f"from {named.view('part_statistics_cycle')} order by part_cycle_number")  # fmt: skip
+    rows = named.query(
+        f"select part_cycle_number, reference_capacity__ah, capacity_retention "
+        f"from {named.view('part_statistics_cycle')} order by part_cycle_number"
+    )
     assert [row[1] for row in rows] == [pytest.approx(1.9)] * len(CYCLES)
     retention = {part_cycle: value for part_cycle, _, value in rows}
     assert retention[3] == pytest.approx(1.0) and retention[6] == pytest.approx(1.71 / 1.9)
 
 
 def test_a_reference_cycle_that_is_not_a_number_or_no_cycle_falls_back_to_the_first_full_cycle(
-        tmp_path: Path, dbt_target: str) -> None:  # fmt: skip
+    tmp_path: Path, dbt_target: str
+) -> None:
     if dbt_target != "duckdb":
         pytest.skip("the hand-made input is written to the DuckDB catalog files")
     for stated in ("after formation", "99", "1"):  # text, no such cycle, a cycle that is partial in both tests
@@ -141,8 +165,10 @@ def test_a_purpose_the_recipe_states_wins_over_the_count_of_full_cycles(tmp_path
         pytest.skip("the hand-made input is written to the DuckDB catalog files")
     for stated, purposes, reference in (("Cycling", {"cycling"}, 1.9), ("pOCV", {"characterisation"}, None)):
         stated_warehouse = build_hand_made(tmp_path / stated, test_purpose=stated)
-        rows = stated_warehouse.query(f"select test_purpose, reference_capacity__ah, life_curve_exclusion "
-                                      f"from {stated_warehouse.view('part_statistics_cycle')}")  # fmt: skip
+        rows = stated_warehouse.query(
+            f"select test_purpose, reference_capacity__ah, life_curve_exclusion "
+            f"from {stated_warehouse.view('part_statistics_cycle')}"
+        )
         assert {row[0] for row in rows} == purposes, stated
         assert [row[1] for row in rows] == [pytest.approx(reference) if reference else None] * len(rows), stated
         if reference is None:

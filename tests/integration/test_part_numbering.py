@@ -19,17 +19,25 @@ PART = "cell-009"  # two tests: T0009 on maccor-01-ch02, then T0010 on arbin-02-
 FIRST_TEST = "device_id = 'maccor-01-ch02' and test_id = 'T0009'"
 SECOND_TEST = "device_id = 'arbin-02-ch01' and test_id = 'T0010'"
 CHANGES = {  # name: (UPDATE/DELETE on the telemetry table, whether the part's numbers stay consecutive)
-    "record gap inside a step": (f"delete from {{table}} where {FIRST_TEST} and record_number in (select "
-                                 f"min(record_number) + 2 from {{table}} where {FIRST_TEST} and step_number = 3)",
-                                 False),  # fmt: skip
+    "record gap inside a step": (
+        f"delete from {{table}} where {FIRST_TEST} and record_number in (select "
+        f"min(record_number) + 2 from {{table}} where {FIRST_TEST} and step_number = 3)",
+        False,
+    ),
     "missing cycle": (f"delete from {{table}} where {FIRST_TEST} and cycle_number = 2", False),
     "missing first cycle": (f"delete from {{table}} where {SECOND_TEST} and cycle_number = 1", True),
-    "steps overlapping": (f"update {{table}} set record_number = record_number - 1 where {SECOND_TEST} "
-                          "and step_number = 6", False),  # fmt: skip
-    "steps moved after the test": (f"update {{table}} set record_number = record_number + 10000000 "
-                                   f"where {FIRST_TEST} and step_number = 5", False),  # fmt: skip
-    "step numbers restart each cycle": (f"update {{table}} set step_number = (step_number - 1) % 4 + 1 "
-                                        f"where {SECOND_TEST}", True),  # fmt: skip
+    "steps overlapping": (
+        f"update {{table}} set record_number = record_number - 1 where {SECOND_TEST} and step_number = 6",
+        False,
+    ),
+    "steps moved after the test": (
+        f"update {{table}} set record_number = record_number + 10000000 where {FIRST_TEST} and step_number = 5",
+        False,
+    ),
+    "step numbers restart each cycle": (
+        f"update {{table}} set step_number = (step_number - 1) % 4 + 1 where {SECOND_TEST}",
+        True,
+    ),
 }
 
 
@@ -56,8 +64,10 @@ def test_part_numbers_are_dense_ranks(dbt_target: str, warehouse_copy: Path, cha
     assert flags.pop(PART) is stays_consecutive
     assert all(flags.values()), f"parts left unchanged must keep the offsets: {flags}"
     for number in ("cycle_number", "step_number", "record_number"):
-        actual = changed.query(f"select device_id, test_id, {number}, part_{number} "
-                               f"from {changed.view('part_telemetry')} where part_id = '{PART}'")  # fmt: skip
+        actual = changed.query(
+            f"select device_id, test_id, {number}, part_{number} "
+            f"from {changed.view('part_telemetry')} where part_id = '{PART}'"
+        )
         assert sorted(actual) == sorted(expected_part_numbers(changed, PART, number)), number
 
 
@@ -68,4 +78,7 @@ def test_part_numbers_are_bigint(dbt_target: str, demo_warehouse_template: Path)
     built = Warehouse("duckdb", demo_warehouse_template)
     types = dict(built.query(f"select column_name, column_type from (describe {built.view('part_telemetry')})"))
     assert {name: types[name] for name in ("part_cycle_number", "part_step_number", "part_record_number")} == {
-        "part_cycle_number": "BIGINT", "part_step_number": "BIGINT", "part_record_number": "BIGINT"}
+        "part_cycle_number": "BIGINT",
+        "part_step_number": "BIGINT",
+        "part_record_number": "BIGINT",
+    }

@@ -77,15 +77,21 @@ def test_a_wheel_install_works_on_a_project_holding_what_the_image_copies(tmp_pa
         (clone / name).rename(app / name)
     (app / "dbt" / "models" / "marts" / "wheel_probe.sql").write_text("select 1 as probe\n")
     env = {**pulse_env(app / "warehouse"), "PYTHONPATH": str(site)}
-    imported = subprocess.run([sys.executable, "-c", "import pulse_analytics; print(pulse_analytics.__file__)"],
-                              env=env, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    imported = subprocess.run(
+        [sys.executable, "-c", "import pulse_analytics; print(pulse_analytics.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert imported.startswith(str(site)), imported  # the wheel's code runs, not this clone's
     pulse = [sys.executable, "-m", "pulse_analytics.cli"]
     assert "check: no problems" in run(pulse + ["check"], env, app)
     run(pulse + ["seed", "--rows", str(TEST_ROWS)], env, app)
     assert "build OK" in run(pulse + ["build"], env, app)
-    assert (app / "warehouse" / ".build" / "target" / "run" / "pulse_analytics" / "models" / "marts"
-            / "wheel_probe.sql").is_file()  # fmt: skip
+    assert (
+        app / "warehouse" / ".build" / "target" / "run" / "pulse_analytics" / "models" / "marts" / "wheel_probe.sql"
+    ).is_file()
 
 
 def install_wheel(site: Path) -> Path:
@@ -95,11 +101,17 @@ def install_wheel(site: Path) -> Path:
     shutil.copytree(REPO_ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO_ROOT / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheel_dir),
-                    str(source)], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheel_dir), str(source)],
+        check=True,
+        capture_output=True,
+    )
     [wheel] = wheel_dir.glob("pulse_analytics-*.whl")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     return site
 
 

@@ -39,20 +39,41 @@ def build(directory: Path) -> Warehouse:
                 for seconds, volts, amps in records:
                     record += 1
                     when = START + timedelta(seconds=seconds)
-                    insert_row(connection, tables["telemetry"], {
-                        **keys, "step_number": step, "step_type": step_type, "record_number": record,
-                        "timestamp": when, "voltage__V": volts, "current__A": amps})  # fmt: skip
+                    insert_row(
+                        connection,
+                        tables["telemetry"],
+                        {
+                            **keys,
+                            "step_number": step,
+                            "step_type": step_type,
+                            "record_number": record,
+                            "timestamp": when,
+                            "voltage__V": volts,
+                            "current__A": amps,
+                        },
+                    )
                 (first_s, first_v, first_a), (last_s, last_v, last_a) = records[0], records[-1]
-                insert_row(connection, tables["statistics_step"], {
-                    **keys, "step_number": step, "step_type": step_type,
-                    "start_time": START + timedelta(seconds=first_s), "end_time": START + timedelta(seconds=last_s),
-                    "start_voltage__V": first_v, "end_voltage__V": last_v,
-                    "start_current__A": first_a, "end_current__A": last_a})  # fmt: skip
+                insert_row(
+                    connection,
+                    tables["statistics_step"],
+                    {
+                        **keys,
+                        "step_number": step,
+                        "step_type": step_type,
+                        "start_time": START + timedelta(seconds=first_s),
+                        "end_time": START + timedelta(seconds=last_s),
+                        "start_voltage__V": first_v,
+                        "end_voltage__V": last_v,
+                        "start_current__A": first_a,
+                        "end_current__A": last_a,
+                    },
+                )
             insert_row(connection, tables["statistics_cycle"], {**keys, "start_time": START})
         with warehouse.transaction(connection):
             insert_row(connection, tables["part_metadata"], {"part_id": "cell-r"})
-            insert_row(connection, tables["device_test_part"], {"device_id": "dev-r", "test_id": "test-r",
-                                                                 "part_id": "cell-r"})  # fmt: skip
+            insert_row(
+                connection, tables["device_test_part"], {"device_id": "dev-r", "test_id": "test-r", "part_id": "cell-r"}
+            )
     return built(directory)
 
 

@@ -12,8 +12,16 @@ from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets, check, descriptions
 from tests.conftest import REPO_ROOT, project_copy, pulse_env, run_pulse
 
-UNIT_SUFFIXES = {"__v": "(V)", "__a": "(A)", "__w": "(W)", "__ah": "(Ah)", "__wh": "(Wh)", "__s": "(s)", "__c": "(°C)",
-                 "__ah_v": "(Ah/V)"}  # fmt: skip
+UNIT_SUFFIXES = {
+    "__v": "(V)",
+    "__a": "(A)",
+    "__w": "(W)",
+    "__ah": "(Ah)",
+    "__wh": "(Wh)",
+    "__s": "(s)",
+    "__c": "(°C)",
+    "__ah_v": "(Ah/V)",
+}
 DATASET = "datasets/datasets/pulse_warehouse/test_telemetry.yaml"
 CYCLE_DATASET = "datasets/datasets/pulse_warehouse/part_statistics_cycle.yaml"
 
@@ -31,16 +39,24 @@ def docs() -> descriptions.Docs:
 
 def test_every_view_users_need_has_a_dataset(docs: descriptions.Docs) -> None:
     names = {dataset["table_name"] for _, dataset in physical_datasets()}
-    marts = {"test_telemetry", "test_statistics_step", "test_statistics_cycle", "part_telemetry",
-             "part_statistics_step", "part_statistics_cycle"}  # fmt: skip
+    marts = {
+        "test_telemetry",
+        "test_statistics_step",
+        "test_statistics_cycle",
+        "part_telemetry",
+        "part_statistics_step",
+        "part_statistics_cycle",
+    }
     assert marts <= names <= set(docs.columns)
 
 
 def test_the_committed_datasets_carry_the_dbt_docs_descriptions(docs: descriptions.Docs) -> None:
     described = 0
     for path, dataset in physical_datasets():
-        differ = [f"{entry['column_name']}: {entry.get('description')!r} != dbt {text!r}"
-                  for entry, text in descriptions.differences(dataset, docs)]  # fmt: skip
+        differ = [
+            f"{entry['column_name']}: {entry.get('description')!r} != dbt {text!r}"
+            for entry, text in descriptions.differences(dataset, docs)
+        ]
         assert differ == [], f"run `pulse check --normalize` ({path.relative_to(REPO_ROOT)})"
         documented = docs.columns[dataset["table_name"]]
         described += sum(column["column_name"] in documented for column in dataset["columns"])
@@ -58,9 +74,11 @@ def test_a_changed_description_is_reported_and_normalize_writes_the_dbt_docs_bac
     assert result.returncode == 1
     problems = result.stdout.splitlines()[:-1]
     assert len(problems) == 1, result.stdout
-    assert problems[0].startswith(f"{DATASET}: column 'voltage__v' is not described as dbt model test_telemetry "
-                                  "describes it (from character 1: 'Voltage.' here, 'Instantaneous voltage (V).' in "
-                                  "the dbt docs)"), problems[0]  # fmt: skip
+    assert problems[0].startswith(
+        f"{DATASET}: column 'voltage__v' is not described as dbt model test_telemetry "
+        "describes it (from character 1: 'Voltage.' here, 'Instantaneous voltage (V).' in "
+        "the dbt docs)"
+    ), problems[0]
     assert problems[0].endswith("run `pulse check --normalize` to write the dbt docs' description")
     result = run_pulse("--project-dir", str(bundle), "check", "--normalize", env=env)
     assert f"normalized {DATASET}" in result.stderr
@@ -79,23 +97,30 @@ def test_a_description_edited_in_the_dbt_docs_reaches_the_datasets_and_the_readm
 
     stale = [str(problem) for problem in check.run(bundle)]  # the manifest is parsed again
     assert len(stale) == 2, stale
-    assert stale[0].startswith(f"{CYCLE_DATASET}: column 'capacity_retention' is not described as dbt model "
-                               "part_statistics_cycle describes it")  # fmt: skip
+    assert stale[0].startswith(
+        f"{CYCLE_DATASET}: column 'capacity_retention' is not described as dbt model part_statistics_cycle describes it"
+    )
     assert stale[1].startswith("README.md: the table between <!-- column definitions from the dbt docs")
     changed = check.normalize(bundle)
     assert sorted(path.relative_to(bundle).as_posix() for path in changed) == ["README.md", CYCLE_DATASET]
     assert check.run(bundle) == []
-    retention = next(column for column in assets.load(bundle / CYCLE_DATASET)["columns"]
-                     if column["column_name"] == "capacity_retention")  # fmt: skip
+    retention = next(
+        column
+        for column in assets.load(bundle / CYCLE_DATASET)["columns"]
+        if column["column_name"] == "capacity_retention"
+    )
     assert retention["description"] == new
     assert f"| `capacity_retention` | `part_statistics_cycle` | {new} |" in (bundle / "README.md").read_text()
 
 
 def test_a_readme_column_no_mart_documents_is_named(docs: descriptions.Docs) -> None:
-    text = "<!-- column definitions from the dbt docs: capacity_retention capacity_retentoin -->\n" \
-           "<!-- end of column definitions -->\n"  # fmt: skip
-    with pytest.raises(PulseError, match="column 'capacity_retentoin' of the column definitions .* is documented in "
-                                         "no dbt mart"):  # fmt: skip
+    text = (
+        "<!-- column definitions from the dbt docs: capacity_retention capacity_retentoin -->\n"
+        "<!-- end of column definitions -->\n"
+    )
+    with pytest.raises(
+        PulseError, match="column 'capacity_retentoin' of the column definitions .* is documented in no dbt mart"
+    ):
         descriptions.with_tables(text, docs)
 
 

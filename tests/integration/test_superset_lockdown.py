@@ -21,15 +21,17 @@ from tests.conftest import SupersetServer
 def sql_lab(server: SupersetServer, sql: str, user: tuple[str, str] | None = None) -> requests.Response:
     """Run one SQL Lab statement on the Pulse warehouse, as the admin (or `user`); Superset's raw answer."""
     api = server.api(user)
-    database_id = next(item["id"] for item in server.api().list_all("/api/v1/database/")
-                       if item["database_name"] == "Pulse warehouse")  # fmt: skip
+    database_id = next(
+        item["id"] for item in server.api().list_all("/api/v1/database/") if item["database_name"] == "Pulse warehouse"
+    )
     payload: dict[str, Any] = {"database_id": database_id, "sql": sql, "runAsync": False, "schema": "pulse"}
     return api.session.post(f"{server.url}/api/v1/sqllab/execute/", json=payload, timeout=120)
 
 
 def file_digests(folder: Path) -> dict[str, str]:
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.iterdir())
-            if path.is_file()}  # fmt: skip
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.iterdir()) if path.is_file()
+    }
 
 
 def refusal(response: requests.Response) -> str:
@@ -85,8 +87,11 @@ def test_sql_lab_cannot_touch_the_host(superset_server: SupersetServer, statemen
 
 @pytest.mark.trino
 def test_sql_lab_cannot_change_the_views(superset_server: SupersetServer) -> None:
-    for statement in ("DROP VIEW pulse.part_statistics_cycle", "CREATE TABLE pulse.scratch AS SELECT 1 AS a",
-                      "DELETE FROM pulse.part_metadata"):  # fmt: skip
+    for statement in (
+        "DROP VIEW pulse.part_statistics_cycle",
+        "CREATE TABLE pulse.scratch AS SELECT 1 AS a",
+        "DELETE FROM pulse.part_metadata",
+    ):
         assert "does not allow for DDL/DML" in refusal(sql_lab(superset_server, statement)), statement
     answer = sql_lab(superset_server, "select count(*) as n from pulse.part_statistics_cycle")
     assert answer.status_code == 200 and answer.json()["data"][0]["n"] > 0, answer.text[:300]

@@ -84,8 +84,9 @@ def test_start_on_a_busy_port_names_the_port_and_the_variable(tmp_path: Path) ->
 def read_until(process: subprocess.Popen[str], text: str) -> str:
     """The demo's output up to and including the line holding `text` (fails if the demo exits first)."""
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []] + [lines.put("")],
-                     daemon=True).start()  # fmt: skip
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout or []] + [lines.put("")], daemon=True
+    ).start()
     output = []
     deadline = time.monotonic() + DEMO_TIMEOUT_S
     while True:
@@ -93,8 +94,9 @@ def read_until(process: subprocess.Popen[str], text: str) -> str:
             line = lines.get(timeout=max(deadline - time.monotonic(), 0))
         except queue.Empty:
             process.kill()
-            raise AssertionError(f"the demo did not print {text!r} within {DEMO_TIMEOUT_S} s:\n{''.join(output)}"
-                                 ) from None  # fmt: skip
+            raise AssertionError(
+                f"the demo did not print {text!r} within {DEMO_TIMEOUT_S} s:\n{''.join(output)}"
+            ) from None
         if line == "":
             raise AssertionError(f"the demo exited ({process.wait()}) before printing {text!r}:\n{''.join(output)}")
         output.append(line)
@@ -109,8 +111,15 @@ def as_in_a_terminal() -> None:
 
 
 def test_demo_prints_url_and_logins_and_ctrl_c_stops_everything(superset_server: SupersetServer) -> None:
-    demo = subprocess.Popen([PULSE, "demo", "--rows", "20000"], env=superset_server.env, cwd=REPO_ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=as_in_a_terminal)  # fmt: skip
+    demo = subprocess.Popen(
+        [PULSE, "demo", "--rows", "20000"],
+        env=superset_server.env,
+        cwd=REPO_ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=as_in_a_terminal,
+    )
     try:
         output = read_until(demo, DEMO_READY)
         for step in ("1/5", "3/5", "4/5", "5/5"):
@@ -166,8 +175,12 @@ def test_chart_cache_keeps_results_until_the_warehouse_is_rebuilt(superset_serve
 
 
 def test_start_with_a_bad_cache_setting_names_the_variable(tmp_path: Path) -> None:
-    env = pulse_env(tmp_path / "warehouse", STATE_DIR=str(tmp_path / "state"), SUPERSET_PORT=str(free_port()),
-                    SUPERSET_CACHE_SECONDS="ten minutes")  # fmt: skip
+    env = pulse_env(
+        tmp_path / "warehouse",
+        STATE_DIR=str(tmp_path / "state"),
+        SUPERSET_PORT=str(free_port()),
+        SUPERSET_CACHE_SECONDS="ten minutes",
+    )
     result = run_pulse("superset", "start", env=env, check=False)
     assert result.returncode != 0
     assert "PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS is 'ten minutes'" in result.stderr
@@ -184,13 +197,18 @@ def test_an_event_log_sent_before_the_login_cannot_log_the_user_out(superset_ser
     cookie_before_login = browser.cookies["session"]
 
     username, password = superset_server.admin
-    login = browser.post(f"{superset_server.url}/login/", allow_redirects=False, timeout=30,
-                         data={"username": username, "password": password, "csrf_token": csrf_token})  # fmt: skip
+    login = browser.post(
+        f"{superset_server.url}/login/",
+        allow_redirects=False,
+        timeout=30,
+        data={"username": username, "password": password, "csrf_token": csrf_token},
+    )
     assert login.status_code == 302 and "session" in login.cookies, "the login form did not log in"
 
     events_url = f"{superset_server.url}/superset/log/?explode=events"
-    late_event_log = requests.post(events_url, data={"events": "[]"}, cookies={"session": cookie_before_login},
-                                   allow_redirects=False, timeout=30)  # fmt: skip
+    late_event_log = requests.post(
+        events_url, data={"events": "[]"}, cookies={"session": cookie_before_login}, allow_redirects=False, timeout=30
+    )
     assert late_event_log.status_code == 204
     assert "session" not in late_event_log.cookies, "a refused event log must not write the session cookie"
 

@@ -10,8 +10,12 @@ from pulse_analytics.superset import assets
 from pulse_analytics.superset.api import SupersetApi, SupersetError
 from tests.conftest import SupersetServer, chart_data, free_port, run_pulse
 
-ENDPOINTS = {"databases": "/api/v1/database/", "datasets": "/api/v1/dataset/", "charts": "/api/v1/chart/",
-             "dashboards": "/api/v1/dashboard/"}  # fmt: skip
+ENDPOINTS = {
+    "databases": "/api/v1/database/",
+    "datasets": "/api/v1/dataset/",
+    "charts": "/api/v1/chart/",
+    "dashboards": "/api/v1/dashboard/",
+}
 
 
 def snapshot(api: SupersetApi) -> dict[str, tuple[int, str, str]]:
@@ -19,8 +23,12 @@ def snapshot(api: SupersetApi) -> dict[str, tuple[int, str, str]]:
     assets_seen = {}
     for kind, endpoint in ENDPOINTS.items():
         for item in api.list_all(endpoint):
-            name = item.get("dashboard_title") or item.get("slice_name") or item.get("table_name") or item.get(
-                "database_name")
+            name = (
+                item.get("dashboard_title")
+                or item.get("slice_name")
+                or item.get("table_name")
+                or item.get("database_name")
+            )
             changed = item.get("changed_on_utc") or item.get("changed_on")
             assets_seen[f"{kind}:{item['uuid']}"] = (item["id"], name, changed)
     return assets_seen
@@ -72,8 +80,16 @@ def test_warehouse_is_read_only_and_dml_is_refused(superset_server: SupersetServ
     assert (database["allow_dml"], database["allow_ctas"], database["allow_cvas"]) == (False, False, False)
 
     def run_sql(sql: str) -> list[dict[str, object]]:
-        answer = api.post("/api/v1/sqllab/execute/", {"database_id": database["id"], "sql": sql, "runAsync": False,
-                                                      "schema": "pulse", "client_id": f"t{abs(hash(sql)) % 10**8}"})
+        answer = api.post(
+            "/api/v1/sqllab/execute/",
+            {
+                "database_id": database["id"],
+                "sql": sql,
+                "runAsync": False,
+                "schema": "pulse",
+                "client_id": f"t{abs(hash(sql)) % 10**8}",
+            },
+        )
         return answer["data"]
 
     assert run_sql("select current_setting('access_mode') as mode") == [{"mode": "read_only"}]
@@ -83,6 +99,7 @@ def test_warehouse_is_read_only_and_dml_is_refused(superset_server: SupersetServ
 
 def test_views_can_be_rebuilt_while_superset_runs(superset_server: SupersetServer) -> None:
     api = superset_server.api()
+
     def retention_per_cell() -> dict[str, tuple[int, float]]:
         rows = chart_data(api, "part_statistics_cycle", ["part_id"], ["cycles_run", "capacity_retention"])["data"]
         return {row["part_id"]: (row["cycles_run"], row["capacity_retention"]) for row in rows}
@@ -99,9 +116,20 @@ def test_views_can_be_rebuilt_while_superset_runs(superset_server: SupersetServe
 
 
 def test_dataset_metrics_answer_battery_questions(superset_server: SupersetServer) -> None:
-    rows = chart_data(superset_server.api(), "part_statistics_cycle", ["part_id"],
-                      ["discharge_capacity", "coulombic_efficiency", "energy_efficiency", "capacity_retention",
-                       "lowest_capacity_retention", "cycles_to_80_retention", "cycles_run"])["data"]  # fmt: skip
+    rows = chart_data(
+        superset_server.api(),
+        "part_statistics_cycle",
+        ["part_id"],
+        [
+            "discharge_capacity",
+            "coulombic_efficiency",
+            "energy_efficiency",
+            "capacity_retention",
+            "lowest_capacity_retention",
+            "cycles_to_80_retention",
+            "cycles_run",
+        ],
+    )["data"]
     assert len(rows) == 10  # the demo lab's ten cells
     assert {row["lowest_capacity_retention"] < 0.8 for row in rows} == {True, False}  # some cells reached 80 %
     for row in rows:

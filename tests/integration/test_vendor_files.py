@@ -28,25 +28,34 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 
 
 def steps_of(warehouse: Path, test_id: str) -> list[tuple]:
-    return rows(warehouse, """
+    return rows(
+        warehouse,
+        """
         SELECT step_number, cycle_number, step_type, json_extract_string(metadata, '$.step_type'), num_records,
                "charge_capacity__Ah", "discharge_capacity__Ah"
         FROM telemetry.pulse.statistics_step WHERE test_id = ? ORDER BY step_number
-    """, [test_id])  # fmt: skip
+    """,
+        [test_id],
+    )
 
 
 @pytest.mark.parametrize("name", ["test.nda", "test.ndax"])
 def test_steps_cycles_labels_and_counters_are_the_cyclers(imported, name):
     warehouse, reports = imported
     frame = NewareNDA.read(str(NEWARE / name))
-    by_step = frame.groupby("Step").agg(cycle=("Cycle", "first"), label=("Status", "first"),
-                                        records=("Index", "count"), charged=("Charge_Capacity(mAh)", "max"),
-                                        discharged=("Discharge_Capacity(mAh)", "max"))  # fmt: skip
+    by_step = frame.groupby("Step").agg(
+        cycle=("Cycle", "first"),
+        label=("Status", "first"),
+        records=("Index", "count"),
+        charged=("Charge_Capacity(mAh)", "max"),
+        discharged=("Discharge_Capacity(mAh)", "max"),
+    )
     found = steps_of(warehouse, name)
     assert len(found) == len(by_step) and reports[name].records == len(frame)
     kinds = {"Rest": "Rest", "CC_Chg": "Charge", "CCCV_Chg": "Charge", "CC_DChg": "Discharge", "CCCV_DChg": "Discharge"}
-    for (step, cycle, kind, label, records, charged, discharged), expected in zip(found, by_step.itertuples(),
-                                                                                 strict=True):  # fmt: skip
+    for (step, cycle, kind, label, records, charged, discharged), expected in zip(
+        found, by_step.itertuples(), strict=True
+    ):
         assert (step, cycle, label, records) == (expected.Index, expected.cycle, expected.label, expected.records)
         assert kind == kinds[expected.label]
         assert charged == pytest.approx(expected.charged / 1000, rel=1e-6, abs=1e-12)  # mAh -> Ah, per step
@@ -56,14 +65,20 @@ def test_steps_cycles_labels_and_counters_are_the_cyclers(imported, name):
 
 def test_the_cyclers_clock_gives_the_timestamps(imported):
     warehouse, _ = imported
-    first, last = rows(warehouse, """
+    first, last = rows(
+        warehouse,
+        """
         SELECT min("timestamp"), max("timestamp") FROM telemetry.pulse.telemetry WHERE test_id = 'test.nda'
-    """)[0]  # fmt: skip
+    """,
+    )[0]
     assert first == datetime(2020, 3, 25, 11, 16, 50)
     # the file's last record is stamped 11:28:52; test time comes from the step times, to the tenth of a second
     assert abs((last - datetime(2020, 3, 25, 11, 28, 52)).total_seconds()) < 1.5
-    assert rows(warehouse, "SELECT DISTINCT json_extract_string(metadata, '$.file') FROM telemetry.pulse.telemetry "
-                           "WHERE test_id = 'test.nda'") == [("test.nda",)]  # fmt: skip
+    assert rows(
+        warehouse,
+        "SELECT DISTINCT json_extract_string(metadata, '$.file') FROM telemetry.pulse.telemetry "
+        "WHERE test_id = 'test.nda'",
+    ) == [("test.nda",)]
 
 
 def test_the_command_line_imports_a_neware_file_and_names_it(tmp_path):

@@ -8,13 +8,22 @@ from pulse_analytics import config, generate
 from tests.conftest import Warehouse
 
 SOURCES = {table.name: table for table in config.source_tables()}
-TEST_MARTS = {"test_telemetry": "telemetry", "test_statistics_step": "statistics_step",
-              "test_statistics_cycle": "statistics_cycle"}  # fmt: skip
-PART_MARTS = {"part_telemetry": "test_telemetry", "part_statistics_step": "test_statistics_step",
-              "part_statistics_cycle": "test_statistics_cycle"}  # fmt: skip
+TEST_MARTS = {
+    "test_telemetry": "telemetry",
+    "test_statistics_step": "statistics_step",
+    "test_statistics_cycle": "statistics_cycle",
+}
+PART_MARTS = {
+    "part_telemetry": "test_telemetry",
+    "part_statistics_step": "test_statistics_step",
+    "part_statistics_cycle": "test_statistics_cycle",
+}
 PREFIXES = {"dm__": "device_metadata", "rm__": "recipe_metadata"}
-KEYS = {"telemetry": SOURCES["telemetry"].key, "statistics_step": SOURCES["statistics_step"].key,
-        "statistics_cycle": SOURCES["statistics_cycle"].key}  # fmt: skip
+KEYS = {
+    "telemetry": SOURCES["telemetry"].key,
+    "statistics_step": SOURCES["statistics_step"].key,
+    "statistics_cycle": SOURCES["statistics_cycle"].key,
+}
 MAP_COLUMNS = {"auxiliary"}  # not comparable with EXCEPT on Trino; compared through their cardinality
 
 pytestmark = pytest.mark.trino
@@ -65,9 +74,10 @@ def test_part_mart_holds_exactly_the_rows_of_tests_linked_to_parts(built_warehou
     part_links = built_warehouse.view("device_test_part")
     source = built_warehouse.view(PART_MARTS[mart])
     linked = built_warehouse.count(
-        source, f"exists (select 1 from {part_links} as links "
-                f"where links.device_id = {source}.device_id and links.test_id = {source}.test_id)"
-    )  # fmt: skip
+        source,
+        f"exists (select 1 from {part_links} as links "
+        f"where links.device_id = {source}.device_id and links.test_id = {source}.test_id)",
+    )
     view = built_warehouse.view(mart)
     assert built_warehouse.count(view) == linked > 0
     unlinked = [test.test_id for test in generate.TESTS if test.part_id is None]
@@ -115,14 +125,26 @@ def test_part_renumbering(built_warehouse: Warehouse, part_id: str, number: str)
     assert actual[0][3] == 1
 
 
-@pytest.mark.parametrize("mart,numbers", [("part_statistics_step", ("cycle_number", "step_number")),
-                                          ("part_statistics_cycle", ("cycle_number",))])  # fmt: skip
+@pytest.mark.parametrize(
+    "mart,numbers",
+    [("part_statistics_step", ("cycle_number", "step_number")), ("part_statistics_cycle", ("cycle_number",))],
+)
 def test_part_statistics_numbers_match_part_telemetry(built_warehouse: Warehouse, mart: str, numbers: tuple) -> None:
     keys = ", ".join(["part_id", "device_id", "test_id", *numbers, *(f"part_{n}" for n in numbers)])
     telemetry = built_warehouse.view("part_telemetry")
     statistics = built_warehouse.view(mart)
-    assert built_warehouse.query(f"select distinct {keys} from {statistics} except select distinct {keys} from {telemetry}") == []  # noqa: E501
-    assert built_warehouse.query(f"select distinct {keys} from {telemetry} except select distinct {keys} from {statistics}") == []  # noqa: E501
+    assert (
+        built_warehouse.query(
+            f"select distinct {keys} from {statistics} except select distinct {keys} from {telemetry}"
+        )
+        == []
+    )  # noqa: E501
+    assert (
+        built_warehouse.query(
+            f"select distinct {keys} from {telemetry} except select distinct {keys} from {statistics}"
+        )
+        == []
+    )  # noqa: E501
 
 
 def test_demo_cells_fade_and_some_reach_80_percent(built_warehouse: Warehouse) -> None:
@@ -146,8 +168,9 @@ def test_the_demo_test_that_starts_half_charged_has_a_partial_first_cycle_off_th
         f"select part_id, test_id, cycle_number, cycle_kind, life_curve_exclusion, coulombic_efficiency "
         f"from {built_warehouse.view('part_statistics_cycle')} where life_curve_exclusion is not null"
     )
-    assert [row[:5] for row in off_curves] == [(test.part_id, test.test_id, 1, "partial", "partial cycle")
-                                               for test in started_half_charged]  # fmt: skip
+    assert [row[:5] for row in off_curves] == [
+        (test.part_id, test.test_id, 1, "partial", "partial cycle") for test in started_half_charged
+    ]
     assert [row[5] for row in off_curves] == [pytest.approx(2.0, abs=0.01)]  # half charged in, a full discharge out
 
 

@@ -19,9 +19,7 @@ CHARGE = [3.0005 + STEP_AH * k for k in range(1, 1001)]
 # down to 3.0005 (0.7 Ah): 1.5 Ah in 1,500 records. The plateau's bin [3.70, 3.71) holds 0.5 Ah, plus 0.0095 Ah of
 # the line above it and 0.0005 Ah of the line below: 0.51 Ah, dQ/dV 51 Ah/V against 1 Ah/V around it.
 DISCHARGE = (
-    [4.0005 - STEP_AH * k for k in range(1, 301)]
-    + [3.7005] * 500
-    + [3.7005 - STEP_AH * k for k in range(1, 701)]
+    [4.0005 - STEP_AH * k for k in range(1, 301)] + [3.7005] * 500 + [3.7005 - STEP_AH * k for k in range(1, 701)]
 )
 
 
@@ -32,16 +30,39 @@ MEAN_TEMPERATURE = (20 * 1 + 25 * 1000 * 1 + 30 * 1500 * 2) / (1 + 1000 + 1500 *
 
 def records() -> list[dict[str, object]]:
     """A rest at 3.0005 V, the charge, a rest, the discharge: one cycle of one test."""
-    rows: list[dict[str, object]] = [{"step_number": 1, "step_type": "Rest", "voltage__V": 3.0005, "duration__s": 1,
-                                      "temperature": 20.0}]  # fmt: skip
-    rows += [{"step_number": 2, "step_type": "Charge", "voltage__V": volts, "current__A": 3.6, "duration__s": 1,
-              "capacity_charged__Ah": STEP_AH, "temperature": 25.0} for volts in CHARGE]  # fmt: skip
+    rows: list[dict[str, object]] = [
+        {"step_number": 1, "step_type": "Rest", "voltage__V": 3.0005, "duration__s": 1, "temperature": 20.0}
+    ]
+    rows += [
+        {
+            "step_number": 2,
+            "step_type": "Charge",
+            "voltage__V": volts,
+            "current__A": 3.6,
+            "duration__s": 1,
+            "capacity_charged__Ah": STEP_AH,
+            "temperature": 25.0,
+        }
+        for volts in CHARGE
+    ]
     rows += [{"step_number": 3, "step_type": "Rest", "voltage__V": 4.0005, "duration__s": 1, "temperature": None}]
-    rows += [{"step_number": 4, "step_type": "Discharge", "voltage__V": volts, "current__A": -3.6, "duration__s": 2,
-              "capacity_discharged__Ah": STEP_AH, "temperature": 30.0} for volts in DISCHARGE]  # fmt: skip
+    rows += [
+        {
+            "step_number": 4,
+            "step_type": "Discharge",
+            "voltage__V": volts,
+            "current__A": -3.6,
+            "duration__s": 2,
+            "capacity_discharged__Ah": STEP_AH,
+            "temperature": 30.0,
+        }
+        for volts in DISCHARGE
+    ]
     keys = {"device_id": "dev-1", "test_id": "test-1", "cycle_number": 1}
-    return [{**keys, **row, "record_number": number, "timestamp": START + timedelta(seconds=number)}
-            for number, row in enumerate(rows, start=1)]  # fmt: skip
+    return [
+        {**keys, **row, "record_number": number, "timestamp": START + timedelta(seconds=number)}
+        for number, row in enumerate(rows, start=1)
+    ]
 
 
 def build(directory: Path) -> Warehouse:
@@ -54,17 +75,24 @@ def build(directory: Path) -> Warehouse:
                 insert_row(connection, tables["telemetry"], row)
             for step, temperature in temperatures.items():
                 if temperature is not None:
-                    connection.execute(f"update {tables['telemetry']} set auxiliary = map(['temperature__C'], [?]) "
-                                       f"where step_number = ?", [temperature, step])  # fmt: skip
+                    connection.execute(
+                        f"update {tables['telemetry']} set auxiliary = map(['temperature__C'], [?]) "
+                        f"where step_number = ?",
+                        [temperature, step],
+                    )
             for step in (1, 2, 3, 4):
                 insert_row(connection, tables["statistics_step"], {**keys, "step_number": step, "start_time": START})
-            insert_row(connection, tables["statistics_cycle"], {**keys, "start_time": START, "charge_capacity__Ah": 1.0,
-                                                                "discharge_capacity__Ah": 1.5})  # fmt: skip
+            insert_row(
+                connection,
+                tables["statistics_cycle"],
+                {**keys, "start_time": START, "charge_capacity__Ah": 1.0, "discharge_capacity__Ah": 1.5},
+            )
         with warehouse.transaction(connection):
             insert_row(connection, tables["device_metadata"], {"device_id": "dev-1"})
             insert_row(connection, tables["part_metadata"], {"part_id": "cell-1"})
-            insert_row(connection, tables["device_test_part"], {"device_id": "dev-1", "test_id": "test-1",
-                                                                 "part_id": "cell-1"})  # fmt: skip
+            insert_row(
+                connection, tables["device_test_part"], {"device_id": "dev-1", "test_id": "test-1", "part_id": "cell-1"}
+            )
     return built(directory)
 
 
@@ -140,5 +168,9 @@ def test_cycle_temperature_is_time_averaged_between_its_extremes(curves: Warehou
         f"select step_number, count(*), count(temperature__c), min(temperature__c), max(temperature__c) "
         f"from {curves.view('test_telemetry')} group by step_number order by step_number"
     )
-    assert per_record == [(1, 1, 1, 20.0, 20.0), (2, 1000, 1000, 25.0, 25.0), (3, 1, 0, None, None),
-                          (4, 1500, 1500, 30.0, 30.0)]  # fmt: skip
+    assert per_record == [
+        (1, 1, 1, 20.0, 20.0),
+        (2, 1000, 1000, 25.0, 25.0),
+        (3, 1, 0, None, None),
+        (4, 1500, 1500, 30.0, 30.0),
+    ]

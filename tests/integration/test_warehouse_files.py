@@ -34,7 +34,13 @@ def test_attach_script_opens_every_view_in_plain_duckdb(demo_warehouse_template:
     for statement in (demo_warehouse_template / "attach.sql").read_text().split(";"):
         if statement.strip():
             connection.execute(statement)
-    for view in ("test_telemetry", "test_statistics_step", "test_statistics_cycle",
-                 "part_telemetry", "part_statistics_step", "part_statistics_cycle"):  # fmt: skip
+    for view in (
+        "test_telemetry",
+        "test_statistics_step",
+        "test_statistics_cycle",
+        "part_telemetry",
+        "part_statistics_step",
+        "part_statistics_cycle",
+    ):
         assert connection.execute(f"select count(*) from {view}").fetchone()[0] > 0, view
     connection.close()

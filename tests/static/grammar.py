@@ -18,9 +18,12 @@ def trino_syntax_errors(statements: dict[str, str]) -> dict[str, list[str]]:
     """Each statement's syntax errors under Trino's grammar (an empty list: valid Trino SQL)."""
     node = shutil.which("node")
     if node is None or not (CHECKER / "node_modules" / "dt-sql-parser").is_dir():
-        pytest.fail(f"the Trino grammar checker is not installed: `make test` runs `npm ci` in {CHECKER} "
-                    "(Node.js and the npm registry are needed).")
-    process = subprocess.run([node, str(CHECKER / "validate.mjs")], input=json.dumps(statements),
-                             capture_output=True, text=True, cwd=CHECKER)  # fmt: skip
+        pytest.fail(
+            f"the Trino grammar checker is not installed: `make test` runs `npm ci` in {CHECKER} "
+            "(Node.js and the npm registry are needed)."
+        )
+    process = subprocess.run(
+        [node, str(CHECKER / "validate.mjs")], input=json.dumps(statements), capture_output=True, text=True, cwd=CHECKER
+    )
     assert process.returncode == 0, process.stderr
     return json.loads(process.stdout)

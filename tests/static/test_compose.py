@@ -22,12 +22,23 @@ def docker_compose(*args: str, env_file: Path = ENV_EXAMPLE) -> subprocess.Compl
     """Docker Compose's own `config`: validates the file against its schema, interpolates variables, checks links."""
     executable = shutil.which("docker-compose")
     if executable is None:
-        pytest.fail("docker-compose is not installed: `make test` installs Debian's package (make compose-tools); "
-                    "it validates the file without a Docker engine.")
-    env = {key: value for key, value in os.environ.items() if key.isupper() and "PASSWORD" not in key
-           and not key.startswith(("S3_", "SUPERSET_", "POSTGRES_", "METADATA_", "ICEBERG_"))}  # fmt: skip
-    return subprocess.run([executable, "--project-directory", str(REPO), "--file", str(COMPOSE_FILE),
-                           "--env-file", str(env_file), *args], capture_output=True, text=True, env=env)  # fmt: skip
+        pytest.fail(
+            "docker-compose is not installed: `make test` installs Debian's package (make compose-tools); "
+            "it validates the file without a Docker engine."
+        )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key.isupper()
+        and "PASSWORD" not in key
+        and not key.startswith(("S3_", "SUPERSET_", "POSTGRES_", "METADATA_", "ICEBERG_"))
+    }
+    return subprocess.run(
+        [executable, "--project-directory", str(REPO), "--file", str(COMPOSE_FILE), "--env-file", str(env_file), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,22 +49,33 @@ def resolved() -> dict:
 
 
 def test_compose_file_is_valid(resolved: dict) -> None:
-    assert set(resolved["services"]) == {"postgres", "minio", "minio-init", "trino", "seed", "dbt-build",
-                                         "superset-init", "superset", "superset-sync"}  # fmt: skip
+    assert set(resolved["services"]) == {
+        "postgres",
+        "minio",
+        "minio-init",
+        "trino",
+        "seed",
+        "dbt-build",
+        "superset-init",
+        "superset",
+        "superset-sync",
+    }
 
 
 def test_compose_file_follows_the_compose_specification() -> None:
     """Compose v2 reads the Compose Specification; Debian's docker-compose is v1: check the spec's schema too."""
     validator = Path(sys.executable).with_name("check-jsonschema")
-    process = subprocess.run([str(validator), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)],
-                             capture_output=True, text=True)  # fmt: skip
+    process = subprocess.run(
+        [str(validator), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)], capture_output=True, text=True
+    )
     assert process.returncode == 0, process.stdout + process.stderr
 
 
 def test_a_missing_secret_stops_compose_naming_it(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("\n".join(line for line in ENV_EXAMPLE.read_text().splitlines()
-                                  if not line.startswith("POSTGRES_PASSWORD=")))  # fmt: skip
+    env_file.write_text(
+        "\n".join(line for line in ENV_EXAMPLE.read_text().splitlines() if not line.startswith("POSTGRES_PASSWORD="))
+    )
     process = docker_compose("config", env_file=env_file)
     assert process.returncode != 0
     assert "set POSTGRES_PASSWORD in .env" in process.stderr
@@ -89,8 +111,11 @@ def order_of(services: dict) -> list[str]:
     """A start order respecting every depends_on (fails on a cycle)."""
     order: list[str] = []
     while len(order) < len(services):
-        ready = [name for name, service in services.items() if name not in order
-                 and set(service.get("depends_on", {})) <= set(order)]  # fmt: skip
+        ready = [
+            name
+            for name, service in services.items()
+            if name not in order and set(service.get("depends_on", {})) <= set(order)
+        ]
         assert ready, f"depends_on has a cycle among {set(services) - set(order)}"
         order.extend(sorted(ready))
     return order
@@ -119,8 +144,12 @@ def published_ports(service: dict) -> list[dict]:
 
 
 def test_state_lives_in_named_volumes(resolved: dict) -> None:
-    targets = {(name, volume["target"]) for name, service in resolved["services"].items()
-               for volume in mounts(service) if volume["type"] == "volume"}  # fmt: skip
+    targets = {
+        (name, volume["target"])
+        for name, service in resolved["services"].items()
+        for volume in mounts(service)
+        if volume["type"] == "volume"
+    }
     assert {("postgres", "/var/lib/postgresql/data"), ("minio", "/data"), ("seed", "/data/warehouse")} <= targets
     assert set(resolved["volumes"]) == {"postgres-data", "minio-data", "pulse-warehouse"}
 
@@ -152,16 +181,21 @@ def test_trino_is_the_version_the_native_stack_runs(resolved: dict) -> None:
 
 def test_trino_gets_every_variable_its_catalog_files_use(resolved: dict) -> None:
     environment = resolved["services"]["trino"]["environment"]
-    config_files = [*(REPO / "trino_catalogs" / "catalog").glob("*.properties"),
-                    REPO / "trino_catalogs" / "access-control.properties"]  # fmt: skip
+    config_files = [
+        *(REPO / "trino_catalogs" / "catalog").glob("*.properties"),
+        REPO / "trino_catalogs" / "access-control.properties",
+    ]
     for path in config_files:
         for variable in re.findall(r"\$\{ENV:([A-Za-z0-9_-]+)\}", path.read_text()):
             assert environment.get(variable), f"{path.name} reads {variable}, which the trino service does not set"
 
 
 def test_jobs_act_as_the_trino_users_the_rules_define(resolved: dict) -> None:
-    users = {name: service["environment"].get("PULSE_ANALYTICS_TRINO_USER")
-             for name, service in resolved["services"].items() if name in ("seed", "dbt-build", "superset-sync")}
+    users = {
+        name: service["environment"].get("PULSE_ANALYTICS_TRINO_USER")
+        for name, service in resolved["services"].items()
+        if name in ("seed", "dbt-build", "superset-sync")
+    }
     assert users == {"seed": "loader", "dbt-build": "dbt", "superset-sync": "superset"}
 
 

@@ -73,8 +73,9 @@ def test_dbt_job_runs_the_image_of_the_repository() -> None:
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
 def test_workflow_is_valid_for_github_actions(workflow: Path) -> None:
     validator = tool("check-jsonschema", "it is in the project's test extra (make install)")
-    process = subprocess.run([validator, "--builtin-schema", "vendor.github-workflows", str(workflow)],
-                             capture_output=True, text=True)  # fmt: skip
+    process = subprocess.run(
+        [validator, "--builtin-schema", "vendor.github-workflows", str(workflow)], capture_output=True, text=True
+    )
     assert process.returncode == 0, process.stdout + process.stderr
 
 

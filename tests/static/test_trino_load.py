@@ -47,17 +47,22 @@ def from_json(value: Any, type_: str) -> Any:
         return value == "true"
     if type_.startswith("map("):
         key_type, value_type = trino_load.split_map_type(type_)
-        key_of = (lambda key: key) if key_type == "varchar" else (lambda key: from_json(json.loads(key) if key_type
-                  in trino_load.INTEGER_TYPES else key, key_type))  # fmt: skip
+        key_of = (
+            (lambda key: key)
+            if key_type == "varchar"
+            else (lambda key: from_json(json.loads(key) if key_type in trino_load.INTEGER_TYPES else key, key_type))
+        )
         return {key_of(key): from_json(item, value_type) for key, item in value.items()}
     return value
 
 
 def carried_rows(statement: str, columns: list[trino_load.Column]) -> list[tuple]:
     head, tail = "json_parse('", "') AS array("
-    literal = statement[statement.index(head) + len(head):statement.rindex(tail)]
-    return [tuple(from_json(value, column.trino_type) for value, column in zip(row, columns, strict=True))
-            for row in json.loads(literal.replace("''", "'"))]  # fmt: skip
+    literal = statement[statement.index(head) + len(head) : statement.rindex(tail)]
+    return [
+        tuple(from_json(value, column.trino_type) for value, column in zip(row, columns, strict=True))
+        for row in json.loads(literal.replace("''", "'"))
+    ]
 
 
 def same(left: Any, right: Any) -> bool:
@@ -89,25 +94,62 @@ def test_inserted_values_are_the_source_rows(demo_warehouse_template: Path, tabl
 
 
 SPECIAL = [
-    trino_load.Column("d", "double", True), trino_load.Column("r", "real", True),
-    trino_load.Column("s", "varchar", True), trino_load.Column("t", "timestamp(6)", True),
-    trino_load.Column("day", "date", True), trino_load.Column("b", "boolean", True),
-    trino_load.Column("i", "tinyint", True), trino_load.Column("big", "bigint", True),
-    trino_load.Column("m", "map(varchar, double)", True), trino_load.Column("mk", "map(bigint, double)", True),
+    trino_load.Column("d", "double", True),
+    trino_load.Column("r", "real", True),
+    trino_load.Column("s", "varchar", True),
+    trino_load.Column("t", "timestamp(6)", True),
+    trino_load.Column("day", "date", True),
+    trino_load.Column("b", "boolean", True),
+    trino_load.Column("i", "tinyint", True),
+    trino_load.Column("big", "bigint", True),
+    trino_load.Column("m", "map(varchar, double)", True),
+    trino_load.Column("mk", "map(bigint, double)", True),
     trino_load.Column("mm", "map(date, map(varchar, timestamp(6)))", True),
-]  # fmt: skip
+]
 SPECIAL_ROWS = [
-    (math.nan, math.nan, "it's \"quoted\"\n\\ é ☃ 𝄞", datetime(2026, 3, 2, 8, 0, 0, 1), date(1, 1, 1), True, -128,
-     -(2**63), {"nan": math.nan, "inf": math.inf, "-0": -0.0}, {-1: None, 2**40: 5e-324},
-     {date(2026, 1, 2): {"x": datetime(1999, 12, 31, 23, 59, 59, 999999)}}),
-    (-0.0, 3.4028234663852886e38, "", datetime(9999, 12, 31, 23, 59, 59, 999999), date(9999, 12, 31), False, 127,
-     2**63 - 1, {}, {}, {}),
-    (-math.inf, 0.10000000149011612, "'", datetime(1970, 1, 1), date(1970, 1, 1), False, 0, 0, {"a": 1e300}, None,
-     {date(2000, 2, 29): {}}),
+    (
+        math.nan,
+        math.nan,
+        'it\'s "quoted"\n\\ é ☃ 𝄞',
+        datetime(2026, 3, 2, 8, 0, 0, 1),
+        date(1, 1, 1),
+        True,
+        -128,
+        -(2**63),
+        {"nan": math.nan, "inf": math.inf, "-0": -0.0},
+        {-1: None, 2**40: 5e-324},
+        {date(2026, 1, 2): {"x": datetime(1999, 12, 31, 23, 59, 59, 999999)}},
+    ),
+    (
+        -0.0,
+        3.4028234663852886e38,
+        "",
+        datetime(9999, 12, 31, 23, 59, 59, 999999),
+        date(9999, 12, 31),
+        False,
+        127,
+        2**63 - 1,
+        {},
+        {},
+        {},
+    ),
+    (
+        -math.inf,
+        0.10000000149011612,
+        "'",
+        datetime(1970, 1, 1),
+        date(1970, 1, 1),
+        False,
+        0,
+        0,
+        {"a": 1e300},
+        None,
+        {date(2000, 2, 29): {}},
+    ),
     (None,) * len(SPECIAL),
     (5e-324, 1.401298464324817e-45, None, None, None, None, None, None, None, None, None),
     (1.7976931348623157e308, -math.inf, "\x00\t", None, None, None, None, None, {"k": None}, {0: 0.1}, None),
-]  # fmt: skip
+]
 
 
 def test_special_values_travel_exactly() -> None:
@@ -126,7 +168,8 @@ def test_conversions_from_the_json() -> None:
     assert trino_load.from_transport("c0", "timestamp(6)") == "CAST(c0 AS timestamp(6))"
     assert trino_load.from_transport("c0", "map(varchar, double)") == "c0"
     assert trino_load.from_transport("c0", "map(bigint, date)") == (
-        "transform_values(transform_keys(c0, (k0, v0) -> CAST(k0 AS bigint)), (k0, v0) -> CAST(v0 AS date))")
+        "transform_values(transform_keys(c0, (k0, v0) -> CAST(k0 AS bigint)), (k0, v0) -> CAST(v0 AS date))"
+    )
 
 
 def test_fingerprint_ignores_row_order_and_sees_any_change() -> None:
@@ -141,7 +184,8 @@ def test_fingerprint_ignores_row_order_and_sees_any_change() -> None:
     changed = [SPECIAL_ROWS[0][:1] + (0.0,) + SPECIAL_ROWS[0][2:], *SPECIAL_ROWS[1:]]
     assert fingerprint(changed) != base
     assert fingerprint([(0.0, *SPECIAL_ROWS[0][1:]), *SPECIAL_ROWS[1:]]) != fingerprint(
-        [(-0.0, *SPECIAL_ROWS[0][1:]), *SPECIAL_ROWS[1:]])
+        [(-0.0, *SPECIAL_ROWS[0][1:]), *SPECIAL_ROWS[1:]]
+    )
     swapped = [SPECIAL_ROWS[1][:1] + SPECIAL_ROWS[0][1:], SPECIAL_ROWS[0][:1] + SPECIAL_ROWS[1][1:], *SPECIAL_ROWS[2:]]
     assert fingerprint(swapped).rows == base.rows and fingerprint(swapped) != base
     sql = trino_load.fingerprint_sql('"c"."s"."t"', SPECIAL, per_column=True)
@@ -211,7 +255,7 @@ LITERALS = [
     (date(2026, 1, 15), "date", "DATE '2026-01-15'"),
     (datetime(2026, 3, 2, 8, 0), "timestamp(6)", "TIMESTAMP '2026-03-02 08:00:00.000000'"),
     ({}, "map(varchar, double)", "CAST(MAP(ARRAY[], ARRAY[]) AS map(varchar, double))"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("value", "type_", "expected"), LITERALS)

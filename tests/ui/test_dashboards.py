@@ -18,9 +18,11 @@ DASHBOARDS = screenshots.dashboards()  # (slug, number of charts) of every dashb
 CHARTS = [assets.load(path) for path in assets.files("charts")]
 # Charts with a series per cell, recipe or device (coloured by colours.py), and with a series per metric (coloured by
 # the dashboard's label_colors). Curves per cycle are neither: their labels are cycle numbers of the test shown.
-LABEL_CHARTS = {chart["slice_name"] for chart in CHARTS
-                if len(chart["params"].get("groupby") or []) == 1
-                and chart["params"]["groupby"][0] in colours.LABEL_COLUMNS}  # fmt: skip
+LABEL_CHARTS = {
+    chart["slice_name"]
+    for chart in CHARTS
+    if len(chart["params"].get("groupby") or []) == 1 and chart["params"]["groupby"][0] in colours.LABEL_COLUMNS
+}
 METRIC_CHARTS = {chart["slice_name"] for chart in CHARTS if not chart["params"].get("groupby")}
 LINES = {layer["name"] for chart in CHARTS for layer in chart["params"].get("annotation_layers", [])}  # 80 % line
 
@@ -38,8 +40,9 @@ def problems(views: list[browser.ChartView]) -> list[str]:
 
 
 @pytest.mark.parametrize("slug", [slug for slug, _ in DASHBOARDS])
-def test_every_chart_of_the_dashboard_renders(slug: str, superset_server: SupersetServer, admin_page: Page,
-                                              screenshot_dir: Path) -> None:  # fmt: skip
+def test_every_chart_of_the_dashboard_renders(
+    slug: str, superset_server: SupersetServer, admin_page: Page, screenshot_dir: Path
+) -> None:
     listed = superset_server.api().get(f"/api/v1/dashboard/{slug}/charts")["result"]
     expected = {chart["id"]: chart["slice_name"] for chart in listed}
     assert len(expected) == dict(DASHBOARDS)[slug], f"Superset lists {sorted(expected.values())} for {slug}"
@@ -80,8 +83,9 @@ def test_viewer_sees_every_dashboard_but_cannot_edit(superset_server: SupersetSe
         expect(viewer_page.locator('[data-test="dashboard-header-container"]')).to_be_visible()
 
 
-def test_viewer_cannot_open_sql_lab_explore_or_change_a_dashboard(superset_server: SupersetServer,
-                                                                 viewer_page: Page) -> None:  # fmt: skip
+def test_viewer_cannot_open_sql_lab_explore_or_change_a_dashboard(
+    superset_server: SupersetServer, viewer_page: Page
+) -> None:
     for page_path in ("/sqllab/", "/explore/?slice_id=1"):
         response = viewer_page.goto(f"{superset_server.url}{page_path}")
         assert response is not None and response.status == 403, f"{page_path} answered {response and response.status}"
@@ -133,8 +137,9 @@ def dashboard_metadata(server: SupersetServer, slug: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("slug", [slug for slug, _ in DASHBOARDS])
-def test_series_keep_their_colours_across_page_loads(slug: str, superset_server: SupersetServer,
-                                                     chromium: Browser) -> None:  # fmt: skip
+def test_series_keep_their_colours_across_page_loads(
+    slug: str, superset_server: SupersetServer, chromium: Browser
+) -> None:
     """Superset hands out colours in the order the charts' data arrive unless the dashboard fixes them: loaded twice,
     each series per cell, recipe, device or metric has the same colour, the one Superset holds for its label, and no
     two series of a chart share one."""
@@ -160,8 +165,10 @@ def test_every_dashboard_gives_each_cell_recipe_and_device_one_colour(superset_s
 def test_charge_and_discharge_series_are_told_apart(superset_server: SupersetServer, chromium: Browser) -> None:
     """Superset's first two colours are two blues: charge and discharge series must not get them."""
     drawn = fresh_series_colours(chromium, superset_server, "test-explorer")
-    pairs = {"Charge and discharge capacity vs cycle": ("Charge capacity (Ah)", "Discharge capacity (Ah)"),
-             "DC resistance per cycle": ("At charge start (mΩ)", "At discharge start (mΩ)")}  # fmt: skip
+    pairs = {
+        "Charge and discharge capacity vs cycle": ("Charge capacity (Ah)", "Discharge capacity (Ah)"),
+        "DC resistance per cycle": ("At charge start (mΩ)", "At discharge start (mΩ)"),
+    }
     for chart, (charge, discharge) in pairs.items():
         series = drawn[chart]
         assert hue_apart(series[charge], series[discharge]) >= 90, f"{chart}: {series}"

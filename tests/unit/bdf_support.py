@@ -58,14 +58,20 @@ def rows(warehouse: Path, sql: str, parameters: list[Any] | None = None) -> list
 
 def telemetry(warehouse: Path, columns: str, test_id: str = "LAB__cell-A1__2025-01-15__cc__Maccor") -> list[tuple]:
     """Columns of a test's telemetry rows in record order."""
-    return rows(warehouse, f"SELECT {columns} FROM telemetry.pulse.telemetry WHERE test_id = ? ORDER BY record_number",
-                [test_id])  # fmt: skip
+    return rows(
+        warehouse,
+        f"SELECT {columns} FROM telemetry.pulse.telemetry WHERE test_id = ? ORDER BY record_number",
+        [test_id],
+    )
 
 
 def steps(warehouse: Path, columns: str, test_id: str = "LAB__cell-A1__2025-01-15__cc__Maccor") -> list[tuple]:
     """Columns of a test's statistics_step rows in step order."""
-    return rows(warehouse, f"SELECT {columns} FROM telemetry.pulse.statistics_step WHERE test_id = ? "
-                f"ORDER BY step_number", [test_id])  # fmt: skip
+    return rows(
+        warehouse,
+        f"SELECT {columns} FROM telemetry.pulse.statistics_step WHERE test_id = ? ORDER BY step_number",
+        [test_id],
+    )
 
 
 def repair(report: bdf.Report, rule: str) -> str:

@@ -25,8 +25,10 @@ def warehouse(tmp_path):
 
 
 def test_machine_readable_and_labelled_headers_give_the_same_rows(tmp_path, warehouse):
-    labelled = CLEAN.replace("test_time_second,voltage_volt,current_ampere,step_index",
-                             "Test Time / s,Voltage / V,Current / A,Step Index / 1")  # fmt: skip
+    labelled = CLEAN.replace(
+        "test_time_second,voltage_volt,current_ampere,step_index",
+        "Test Time / s,Voltage / V,Current / A,Step Index / 1",
+    )
     import_ok(warehouse, write_bdf(tmp_path / "a", CLEAN), test_id="named")
     import_ok(warehouse, write_bdf(tmp_path / "b", labelled), test_id="labelled")
     columns = 'step_number, step_type, "voltage__V", "current__A", "capacity_charged__Ah", "timestamp"'
@@ -36,8 +38,10 @@ def test_machine_readable_and_labelled_headers_give_the_same_rows(tmp_path, ware
 
 
 def test_labels_are_matched_whatever_the_spacing_and_case(tmp_path, warehouse):
-    text = CLEAN.replace("test_time_second,voltage_volt,current_ampere,step_index",
-                         "test time/s,  VOLTAGE /V ,Current  /  A,Step Index / 1")  # fmt: skip
+    text = CLEAN.replace(
+        "test_time_second,voltage_volt,current_ampere,step_index",
+        "test time/s,  VOLTAGE /V ,Current  /  A,Step Index / 1",
+    )
     report = import_ok(warehouse, write_bdf(tmp_path, text))
     assert report.records == 6 and report.steps == 3
 
@@ -80,8 +84,9 @@ def test_the_same_quantity_twice_is_rejected(tmp_path, warehouse):
 def test_two_columns_that_would_share_an_auxiliary_key_are_rejected(tmp_path, warehouse):
     path = write_bdf(tmp_path, "test_time_second,voltage_volt,current_ampere,note,note\n0,3.5,0,1,2")
     assert "columns 'note' and 'note' are both note" in import_error(warehouse, path)
-    path = write_bdf(tmp_path, "test_time_second,voltage_volt,current_ampere,temperature_t1_celsius,temperature__C\n"
-                     "0,3.5,0,25,26")  # fmt: skip
+    path = write_bdf(
+        tmp_path, "test_time_second,voltage_volt,current_ampere,temperature_t1_celsius,temperature__C\n0,3.5,0,25,26"
+    )
     message = import_error(warehouse, path)
     assert "columns 'temperature_t1_celsius' and 'temperature__C' would both be auxiliary['temperature__C']" in message
 
@@ -122,13 +127,16 @@ def test_empty_required_value_is_rejected(tmp_path, warehouse):
 
 
 def test_cycle_column_that_is_not_an_integer_falls_back_to_derived_cycles(tmp_path, warehouse):
-    path = write_bdf(tmp_path, """
+    path = write_bdf(
+        tmp_path,
+        """
         test_time_second,voltage_volt,current_ampere,cycle_count
         0,3.5,1,1
         10,3.6,1,1.5
         20,3.7,-1,2
         30,3.6,-1,2
-    """)
+    """,
+    )
     report = import_ok(warehouse, path)
     assert report.cycles == 1  # derived from the steps: one charge, one discharge
     assert "column 'cycle_count' cannot be used (first: line 3, '1.5'" in repair(report, "unusable-column")
@@ -170,8 +178,15 @@ def test_counters_of_the_program_are_kept_in_auxiliary(tmp_path, warehouse):
     assert [row[0]["step_index"] for row in telemetry(warehouse, "auxiliary")] == [1, 1, 2, 2, 3, 3]
 
 
-@pytest.mark.parametrize(("name", "kind"), [("cell.mpt", "a BioLogic MPT export"), ("cell.mpr", "a BioLogic MPR file"),
-                                            ("cell.res", "an Arbin RES file"), ("cell.csv", "a binary file")])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("cell.mpt", "a BioLogic MPT export"),
+        ("cell.mpr", "a BioLogic MPR file"),
+        ("cell.res", "an Arbin RES file"),
+        ("cell.csv", "a binary file"),
+    ],
+)
 def test_files_in_a_cyclers_own_format_are_refused_naming_it(tmp_path, warehouse, name, kind):
     path = tmp_path / name
     path.write_bytes(b"\x00\x01NEWARE\x00" * 100)

@@ -33,17 +33,23 @@ def warehouse(tmp_path):
 
 def counts(warehouse, test_id: str = TEST_ID) -> tuple[int, int, int]:
     """Telemetry, step and cycle rows of a test."""
-    return tuple(rows(warehouse, f"SELECT count(*) FROM telemetry.pulse.{table} WHERE test_id = ?", [test_id])[0][0]
-                 for table in ("telemetry", "statistics_step", "statistics_cycle"))  # fmt: skip
+    return tuple(
+        rows(warehouse, f"SELECT count(*) FROM telemetry.pulse.{table} WHERE test_id = ?", [test_id])[0][0]
+        for table in ("telemetry", "statistics_step", "statistics_cycle")
+    )
 
 
 def snapshot(warehouse) -> dict[str, list[tuple]]:
     """Every row of every source table, to compare the catalog before and after a failed import."""
-    tables = {"telemetry": ["telemetry", "statistics_step", "statistics_cycle"],
-              "metadata": ["device_metadata", "recipe_metadata", "device_test_recipe", "part_metadata",
-                           "device_test_part"]}  # fmt: skip
-    return {f"{catalog}.{name}": sorted(rows(warehouse, f"SELECT * FROM {catalog}.pulse.{name}"), key=repr)
-            for catalog, names in tables.items() for name in names}  # fmt: skip
+    tables = {
+        "telemetry": ["telemetry", "statistics_step", "statistics_cycle"],
+        "metadata": ["device_metadata", "recipe_metadata", "device_test_recipe", "part_metadata", "device_test_part"],
+    }
+    return {
+        f"{catalog}.{name}": sorted(rows(warehouse, f"SELECT * FROM {catalog}.pulse.{name}"), key=repr)
+        for catalog, names in tables.items()
+        for name in names
+    }
 
 
 def test_identifiers_default_from_the_bdf_file_name(tmp_path, warehouse):
@@ -61,8 +67,9 @@ def test_a_file_name_without_the_pattern_gets_plain_defaults(tmp_path, warehouse
 
 
 def test_options_override_the_defaults_and_write_the_links(tmp_path, warehouse):
-    import_ok(warehouse, write_bdf(tmp_path, CYCLES), device_id="ch-7", test_id="T-100", part_id="cell-9",
-              recipe_id="cc-1c")  # fmt: skip
+    import_ok(
+        warehouse, write_bdf(tmp_path, CYCLES), device_id="ch-7", test_id="T-100", part_id="cell-9", recipe_id="cc-1c"
+    )
     assert rows(warehouse, "SELECT * FROM metadata.pulse.device_test_part") == [("ch-7", "T-100", "cell-9")]
     assert rows(warehouse, "SELECT * FROM metadata.pulse.device_test_recipe") == [("ch-7", "T-100", "cc-1c")]
     assert counts(warehouse, "T-100") == (7, 5, 2)
@@ -84,27 +91,34 @@ metadata: {operator: ada}
     who = report.identity
     assert (who.device_id, who.part_id, who.recipe_id) == ("from-option", "cell-B7", "rate-v1")
     assert rows(warehouse, "SELECT * FROM metadata.pulse.part_metadata") == [
-        ("cell-B7", "Kokam", "NMC", "pouch", 7.5, None)]  # fmt: skip
-    devices = rows(warehouse, "SELECT device_id, manufacturer, model, channel, calibration_date "
-                   "FROM metadata.pulse.device_metadata")  # fmt: skip
+        ("cell-B7", "Kokam", "NMC", "pouch", 7.5, None)
+    ]
+    devices = rows(
+        warehouse,
+        "SELECT device_id, manufacturer, model, channel, calibration_date FROM metadata.pulse.device_metadata",
+    )
     assert devices == [("from-option", "Maccor", None, 3, date(2024, 12, 1))]
-    assert rows(warehouse, "SELECT recipe_id, recipe_name, charge_c_rate, discharge_c_rate "
-                "FROM metadata.pulse.recipe_metadata") == [("rate-v1", "Rate test", 0.5, None)]  # fmt: skip
+    assert rows(
+        warehouse, "SELECT recipe_id, recipe_name, charge_c_rate, discharge_c_rate FROM metadata.pulse.recipe_metadata"
+    ) == [("rate-v1", "Rate test", 0.5, None)]
     first = rows(warehouse, 'SELECT "timestamp", metadata FROM telemetry.pulse.telemetry ORDER BY record_number')[0]
     assert first[0] == datetime(2025, 1, 15, 8, 30)
     assert first[1] == f'{{"source": "bdf", "file": "{DEFAULT_NAME}", "operator": "ada"}}'
 
 
-@pytest.mark.parametrize(("sidecar", "message"), [
-    ("part_no: 3\n", "unknown key(s) part_no; known keys:"),
-    ("part: {chemistry: NMC, capacity: 2}\n", "part: unknown column(s) capacity; part_metadata has manufacturer"),
-    ("part: {nominal_capacity__ah: two}\n", "part.nominal_capacity__ah: 'two' is not a DOUBLE"),
-    ("part: [1, 2]\n", "'part' must be a mapping"),
-    ("part: {part_id: other}\n", "part.part_id is 'other' but the test's part_id is 'cell-A1'"),
-    ("recipe: {recipe_name: x}\n", "section 'recipe' given, but the test has no recipe_id"),
-    ("start_time: soon\n", "start time 'soon' is not an ISO 8601 time"),
-    ("device_id: [\n", "not valid YAML"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("sidecar", "message"),
+    [
+        ("part_no: 3\n", "unknown key(s) part_no; known keys:"),
+        ("part: {chemistry: NMC, capacity: 2}\n", "part: unknown column(s) capacity; part_metadata has manufacturer"),
+        ("part: {nominal_capacity__ah: two}\n", "part.nominal_capacity__ah: 'two' is not a DOUBLE"),
+        ("part: [1, 2]\n", "'part' must be a mapping"),
+        ("part: {part_id: other}\n", "part.part_id is 'other' but the test's part_id is 'cell-A1'"),
+        ("recipe: {recipe_name: x}\n", "section 'recipe' given, but the test has no recipe_id"),
+        ("start_time: soon\n", "start time 'soon' is not an ISO 8601 time"),
+        ("device_id: [\n", "not valid YAML"),
+    ],
+)
 def test_a_bad_sidecar_is_rejected_naming_it(tmp_path, warehouse, sidecar, message):
     path = write_bdf(tmp_path, CYCLES)
     (tmp_path / f"{TEST_ID}.yaml").write_text(sidecar)
@@ -120,10 +134,14 @@ def test_importing_the_same_file_twice_does_not_duplicate_rows(tmp_path, warehou
     import_ok(warehouse, path, recipe_id="cc-1c")
     again = snapshot(warehouse)
     assert counts(warehouse) == (7, 5, 2)
-    drop_update_ts = {name: [tuple(value for value in row if not isinstance(value, datetime)) for row in table]
-                      for name, table in first.items()}  # fmt: skip
-    assert drop_update_ts == {name: [tuple(value for value in row if not isinstance(value, datetime))
-                                     for row in table] for name, table in again.items()}  # fmt: skip
+    drop_update_ts = {
+        name: [tuple(value for value in row if not isinstance(value, datetime)) for row in table]
+        for name, table in first.items()
+    }
+    assert drop_update_ts == {
+        name: [tuple(value for value in row if not isinstance(value, datetime)) for row in table]
+        for name, table in again.items()
+    }
 
 
 def test_reimport_replaces_the_links_of_the_test(tmp_path, warehouse):
@@ -156,8 +174,7 @@ def test_a_failure_while_writing_rolls_back_telemetry_and_statistics(tmp_path, w
     assert snapshot(warehouse) == before
 
 
-def test_metadata_links_that_fail_after_the_telemetry_are_completed_by_running_again(tmp_path, warehouse,
-                                                                                      monkeypatch):  # fmt: skip
+def test_metadata_links_that_fail_after_the_telemetry_are_completed_by_running_again(tmp_path, warehouse, monkeypatch):
     path = write_bdf(tmp_path, CYCLES)
     original = importer.write_metadata
 

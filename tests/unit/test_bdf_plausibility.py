@@ -70,8 +70,13 @@ def test_values_no_cycler_measures_are_rejected(tmp_path, warehouse, column):
 
 
 def test_unusable_counter_values_count_as_empty_cells(tmp_path, warehouse):
-    text = table(f"{HEADER},charging_capacity_ah", (0, 3.5, 1, 0.0), (1800, 3.6, 1, 0.5), (2700, 3.7, 1, "1e308"),
-                 (3600, 3.8, 1, 1.0))  # fmt: skip
+    text = table(
+        f"{HEADER},charging_capacity_ah",
+        (0, 3.5, 1, 0.0),
+        (1800, 3.6, 1, 0.5),
+        (2700, 3.7, 1, "1e308"),
+        (3600, 3.8, 1, 1.0),
+    )
     report = import_ok(warehouse, write_bdf(tmp_path, text))
     assert "column 'charging_capacity_ah' cannot be used (first: line 4, '1e308'" in repair(report, "unusable-value")
     assert steps(warehouse, '"charge_capacity__Ah"') == [(pytest.approx(1.0),)]  # the counter, without the bad value
@@ -81,25 +86,45 @@ def test_auxiliary_values_out_of_range_are_left_out(tmp_path, warehouse):
     text = table(f"{HEADER},temperature_t1_celsius", (0, 3.5, 0, 25.0), (10, 3.5, 0, "9e99"), (20, 3.6, 0, 25.5))
     report = import_ok(warehouse, write_bdf(tmp_path, text))
     assert "1 values of column 'temperature_t1_celsius' are beyond 1e+12 (first: line 3" in repair(
-        report, "out-of-range")
+        report, "out-of-range"
+    )
     assert [row[0] for row in telemetry(warehouse, "auxiliary")] == [
-        {"temperature__C": 25.0}, {}, {"temperature__C": 25.5}]
+        {"temperature__C": 25.0},
+        {},
+        {"temperature__C": 25.5},
+    ]
 
 
 def test_a_step_drawing_current_for_no_time_does_not_open_a_cycle(tmp_path, warehouse):
     # Shaped like a pseudo-OCV recording: its first record draws a discharge current at 0 s, then the cell rests,
     # charges and discharges. The 0 s "discharge" must not become cycle 1.
-    text = table(HEADER, (0, 3.0, -0.1), (10, 3.0, 0), (20, 3.0, 0), (30, 3.5, 0.1), (40, 4.0, 0.1), (50, 3.5, -0.1),
-                 (60, 3.0, -0.1))  # fmt: skip
+    text = table(
+        HEADER,
+        (0, 3.0, -0.1),
+        (10, 3.0, 0),
+        (20, 3.0, 0),
+        (30, 3.5, 0.1),
+        (40, 4.0, 0.1),
+        (50, 3.5, -0.1),
+        (60, 3.0, -0.1),
+    )
     report = import_ok(warehouse, write_bdf(tmp_path, text))
     assert steps(warehouse, "step_type, cycle_number") == [("Rest", 1), ("Charge", 1), ("Discharge", 1)]
     assert "1 steps draw current for 0 s (every record at the time of the one before; first: line 2)" in repair(
-        report, "instant-step")
+        report, "instant-step"
+    )
 
 
 def test_a_step_at_the_time_of_the_record_before_is_merged_into_the_next(tmp_path, warehouse):
-    text = table(f"{HEADER},step_id", (0, 3.5, 0, 1), (10, 3.5, 0, 1), (10, 3.6, 1, 2), (10, 3.6, -1, 3),
-                 (20, 3.6, -1, 3), (30, 3.5, -1, 3))  # fmt: skip
+    text = table(
+        f"{HEADER},step_id",
+        (0, 3.5, 0, 1),
+        (10, 3.5, 0, 1),
+        (10, 3.6, 1, 2),
+        (10, 3.6, -1, 3),
+        (20, 3.6, -1, 3),
+        (30, 3.5, -1, 3),
+    )
     report = import_ok(warehouse, write_bdf(tmp_path, text))
     assert steps(warehouse, "step_type") == [("Rest",), ("Discharge",)]
     assert "first: line 4)" in repair(report, "instant-step")
@@ -107,7 +132,8 @@ def test_a_step_at_the_time_of_the_record_before_is_merged_into_the_next(tmp_pat
 
 def nominal_sidecar(path, capacity: float) -> None:
     path.with_name(path.name.removesuffix(".bdf.csv") + ".yaml").write_text(
-        f"part:\n  nominal_capacity__ah: {capacity}\n")
+        f"part:\n  nominal_capacity__ah: {capacity}\n"
+    )
 
 
 def test_charge_far_beyond_the_nominal_capacity_is_flagged(tmp_path, warehouse):
@@ -115,8 +141,10 @@ def test_charge_far_beyond_the_nominal_capacity_is_flagged(tmp_path, warehouse):
     nominal_sidecar(path, 0.2)  # 2 Ah charged: ten times a 0.2 Ah cell (a current in mA written as A looks so)
     report = import_ok(warehouse, path)
     assert len(report.flags) == 1
-    assert report.flags[0].startswith("capacity-beyond-nominal: 1 steps move more than 5 times the part's nominal "
-                                      "capacity of 0.2 Ah (first: step 2 from line 4, 2 Ah, 10 times)")
+    assert report.flags[0].startswith(
+        "capacity-beyond-nominal: 1 steps move more than 5 times the part's nominal "
+        "capacity of 0.2 Ah (first: step 2 from line 4, 2 Ah, 10 times)"
+    )
     assert "flagged:  capacity-beyond-nominal" in report.summary()
     assert len(telemetry(warehouse, "record_number")) == 4  # imported as written
 
@@ -146,8 +174,10 @@ def test_any_mix_of_restarts_and_glitches_leaves_time_non_decreasing(tmp_path, w
 
 
 def big_file(folder, rows_count: int):
-    lines = [HEADER] + [f"{index},{3.0 + (index % 1000) / 1000:.3f},{1.0 if index % 2000 < 1000 else -1.0}"
-                        for index in range(rows_count)]  # fmt: skip
+    lines = [HEADER] + [
+        f"{index},{3.0 + (index % 1000) / 1000:.3f},{1.0 if index % 2000 < 1000 else -1.0}"
+        for index in range(rows_count)
+    ]
     return write_bdf(folder, "\n".join(lines))
 
 
@@ -162,8 +192,9 @@ def wait_for_spill(warehouse, pid: int, process: subprocess.Popen) -> None:
 def test_a_stopped_import_leaves_no_spill_folder(tmp_path, warehouse, stop):
     path = big_file(tmp_path / "files", 2_000_000)
     env = pulse_env(warehouse)
-    process = subprocess.Popen([PULSE, "import-bdf", str(path)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    process = subprocess.Popen(
+        [PULSE, "import-bdf", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     wait_for_spill(warehouse, process.pid, process)
     os.kill(process.pid, stop)
     process.communicate(timeout=120)

@@ -123,21 +123,30 @@ def test_a_chart_whose_dataset_is_gone_is_caught(bundle: Path) -> None:
     (bundle / DATASET).unlink()
     found = problems_of(bundle)
     charts = [line for line in found if "is not the uuid of any dataset" in line]
-    assert f"{CHART}: dataset_uuid 6229d5ef-692a-5f46-92a2-99fa4e04bc76 is not the uuid of any dataset in " \
-           "datasets/datasets (deleted or renamed dataset?)" in charts  # fmt: skip
+    assert (
+        f"{CHART}: dataset_uuid 6229d5ef-692a-5f46-92a2-99fa4e04bc76 is not the uuid of any dataset in "
+        "datasets/datasets (deleted or renamed dataset?)" in charts
+    )
     assert len(charts) == len(found)  # nothing else is reported: each chart on the dataset, once
 
 
 def test_a_dataset_whose_database_is_gone_is_caught(bundle: Path) -> None:
     edit(bundle, DATASET, lambda dataset: dataset.update(database_uuid="00000000-0000-4000-8000-000000000000"))
-    only_problem(bundle, DATASET, "database_uuid 00000000-0000-4000-8000-000000000000 is not the uuid of any "
-                                  "database in datasets/databases")  # fmt: skip
+    only_problem(
+        bundle,
+        DATASET,
+        "database_uuid 00000000-0000-4000-8000-000000000000 is not the uuid of any database in datasets/databases",
+    )
 
 
 def test_a_dashboard_chart_that_is_gone_is_caught(bundle: Path) -> None:
     (bundle / CHART).unlink()
-    only_problem(bundle, DASHBOARD, "layout node CHART-test_voltage shows chart 4b7fd554-77d9-5dc8-bdf1-5b381c56936e",
-                 "which is not the uuid of any chart in dashboards/charts")
+    only_problem(
+        bundle,
+        DASHBOARD,
+        "layout node CHART-test_voltage shows chart 4b7fd554-77d9-5dc8-bdf1-5b381c56936e",
+        "which is not the uuid of any chart in dashboards/charts",
+    )
 
 
 def test_a_chart_on_no_dashboard_is_caught(bundle: Path) -> None:
@@ -172,13 +181,19 @@ def test_wrong_parents_in_the_layout_are_caught(bundle: Path) -> None:
 
 def test_a_renamed_chart_still_named_the_old_way_in_the_layout_is_caught(bundle: Path) -> None:
     edit(bundle, CHART, lambda chart: chart.update(slice_name="Cell voltage"))
-    only_problem(bundle, DASHBOARD, f"layout node CHART-test_voltage names chart {CHART} 'Voltage vs time', "
-                                    "but its title is 'Cell voltage'")  # fmt: skip
+    only_problem(
+        bundle,
+        DASHBOARD,
+        f"layout node CHART-test_voltage names chart {CHART} 'Voltage vs time', but its title is 'Cell voltage'",
+    )
 
 
 def test_a_filter_scope_naming_a_chart_not_in_the_layout_is_caught(bundle: Path) -> None:
-    edit(bundle, DASHBOARD, lambda dashboard: dashboard["metadata"]["native_filter_configuration"][0]["scope"]
-         .update(excluded=[99]))  # fmt: skip
+    edit(
+        bundle,
+        DASHBOARD,
+        lambda dashboard: dashboard["metadata"]["native_filter_configuration"][0]["scope"].update(excluded=[99]),
+    )
     only_problem(bundle, DASHBOARD, "metadata.native_filter_configuration[0].scope.excluded refers to chart id 99")
 
 
@@ -206,8 +221,7 @@ def test_a_metadata_column_the_metadata_tables_lack_is_caught(bundle: Path) -> N
 
 def test_a_metric_on_a_column_the_table_lacks_is_caught(bundle: Path) -> None:
     edit(bundle, DATASET, lambda dataset: dataset["metrics"][0].update(expression="AVG(voltage)"))
-    only_problem(bundle, DATASET, "metric 'voltage' refers to column 'voltage', which is not in dataset "
-                                  "test_telemetry")  # fmt: skip
+    only_problem(bundle, DATASET, "metric 'voltage' refers to column 'voltage', which is not in dataset test_telemetry")
 
 
 def test_a_metric_that_does_not_parse_is_caught(bundle: Path) -> None:
@@ -217,8 +231,11 @@ def test_a_metric_that_does_not_parse_is_caught(bundle: Path) -> None:
 
 def test_a_chart_metric_the_dataset_lacks_is_caught(bundle: Path) -> None:
     edit(bundle, CHART, lambda chart: chart["params"].update(metrics=["mean_voltage"]))
-    only_problem(bundle, CHART, "params.metrics[0] uses metric 'mean_voltage', which is not a metric of dataset "
-                                f"test_telemetry ({DATASET})")  # fmt: skip
+    only_problem(
+        bundle,
+        CHART,
+        f"params.metrics[0] uses metric 'mean_voltage', which is not a metric of dataset test_telemetry ({DATASET})",
+    )
 
 
 def test_a_chart_column_the_dataset_lacks_is_caught(bundle: Path) -> None:
@@ -229,8 +246,12 @@ def test_a_chart_column_the_dataset_lacks_is_caught(bundle: Path) -> None:
 def test_a_chart_filter_on_a_column_the_dataset_lacks_is_caught(bundle: Path) -> None:
     chart = "dashboards/charts/ops_missing_metadata.yaml"
     edit(bundle, chart, lambda asset: asset["params"]["adhoc_filters"][0].update(sqlExpression="missing <> ''"))
-    only_problem(bundle, chart, "params.adhoc_filters[0] refers to column 'missing', which is not in dataset "
-                                "test_overview", "did you mean 'missing_metadata'")  # fmt: skip
+    only_problem(
+        bundle,
+        chart,
+        "params.adhoc_filters[0] refers to column 'missing', which is not in dataset test_overview",
+        "did you mean 'missing_metadata'",
+    )
 
 
 def test_a_chart_sort_column_the_dataset_lacks_is_caught(bundle: Path) -> None:
@@ -240,37 +261,65 @@ def test_a_chart_sort_column_the_dataset_lacks_is_caught(bundle: Path) -> None:
 
 
 def test_a_native_filter_on_a_column_the_dataset_lacks_is_caught(bundle: Path) -> None:
-    edit(bundle, CYCLE_DASHBOARD, lambda dashboard: dashboard["metadata"]["native_filter_configuration"][2]
-         ["targets"][0]["column"].update(name="pm__cell_chemistry"))  # fmt: skip
-    only_problem(bundle, CYCLE_DASHBOARD, "native filter 'Chemistry' uses column 'pm__cell_chemistry', which is not a "
-                                          f"column of dataset part_statistics_cycle ({CYCLE_DATASET})")  # fmt: skip
+    edit(
+        bundle,
+        CYCLE_DASHBOARD,
+        lambda dashboard: dashboard["metadata"]["native_filter_configuration"][2]["targets"][0]["column"].update(
+            name="pm__cell_chemistry"
+        ),
+    )
+    only_problem(
+        bundle,
+        CYCLE_DASHBOARD,
+        "native filter 'Chemistry' uses column 'pm__cell_chemistry', which is not a "
+        f"column of dataset part_statistics_cycle ({CYCLE_DATASET})",
+    )
 
 
 def test_a_native_filter_on_a_dataset_that_is_gone_is_caught(bundle: Path) -> None:
-    edit(bundle, CYCLE_DASHBOARD, lambda dashboard: dashboard["metadata"]["native_filter_configuration"][0]
-         ["targets"][0].update(datasetUuid="00000000-0000-4000-8000-000000000000"))  # fmt: skip
-    only_problem(bundle, CYCLE_DASHBOARD, "native filter 'Cell (part)' targets dataset "
-                                          "00000000-0000-4000-8000-000000000000, which is not the uuid of any dataset")
+    edit(
+        bundle,
+        CYCLE_DASHBOARD,
+        lambda dashboard: dashboard["metadata"]["native_filter_configuration"][0]["targets"][0].update(
+            datasetUuid="00000000-0000-4000-8000-000000000000"
+        ),
+    )
+    only_problem(
+        bundle,
+        CYCLE_DASHBOARD,
+        "native filter 'Cell (part)' targets dataset "
+        "00000000-0000-4000-8000-000000000000, which is not the uuid of any dataset",
+    )
 
 
 def test_upper_case_column_names_are_caught(bundle: Path) -> None:
     edit(bundle, DATASET, lambda dataset: column(dataset, "voltage__v").update(column_name="voltage__V"))
     edit(bundle, CHART, lambda chart: chart["params"].update(x_axis="Timestamp"))
     found = problems_of(bundle)
-    assert f"{DATASET}: column 'voltage__V' is not lower case; the views name every column in lower case on DuckDB " \
-           "and Trino ('voltage__v')" in found  # fmt: skip
+    assert (
+        f"{DATASET}: column 'voltage__V' is not lower case; the views name every column in lower case on DuckDB "
+        "and Trino ('voltage__v')" in found
+    )
     assert f"{CHART}: params.x_axis uses column 'Timestamp', which is not lower case ('timestamp')" in found
 
 
 def test_a_virtual_dataset_reading_a_column_its_table_lacks_is_caught(bundle: Path) -> None:
-    edit(bundle, OVERVIEW, lambda dataset: dataset.update(sql=dataset["sql"].replace("sum(num_records)",
-                                                                                     "sum(record_count)")))
+    edit(
+        bundle,
+        OVERVIEW,
+        lambda dataset: dataset.update(sql=dataset["sql"].replace("sum(num_records)", "sum(record_count)")),
+    )
     only_problem(bundle, OVERVIEW, "sql refers to what its tables do not have", "record_count")
 
 
 def test_a_virtual_dataset_reading_a_table_that_is_not_a_model_is_caught(bundle: Path) -> None:
-    edit(bundle, OVERVIEW, lambda dataset: dataset.update(sql=dataset["sql"].replace(
-        "{{ schema }}.device_metadata", "{{ schema }}.devices")))  # fmt: skip
+    edit(
+        bundle,
+        OVERVIEW,
+        lambda dataset: dataset.update(
+            sql=dataset["sql"].replace("{{ schema }}.device_metadata", "{{ schema }}.devices")
+        ),
+    )
     only_problem(bundle, OVERVIEW, "sql reads table devices, which is not a dbt model")
 
 
@@ -284,8 +333,9 @@ def test_a_template_variable_that_is_not_set_is_caught(bundle: Path) -> None:
     path.write_text(path.read_text().replace("PULSE_ANALYTICS_TARGET_CATALOG", "PULSE_ANALYTICS_CATALOG"))
     found = problems_of(bundle)
     assert len(found) == 2, found  # both environments use the variable
-    assert all("template uses a variable that is not set" in line and "PULSE_ANALYTICS_CATALOG" in line
-               for line in found)  # fmt: skip
+    assert all(
+        "template uses a variable that is not set" in line and "PULSE_ANALYTICS_CATALOG" in line for line in found
+    )
     assert any("docker compose Trino environment" in line for line in found)
 
 
@@ -293,8 +343,9 @@ def test_a_variable_unset_only_in_docker_compose_is_caught(bundle: Path) -> None
     path = bundle / DATABASE
     text = path.read_text().replace("env['PULSE_ANALYTICS_TRINO_HOST']", "env['PULSE_ANALYTICS_TRINO_HOSTNAME']")
     path.write_text(text)
-    only_problem(bundle, DATABASE, "is not set in the docker compose Trino environment",
-                 "PULSE_ANALYTICS_TRINO_HOSTNAME")
+    only_problem(
+        bundle, DATABASE, "is not set in the docker compose Trino environment", "PULSE_ANALYTICS_TRINO_HOSTNAME"
+    )
 
 
 def test_an_unset_variable_in_a_dataset_template_is_caught(bundle: Path) -> None:
@@ -312,15 +363,21 @@ def test_a_database_uri_for_the_wrong_engine_is_caught(bundle: Path) -> None:
 
 def test_a_committed_password_is_caught(bundle: Path) -> None:
     path = bundle / DATABASE
-    path.write_text(path.read_text().replace(
-        "password: \"{% if trino %}{{ env['PULSE_ANALYTICS_TRINO_PASSWORD'] }}{% endif %}\"", "password: hunter2"))
+    path.write_text(
+        path.read_text().replace(
+            "password: \"{% if trino %}{{ env['PULSE_ANALYTICS_TRINO_PASSWORD'] }}{% endif %}\"", "password: hunter2"
+        )
+    )
     only_problem(bundle, DATABASE, "password holds a literal secret; commit none: take it from the environment")
 
 
 def test_a_password_in_the_database_uri_is_caught(bundle: Path) -> None:
     path = bundle / DATABASE
-    path.write_text(path.read_text().replace("{{ env['PULSE_ANALYTICS_TRINO_USER'] }}@",
-                                             "{{ env['PULSE_ANALYTICS_TRINO_USER'] }}:hunter2@"))  # fmt: skip
+    path.write_text(
+        path.read_text().replace(
+            "{{ env['PULSE_ANALYTICS_TRINO_USER'] }}@", "{{ env['PULSE_ANALYTICS_TRINO_USER'] }}:hunter2@"
+        )
+    )
     only_problem(bundle, DATABASE, "sqlalchemy_uri holds a literal password (docker compose Trino)")
 
 
@@ -355,8 +412,9 @@ def test_chart_ids_out_of_layout_order_are_caught_and_normalize_renumbers_them(b
     assert (bundle / CYCLE_DASHBOARD).read_text() == (REPO_ROOT / CYCLE_DASHBOARD).read_text()
 
 
-def test_sync_refuses_a_broken_bundle_before_reaching_superset(bundle: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_sync_refuses_a_broken_bundle_before_reaching_superset(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     edit(bundle, CHART, lambda chart: chart["params"].update(metrics=["mean_voltage"]))
     monkeypatch.setenv("PULSE_ANALYTICS_PROJECT_DIR", str(bundle))
     with pytest.raises(PulseError) as refused:
@@ -396,8 +454,9 @@ def test_a_metadata_prefix_declared_for_a_table_that_is_not_one_is_named(tmp_pat
     text = marts.read_text()
     assert "metadata_prefixes: {pm__: part_metadata}" in text
     marts.write_text(text.replace("{pm__: part_metadata}", "{pm__: part_metadta}"))
-    with pytest.raises(PulseError, match="dbt model part_end_of_life declares metadata_prefixes .*part_metadta is "
-                                         "not a source view"):  # fmt: skip
+    with pytest.raises(
+        PulseError, match="dbt model part_end_of_life declares metadata_prefixes .*part_metadta is not a source view"
+    ):
         model_columns.declared_columns(dbt_dir)
 
 
@@ -440,10 +499,12 @@ def first_concrete(value: Any, path: list[str]) -> list[Any] | None:
     return None
 
 
-@pytest.mark.parametrize(("file", "dotted", "concrete", "expected"), shape_cases(),
-                         ids=lambda value: value if isinstance(value, str) else "")  # fmt: skip
-def test_a_value_of_the_wrong_type_is_reported_not_a_crash(bundle: Path, file: str, dotted: str,
-                                                           concrete: list[Any], expected: type) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("file", "dotted", "concrete", "expected"), shape_cases(), ids=lambda value: value if isinstance(value, str) else ""
+)
+def test_a_value_of_the_wrong_type_is_reported_not_a_crash(
+    bundle: Path, file: str, dotted: str, concrete: list[Any], expected: type
+) -> None:
     wrong = 7 if expected is not int else "seven"
     if file.startswith("datasets/databases/"):  # a template with comments that matter: edit its text
         path = bundle / file

@@ -15,8 +15,10 @@ def by_uuid(kind: str) -> dict[str, dict[str, Any]]:
 
 def hue_apart(first: str, second: str) -> float:
     """How far apart two colours' hues are, in degrees (0 to 180)."""
-    hues = [colorsys.rgb_to_hsv(*(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)))[0] * 360
-            for colour in (first, second)]  # fmt: skip
+    hues = [
+        colorsys.rgb_to_hsv(*(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)))[0] * 360
+        for colour in (first, second)
+    ]
     apart = abs(hues[0] - hues[1])
     return min(apart, 360 - apart)
 
@@ -26,8 +28,9 @@ def colour_keys(metric: str, dataset: dict[str, Any]) -> set[str]:
     same verbose name (the series is named by the verbose name, and the page maps that name back through the
     dataset's verbose map, where a column listed after the metric takes the name over)."""
     verbose = next(item.get("verbose_name") for item in dataset["metrics"] if item["metric_name"] == metric)
-    return {metric} | {column["column_name"] for column in dataset["columns"]
-                       if verbose and column.get("verbose_name") == verbose}  # fmt: skip
+    return {metric} | {
+        column["column_name"] for column in dataset["columns"] if verbose and column.get("verbose_name") == verbose
+    }
 
 
 def metric_series(dashboard: dict[str, Any]) -> dict[str, set[str]]:
@@ -43,11 +46,18 @@ def metric_series(dashboard: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def test_each_kind_of_label_takes_the_palette_in_natural_order() -> None:
-    result = colours.label_colours({"part_id": ["cell-10", "cell-2", "cell-1"], "recipe_id": ["b", "a"],
-                                    "device_id": ["cell-2", "ch-1"]})  # fmt: skip
+    result = colours.label_colours(
+        {"part_id": ["cell-10", "cell-2", "cell-1"], "recipe_id": ["b", "a"], "device_id": ["cell-2", "ch-1"]}
+    )
     palette = colours.PALETTE
-    assert result == {"cell-1": palette[0], "cell-2": palette[1], "cell-10": palette[2], "a": palette[0],
-                      "b": palette[1], "ch-1": palette[1]}  # fmt: skip
+    assert result == {
+        "cell-1": palette[0],
+        "cell-2": palette[1],
+        "cell-10": palette[2],
+        "a": palette[0],
+        "b": palette[1],
+        "ch-1": palette[1],
+    }
 
 
 def test_a_new_label_sorting_last_changes_no_other_colour_and_the_palette_repeats_past_its_end() -> None:
@@ -60,8 +70,9 @@ def test_a_new_label_sorting_last_changes_no_other_colour_and_the_palette_repeat
 
 
 def test_the_palette_leaves_the_end_of_life_line_its_own_colour() -> None:
-    line_colours = {layer["color"] for chart in by_uuid("charts").values()
-                    for layer in chart["params"].get("annotation_layers", [])}  # fmt: skip
+    line_colours = {
+        layer["color"] for chart in by_uuid("charts").values() for layer in chart["params"].get("annotation_layers", [])
+    }
     assert line_colours and not line_colours & set(colours.PALETTE)
     assert len(set(colours.PALETTE)) == len(colours.PALETTE)
 

@@ -42,8 +42,10 @@ def as_superset_exports(item: Asset) -> dict[str, Any]:
             native_filter["scope"]["excluded"] = [chart_id + 100 for chart_id in native_filter["scope"]["excluded"]]
         exported["metadata"]["map_label_colors"] = {"cell-001": "#1FA8C9"}
     if item.kind == "datasets":
-        exported["columns"] = [dict(column, is_active=True, groupby=True, filterable=True, expression=None,
-                                    python_date_format=None) for column in reversed(exported["columns"])]
+        exported["columns"] = [
+            dict(column, is_active=True, groupby=True, filterable=True, expression=None, python_date_format=None)
+            for column in reversed(exported["columns"])
+        ]
         exported.update(offset=0, catalog=None, params=None, extra=None, normalize_columns=False)
     for key in ("certified_by", "certification_details", "tags", "theme_uuid"):
         if key not in export.TOP_DEFAULTS[item.kind]:
@@ -68,8 +70,9 @@ def test_a_chart_edit_stays_and_the_ids_go(git: Bundle) -> None:
     exported["params"]["metrics"] = ["current"]
     result = normalized(git, item, exported)
     assert result["params"]["metrics"] == ["current"]
-    assert {key: value for key, value in result.items() if key != "params"} == \
-           {key: value for key, value in item.raw.items() if key != "params"}  # fmt: skip
+    assert {key: value for key, value in result.items() if key != "params"} == {
+        key: value for key, value in item.raw.items() if key != "params"
+    }
     assert "datasource" not in result["params"] and "slice_id" not in result["params"]
 
 
@@ -91,14 +94,19 @@ def test_a_virtual_dataset_keeps_its_schema_template(git: Bundle) -> None:
     result = normalized(git, item, exported)
     assert result["sql"] == item.raw["sql"].replace("count(*) as cycles", "count(*) as cycle_count")
     assert result["schema"] == "{{ schema }}"
-    assert [column["column_name"] for column in result["columns"]] == \
-           [column["column_name"] for column in item.raw["columns"]]  # git's order, not Superset's  # fmt: skip
+    assert [column["column_name"] for column in result["columns"]] == [
+        column["column_name"] for column in item.raw["columns"]
+    ]  # git's order, not Superset's
 
 
 def test_a_new_chart_is_written_short_under_a_name_from_its_title(git: Bundle, tmp_path: Path) -> None:
     exported = as_superset_exports(asset(git, CHART))
-    exported.update(uuid="0d1f6c52-4f55-4d8a-a9a8-6f0d64d1a001", slice_name="Voltage, per cell (V)", description=None,
-                    cache_timeout=None)  # fmt: skip
+    exported.update(
+        uuid="0d1f6c52-4f55-4d8a-a9a8-6f0d64d1a001",
+        slice_name="Voltage, per cell (V)",
+        description=None,
+        cache_timeout=None,
+    )
     result = export.normalized("charts", exported, None, {}, "pulse")
     assert set(result) == {"dataset_uuid", "params", "slice_name", "uuid", "version", "viz_type"}
     assert "annotation_layers" not in result["params"]

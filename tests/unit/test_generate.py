@@ -12,16 +12,34 @@ from pulse_analytics.errors import PulseError
 
 # pulse-telemetry 0.1.1's telemetry schema (Spark types: String, Integer, Long, Timestamp, Double, Map).
 PULSE_TELEMETRY_COLUMNS = [
-    ("device_id", "VARCHAR"), ("test_id", "VARCHAR"), ("cycle_number", "INTEGER"), ("step_number", "BIGINT"),
-    ("step_type", "VARCHAR"), ("step_id", "INTEGER"), ("record_number", "BIGINT"), ("timestamp", "TIMESTAMP"),
-    ("voltage__V", "DOUBLE"), ("current__A", "DOUBLE"), ("power__W", "DOUBLE"), ("duration__s", "DOUBLE"),
-    ("voltage_delta__V", "DOUBLE"), ("current_delta__A", "DOUBLE"), ("power_delta__W", "DOUBLE"),
-    ("capacity_charged__Ah", "DOUBLE"), ("capacity_discharged__Ah", "DOUBLE"),
-    ("differential_capacity_charged__Ah_V", "DOUBLE"), ("differential_capacity_discharged__Ah_V", "DOUBLE"),
-    ("step_duration__s", "DOUBLE"), ("step_capacity_charged__Ah", "DOUBLE"), ("step_capacity_discharged__Ah", "DOUBLE"),
-    ("step_energy_charged__Wh", "DOUBLE"), ("step_energy_discharged__Wh", "DOUBLE"),
-    ("auxiliary", "MAP(VARCHAR, DOUBLE)"), ("metadata", "VARCHAR"), ("update_ts", "TIMESTAMP"),
-]  # fmt: skip
+    ("device_id", "VARCHAR"),
+    ("test_id", "VARCHAR"),
+    ("cycle_number", "INTEGER"),
+    ("step_number", "BIGINT"),
+    ("step_type", "VARCHAR"),
+    ("step_id", "INTEGER"),
+    ("record_number", "BIGINT"),
+    ("timestamp", "TIMESTAMP"),
+    ("voltage__V", "DOUBLE"),
+    ("current__A", "DOUBLE"),
+    ("power__W", "DOUBLE"),
+    ("duration__s", "DOUBLE"),
+    ("voltage_delta__V", "DOUBLE"),
+    ("current_delta__A", "DOUBLE"),
+    ("power_delta__W", "DOUBLE"),
+    ("capacity_charged__Ah", "DOUBLE"),
+    ("capacity_discharged__Ah", "DOUBLE"),
+    ("differential_capacity_charged__Ah_V", "DOUBLE"),
+    ("differential_capacity_discharged__Ah_V", "DOUBLE"),
+    ("step_duration__s", "DOUBLE"),
+    ("step_capacity_charged__Ah", "DOUBLE"),
+    ("step_capacity_discharged__Ah", "DOUBLE"),
+    ("step_energy_charged__Wh", "DOUBLE"),
+    ("step_energy_discharged__Wh", "DOUBLE"),
+    ("auxiliary", "MAP(VARCHAR, DOUBLE)"),
+    ("metadata", "VARCHAR"),
+    ("update_ts", "TIMESTAMP"),
+]
 
 
 def seeded(directory: Path, monkeypatch: pytest.MonkeyPatch, rows: int, seed: int) -> duckdb.DuckDBPyConnection:
@@ -40,8 +58,9 @@ def fingerprint(connection: duckdb.DuckDBPyConnection) -> tuple:
 
 def test_schema_is_pulse_telemetry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     connection = seeded(tmp_path, monkeypatch, 2_000, 1)
-    columns = connection.execute("select column_name, data_type from duckdb_columns() "
-                                 "where table_name = 'telemetry' order by column_index").fetchall()  # fmt: skip
+    columns = connection.execute(
+        "select column_name, data_type from duckdb_columns() where table_name = 'telemetry' order by column_index"
+    ).fetchall()
     assert columns == PULSE_TELEMETRY_COLUMNS
 
 
@@ -57,8 +76,10 @@ def test_reseeding_replaces_the_demo_rows(tmp_path: Path, monkeypatch: pytest.Mo
     seeded(tmp_path, monkeypatch, 3_000, 1).close()
     connection = seeded(tmp_path, monkeypatch, 3_000, 1)
     assert connection.execute("select count(*) from pulse.telemetry").fetchone()[0] == pytest.approx(3_000, rel=0.3)
-    duplicates = connection.execute("select count(*) from (select device_id, test_id, record_number "
-                                    "from pulse.telemetry group by all having count(*) > 1)").fetchone()[0]  # fmt: skip
+    duplicates = connection.execute(
+        "select count(*) from (select device_id, test_id, record_number "
+        "from pulse.telemetry group by all having count(*) > 1)"
+    ).fetchone()[0]
     assert duplicates == 0
 
 
@@ -77,14 +98,17 @@ def test_row_target_and_statistics_agree_with_telemetry(tmp_path: Path, monkeypa
     ratio = '"discharge_capacity__Ah" / "charge_capacity__Ah"'
     half_charged_start = [(test.test_id, 1) for test in generate.TESTS if test.start_soc > 0]
     keys = ", ".join(f"('{test_id}', {cycle})" for test_id, cycle in half_charged_start)
-    ce = connection.execute(f"select min({ratio}), max({ratio}) from pulse.statistics_cycle "
-                            f"where (test_id, cycle_number) not in ({keys})").fetchone()  # fmt: skip
+    ce = connection.execute(
+        f"select min({ratio}), max({ratio}) from pulse.statistics_cycle where (test_id, cycle_number) not in ({keys})"
+    ).fetchone()
     assert 0.99 < ce[0] <= ce[1] < 1.0
-    first_cycle = connection.execute(f"select {ratio} from pulse.statistics_cycle where (test_id, cycle_number) in "
-                                     f"({keys})").fetchall()  # fmt: skip
+    first_cycle = connection.execute(
+        f"select {ratio} from pulse.statistics_cycle where (test_id, cycle_number) in ({keys})"
+    ).fetchall()
     assert [row[0] for row in first_cycle] == [pytest.approx(2.0, abs=0.01)]  # half charged in, a full discharge out
-    temperatures = connection.execute("select min(auxiliary['temperature__C']), max(auxiliary['temperature__C']) "
-                                      "from pulse.telemetry").fetchone()  # fmt: skip
+    temperatures = connection.execute(
+        "select min(auxiliary['temperature__C']), max(auxiliary['temperature__C']) from pulse.telemetry"
+    ).fetchone()
     assert 20 < temperatures[0] < temperatures[1] < 60
 
 

@@ -30,16 +30,29 @@ def summarised(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     for step, record, seconds, volts, amps, duration, ch_ah, dis_ah, ch_wh, dis_wh in RECORDS:
         connection.execute(
             f"insert into {telemetry} by name select 'dev' as device_id, 'test' as test_id, 1 as cycle_number, "
-            f"? as step_number, ? as record_number, ? as \"timestamp\", ? as \"voltage__V\", ? as \"current__A\", "
-            f"? as \"power__W\", ? as \"duration__s\", "
-            f"0 as \"capacity_charged__Ah\", 0 as \"capacity_discharged__Ah\", "
-            f"0 as \"step_duration__s\", ? as \"step_capacity_charged__Ah\", ? as \"step_capacity_discharged__Ah\", "
-            f"? as \"step_energy_charged__Wh\", ? as \"step_energy_discharged__Wh\", "
+            f'? as step_number, ? as record_number, ? as "timestamp", ? as "voltage__V", ? as "current__A", '
+            f'? as "power__W", ? as "duration__s", '
+            f'0 as "capacity_charged__Ah", 0 as "capacity_discharged__Ah", '
+            f'0 as "step_duration__s", ? as "step_capacity_charged__Ah", ? as "step_capacity_discharged__Ah", '
+            f'? as "step_energy_charged__Wh", ? as "step_energy_discharged__Wh", '
             f"abs(? - 3.05) as \"voltage_delta__V\", map(['temperature__C'], [20.0 + ?]) as auxiliary, "
             f"now()::timestamp as update_ts",
-            [step, record, T0 + timedelta(seconds=seconds), volts, amps, volts * amps, duration, ch_ah, dis_ah,
-             ch_wh, dis_wh, volts, record],
-        )  # fmt: skip
+            [
+                step,
+                record,
+                T0 + timedelta(seconds=seconds),
+                volts,
+                amps,
+                volts * amps,
+                duration,
+                ch_ah,
+                dis_ah,
+                ch_wh,
+                dis_wh,
+                volts,
+                record,
+            ],
+        )
     statistics.summarise(connection, [("dev", "test")])
     return connection
 
@@ -50,20 +63,30 @@ def one(connection: duckdb.DuckDBPyConnection, table: str, columns: str, where: 
 
 def test_step_statistics(summarised: duckdb.DuckDBPyConnection) -> None:
     start, end, duration, v_start, v_end, v_min, v_max, v_avg = one(
-        summarised, "statistics_step",
+        summarised,
+        "statistics_step",
         '"start_time", end_time, "duration__s", "start_voltage__V", "end_voltage__V", "min_voltage__V", '
-        '"max_voltage__V", "time_averaged_voltage__V"', "step_number = 1")  # fmt: skip
+        '"max_voltage__V", "time_averaged_voltage__V"',
+        "step_number = 1",
+    )
     assert (start, end, duration) == (T0, T0 + timedelta(seconds=30), 30.0)
     assert (v_start, v_end, v_min, v_max) == (3.0, 3.1, 3.0, 3.2)
     assert v_avg == pytest.approx((3.0 * 5 + 3.2 * 10 + 3.1 * 20) / 35)
-    currents = one(summarised, "statistics_step",
-                   '"min_charge_current__A", "max_charge_current__A", "min_discharge_current__A", '
-                   '"max_discharge_current__A", "start_current__A", "end_current__A"', "step_number = 2")  # fmt: skip
+    currents = one(
+        summarised,
+        "statistics_step",
+        '"min_charge_current__A", "max_charge_current__A", "min_discharge_current__A", '
+        '"max_discharge_current__A", "start_current__A", "end_current__A"',
+        "step_number = 2",
+    )
     assert currents == (None, None, -1.0, -3.0, -1.0, -3.0)
     charged, discharged, charged_wh, records, max_gap, jump, auxiliary = one(
-        summarised, "statistics_step",
+        summarised,
+        "statistics_step",
         '"charge_capacity__Ah", "discharge_capacity__Ah", "charge_energy__Wh", num_records, "max_duration__s", '
-        '"max_voltage_delta__V", auxiliary', "step_number = 1")  # fmt: skip
+        '"max_voltage_delta__V", auxiliary',
+        "step_number = 1",
+    )
     assert (charged, discharged, charged_wh, records, max_gap) == (0.014, 0.0, 0.045, 3, 20.0)
     assert jump == pytest.approx(0.15)
     assert auxiliary == {"temperature__C": 21.0}  # the first record's, by record order
@@ -71,9 +94,11 @@ def test_step_statistics(summarised: duckdb.DuckDBPyConnection) -> None:
 
 def test_cycle_statistics(summarised: duckdb.DuckDBPyConnection) -> None:
     start, end, duration, charged, discharged, discharged_wh, records, v_start, v_end = one(
-        summarised, "statistics_cycle",
+        summarised,
+        "statistics_cycle",
         'start_time, end_time, "duration__s", "charge_capacity__Ah", "discharge_capacity__Ah", '
-        '"discharge_energy__Wh", num_records, "start_voltage__V", "end_voltage__V"')  # fmt: skip
+        '"discharge_energy__Wh", num_records, "start_voltage__V", "end_voltage__V"',
+    )
     assert (start, end, duration) == (T0, T0 + timedelta(seconds=60), 60.0)
     assert (charged, discharged, discharged_wh, records) == (0.014, 0.019, 0.055, 5)
     assert (v_start, v_end) == (3.0, 2.9)

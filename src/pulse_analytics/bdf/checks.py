@@ -14,8 +14,15 @@ from pulse_analytics.bdf.vocabulary import COUNTERS, INTEGERS, REQUIRED, TEXT
 
 # Magnitudes beyond what any cycler measures (cells to packs): a value beyond its limit is not a reading. Required
 # columns reject the file, optional ones treat it as unusable (docs/bdf.md); ANY_LIMIT bounds every other number.
-LIMITS = {"voltage_volt": 2e3, "current_ampere": 1e4, "power_watt": 1e7, "charging_capacity_ah": 1e6,
-          "discharging_capacity_ah": 1e6, "charging_energy_wh": 1e7, "discharging_energy_wh": 1e7}
+LIMITS = {
+    "voltage_volt": 2e3,
+    "current_ampere": 1e4,
+    "power_watt": 1e7,
+    "charging_capacity_ah": 1e6,
+    "discharging_capacity_ah": 1e6,
+    "charging_energy_wh": 1e7,
+    "discharging_energy_wh": 1e7,
+}
 ANY_LIMIT = 1e12
 
 
@@ -52,8 +59,9 @@ def survey(connection: duckdb.DuckDBPyConnection, conditions: list[str]) -> list
     """One pass over bdf_text: for each condition, how many rows meet it and the first such line."""
     if not conditions:
         return []
-    measures = ", ".join(f"count(*) FILTER (WHERE {condition}), min(line) FILTER (WHERE {condition})"
-                         for condition in conditions)  # fmt: skip
+    measures = ", ".join(
+        f"count(*) FILTER (WHERE {condition}), min(line) FILTER (WHERE {condition})" for condition in conditions
+    )
     found = connection.execute(f"SELECT {measures} FROM bdf_text").fetchone()
     return [(found[2 * index], found[2 * index + 1]) for index in range(len(conditions))]
 
@@ -62,17 +70,20 @@ def value_at(connection: duckdb.DuckDBPyConnection, staged: str, line: int) -> s
     return connection.execute(f"SELECT {staged} FROM bdf_text WHERE line = ?", [line]).fetchone()[0]
 
 
-BLANK_RULES = {"power_watt": "power = voltage x current on those rows",
-               "unix_time_second": "only the first row with a value is used",
-               **{name: "the counter keeps its previous value" for name in COUNTERS}}  # fmt: skip
+BLANK_RULES = {
+    "power_watt": "power = voltage x current on those rows",
+    "unix_time_second": "only the first row with a value is used",
+    **{name: "the counter keeps its previous value" for name in COUNTERS},
+}
 
 
 def required_problems(name: str, staged: str) -> list[Problem]:
     """What makes a file unusable in a required column (time, voltage, current)."""
-    problems = [(staged, not_a_number(staged), "is not a number (use . as decimal separator)"),
-                (staged, is_blank(staged), f"is empty; every row needs a value of {name}"),
-                (staged, out_of_range(staged, name), f"is beyond what a cycler measures (|{name}| up to "
-                                                     f"{limit(name):g})")]  # fmt: skip
+    problems = [
+        (staged, not_a_number(staged), "is not a number (use . as decimal separator)"),
+        (staged, is_blank(staged), f"is empty; every row needs a value of {name}"),
+        (staged, out_of_range(staged, name), f"is beyond what a cycler measures (|{name}| up to {limit(name):g})"),
+    ]
     if name == "test_time_second":
         problems.append((staged, f"{number(staged)} < 0", "is negative: test time counts from the test's start"))
     return problems
@@ -103,8 +114,11 @@ def check_text(connection: duckdb.DuckDBPyConnection, path: Path, columns: Colum
     blanks = [(name, staged) for name, staged in columns.quantities.items() if name in BLANK_RULES]
     conditions = [condition for _, condition, _ in problems]
     conditions += [unusable(name, staged) for name, staged in optional]
-    conditions += [c for key, staged in auxiliary
-                   for c in (not_a_number(staged), f"NOT {is_blank(staged)}", out_of_range(staged, key))]
+    conditions += [
+        c
+        for key, staged in auxiliary
+        for c in (not_a_number(staged), f"NOT {is_blank(staged)}", out_of_range(staged, key))
+    ]
     conditions += [is_blank(staged) for _, staged in blanks]
     found = iter(survey(connection, conditions))
     reject_first_problem(connection, path, columns, problems, [next(found) for _ in problems])
@@ -118,46 +132,69 @@ def check_text(connection: duckdb.DuckDBPyConnection, path: Path, columns: Colum
         if filled == 0:
             report.repairs.append(f"empty-column: column '{header}' is empty: not imported")
         elif bad:
-            report.repairs.append(f"text-column: column '{header}' is not numeric (line {first_bad}: "
-                                  f"{value_at(connection, staged, first_bad)!r}, {bad:,} rows): not imported "
-                                  f"(auxiliary holds numbers only)")  # fmt: skip
+            report.repairs.append(
+                f"text-column: column '{header}' is not numeric (line {first_bad}: "
+                f"{value_at(connection, staged, first_bad)!r}, {bad:,} rows): not imported "
+                f"(auxiliary holds numbers only)"
+            )
         else:
             if huge:
-                report.repairs.append(f"out-of-range: {huge:,} values of column '{header}' are beyond "
-                                      f"{limit(key):g} (first: line {first_huge}, "
-                                      f"{value_at(connection, staged, first_huge)!r}): left out of auxiliary")
+                report.repairs.append(
+                    f"out-of-range: {huge:,} values of column '{header}' are beyond "
+                    f"{limit(key):g} (first: line {first_huge}, "
+                    f"{value_at(connection, staged, first_huge)!r}): left out of auxiliary"
+                )
             continue
         del columns.auxiliary[key]
     for name, _ in blanks:
         empty, first = next(found)
         if empty and name in columns.quantities:
-            report.repairs.append(f"empty-cell: {empty:,} empty cells in {name} (first: line {first}): "
-                                  f"{BLANK_RULES[name]}")  # fmt: skip
+            report.repairs.append(
+                f"empty-cell: {empty:,} empty cells in {name} (first: line {first}): {BLANK_RULES[name]}"
+            )
 
 
-def report_unusable(connection: duckdb.DuckDBPyConnection, columns: Columns, report: Report, name: str,
-                    staged: str, bad: int, first: int) -> None:  # fmt: skip
+def report_unusable(
+    connection: duckdb.DuckDBPyConnection,
+    columns: Columns,
+    report: Report,
+    name: str,
+    staged: str,
+    bad: int,
+    first: int,
+) -> None:
     """An optional column with values the importer cannot use: a step or cycle column is not used (what it would
     give is derived); in the others such a value counts as an empty cell (BLANK_RULES)."""
     value = value_at(connection, staged, first)
-    what = (f"{bad:,} values of column '{columns.header_of(staged)}' cannot be used (first: line {first}, "
-            f"{value!r}: {'empty, ' if name in INTEGERS else ''}not a number{', not whole' if name in INTEGERS else ''}"
-            f" or beyond {limit(name):g})")
+    what = (
+        f"{bad:,} values of column '{columns.header_of(staged)}' cannot be used (first: line {first}, "
+        f"{value!r}: {'empty, ' if name in INTEGERS else ''}not a number{', not whole' if name in INTEGERS else ''}"
+        f" or beyond {limit(name):g})"
+    )
     if name in INTEGERS:
         del columns.quantities[name]
-        report.repairs.append(f"unusable-column: {what}: {name} not used; steps and cycles are derived from the "
-                              f"other columns (the column stays in auxiliary where it is numeric)")
+        report.repairs.append(
+            f"unusable-column: {what}: {name} not used; steps and cycles are derived from the "
+            f"other columns (the column stays in auxiliary where it is numeric)"
+        )
     else:
         report.repairs.append(f"unusable-value: {what}: treated as empty cells: {BLANK_RULES[name]}")
 
 
-def reject_first_problem(connection: duckdb.DuckDBPyConnection, path: Path, columns: Columns,
-                         problems: list[Problem], found: list[tuple[int, int | None]]) -> None:  # fmt: skip
+def reject_first_problem(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: Columns,
+    problems: list[Problem],
+    found: list[tuple[int, int | None]],
+) -> None:
     """Raise for the earliest line with a problem (naming file, line, column, value and how many more there are)."""
     failures = [(first, count, problem) for (count, first), problem in zip(found, problems, strict=True) if count]
     if not failures:
         return
     line, count, (staged, _, complaint) = min(failures, key=lambda failure: failure[0])
     more = f" ({count - 1:,} more rows like this)" if count > 1 else ""
-    raise BdfError(f"{path}: line {line}, column '{columns.header_of(staged)}': value "
-                   f"{value_at(connection, staged, line)!r} {complaint}{more}. Fix the file and import it again.")
+    raise BdfError(
+        f"{path}: line {line}, column '{columns.header_of(staged)}': value "
+        f"{value_at(connection, staged, line)!r} {complaint}{more}. Fix the file and import it again."
+    )

@@ -72,8 +72,9 @@ def default_name(test_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", test_id) + ".bdf.csv"
 
 
-def export_test(test_id: str, device_id: str | None = None, output: Path | None = None,
-                warehouse_dir: Path | None = None) -> Exported:  # fmt: skip
+def export_test(
+    test_id: str, device_id: str | None = None, output: Path | None = None, warehouse_dir: Path | None = None
+) -> Exported:
     """Write one test as a BDF file (and its sidecar). `output` is a file, a folder, or None (the current folder);
     without a device, the one device holding the test id."""
     tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
@@ -81,21 +82,28 @@ def export_test(test_id: str, device_id: str | None = None, output: Path | None 
     try:
         device_id = device_id or only_device(connection, tables["telemetry"], test_id)
         test = [device_id, test_id]
-        rows = connection.execute(f"SELECT count(*) FROM {tables['telemetry']} WHERE device_id = ? AND test_id = ?",
-                                  test).fetchone()[0]  # fmt: skip
+        rows = connection.execute(
+            f"SELECT count(*) FROM {tables['telemetry']} WHERE device_id = ? AND test_id = ?", test
+        ).fetchone()[0]
         if rows == 0:
-            raise BdfError(f"no telemetry for test '{test_id}' on device '{device_id}' in "
-                           f"{warehouse.catalog_path(config.get('TELEMETRY_CATALOG'), warehouse_dir)}; "
-                           f"{known_tests(connection, tables['telemetry'], test_id)}")  # fmt: skip
+            raise BdfError(
+                f"no telemetry for test '{test_id}' on device '{device_id}' in "
+                f"{warehouse.catalog_path(config.get('TELEMETRY_CATALOG'), warehouse_dir)}; "
+                f"{known_tests(connection, tables['telemetry'], test_id)}"
+            )
         path = output_path(output, test_id)
         auxiliary = auxiliary_columns(connection, tables["telemetry"], test)
-        select = ", ".join([f"{sql} AS {name}" for name, sql in COLUMNS.items()]
-                           + [f"auxiliary[{sql_string(key)}] AS \"{header}\"" for key, header in auxiliary])
-        sums = ", ".join(f"sum(CAST({source} AS {EXACT})) OVER so_far AS {counter}"
-                         for counter, source in COUNTER_SOURCES.items())  # fmt: skip
+        select = ", ".join(
+            [f"{sql} AS {name}" for name, sql in COLUMNS.items()]
+            + [f'auxiliary[{sql_string(key)}] AS "{header}"' for key, header in auxiliary]
+        )
+        sums = ", ".join(
+            f"sum(CAST({source} AS {EXACT})) OVER so_far AS {counter}" for counter, source in COUNTER_SOURCES.items()
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
-        connection.execute(f"""
+        connection.execute(
+            f"""
             COPY (
                 WITH records AS (
                     SELECT *,
@@ -103,7 +111,7 @@ def export_test(test_id: str, device_id: str | None = None, output: Path | None 
                                AS energy_charged,
                            "step_energy_discharged__Wh" - coalesce(lag("step_energy_discharged__Wh") OVER step, 0)
                                AS energy_discharged
-                    FROM {tables['telemetry']}
+                    FROM {tables["telemetry"]}
                     WHERE device_id = $device_id AND test_id = $test_id
                     WINDOW step AS (PARTITION BY cycle_number, step_number ORDER BY record_number)
                 ), sums AS (
@@ -115,7 +123,9 @@ def export_test(test_id: str, device_id: str | None = None, output: Path | None 
                        so_far AS (ORDER BY record_number ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
                 ORDER BY record_number
             ) TO '{partial}' (HEADER, DELIMITER ',')
-        """, {"device_id": device_id, "test_id": test_id})  # fmt: skip
+        """,
+            {"device_id": device_id, "test_id": test_id},
+        )
         partial.replace(path)  # a file at `path` is always whole
         sidecar = write_sidecar(connection, tables, path, device_id, test_id)
         return Exported(path, sidecar, rows, [*COLUMNS, *(header for _, header in auxiliary)])
@@ -124,8 +134,12 @@ def export_test(test_id: str, device_id: str | None = None, output: Path | None 
 
 
 def devices_holding(connection: duckdb.DuckDBPyConnection, telemetry: str, test_id: str) -> list[str]:
-    return [row[0] for row in connection.execute(
-        f"SELECT DISTINCT device_id FROM {telemetry} WHERE test_id = ? ORDER BY 1", [test_id]).fetchall()]  # fmt: skip
+    return [
+        row[0]
+        for row in connection.execute(
+            f"SELECT DISTINCT device_id FROM {telemetry} WHERE test_id = ? ORDER BY 1", [test_id]
+        ).fetchall()
+    ]
 
 
 def only_device(connection: duckdb.DuckDBPyConnection, telemetry: str, test_id: str) -> str:
@@ -133,8 +147,9 @@ def only_device(connection: duckdb.DuckDBPyConnection, telemetry: str, test_id: 
     if len(devices) == 1:
         return devices[0]
     if devices:
-        raise BdfError(f"test '{test_id}' is on {len(devices)} devices ({', '.join(devices)}); name one with "
-                       f"--device-id")
+        raise BdfError(
+            f"test '{test_id}' is on {len(devices)} devices ({', '.join(devices)}); name one with --device-id"
+        )
     raise BdfError(f"no test '{test_id}' in the telemetry catalog; {known_tests(connection, telemetry, test_id)}")
 
 
@@ -150,10 +165,13 @@ def output_path(output: Path | None, test_id: str) -> Path:
 
 def auxiliary_columns(connection: duckdb.DuckDBPyConnection, telemetry: str, test: list[str]) -> list[tuple[str, str]]:
     """The test's auxiliary keys and the BDF column each becomes (keys the importer named keep their BDF name)."""
-    keys = connection.execute(f"""
+    keys = connection.execute(
+        f"""
         SELECT DISTINCT unnest(map_keys(auxiliary)) AS key FROM {telemetry} WHERE device_id = ? AND test_id = ?
         ORDER BY key
-    """, test).fetchall()  # fmt: skip
+    """,
+        test,
+    ).fetchall()
     columns, seen = [], set(COLUMNS)
     for (key,) in keys:
         header = BDF_NAMES.get(key, key)
@@ -164,13 +182,15 @@ def auxiliary_columns(connection: duckdb.DuckDBPyConnection, telemetry: str, tes
     return columns
 
 
-def write_sidecar(connection: duckdb.DuckDBPyConnection, tables: dict[str, str], path: Path, device_id: str,
-                  test_id: str) -> Path:  # fmt: skip
+def write_sidecar(
+    connection: duckdb.DuckDBPyConnection, tables: dict[str, str], path: Path, device_id: str, test_id: str
+) -> Path:
     """The identifiers of the test beside the file, so that importing it gives the same test."""
     values: dict[str, str] = {"device_id": device_id, "test_id": test_id}
     for name, column in (("device_test_part", "part_id"), ("device_test_recipe", "recipe_id")):
-        found = connection.execute(f"SELECT min({column}) FROM {tables[name]} WHERE device_id = ? AND test_id = ?",
-                                   [device_id, test_id]).fetchone()[0]  # fmt: skip
+        found = connection.execute(
+            f"SELECT min({column}) FROM {tables[name]} WHERE device_id = ? AND test_id = ?", [device_id, test_id]
+        ).fetchone()[0]
         if found is not None:
             values[column] = found
     sidecar = sidecar_path(path)

@@ -87,8 +87,9 @@ def read_sidecar(path: Path) -> Sidecar:
         raise BdfError(f"{location}: expected a mapping of keys (device_id, part_id, part: ...), got {type(values)}")
     unknown = sorted(set(values) - SIDECAR_KEYS)
     if unknown:
-        raise BdfError(f"{location}: unknown key(s) {', '.join(unknown)}; "
-                       f"known keys: {', '.join(sorted(SIDECAR_KEYS))}")
+        raise BdfError(
+            f"{location}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(SIDECAR_KEYS))}"
+        )
     for section in (*SIDECAR_TABLES, "metadata"):
         if values.get(section) is not None and not isinstance(values[section], dict):
             raise BdfError(f"{location}: '{section}' must be a mapping of column: value")
@@ -105,8 +106,9 @@ def parse_start_time(value: Any, where: str) -> datetime:
         try:
             moment = datetime.fromisoformat(str(value).strip())
         except ValueError as error:
-            raise BdfError(f"{where}: start time '{value}' is not an ISO 8601 time such as 2024-10-23T09:30:00+02:00"
-                           ) from error  # fmt: skip
+            raise BdfError(
+                f"{where}: start time '{value}' is not an ISO 8601 time such as 2024-10-23T09:30:00+02:00"
+            ) from error
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
@@ -150,6 +152,12 @@ def resolve_identity(path: Path, options: Options, sidecar: Sidecar) -> Identity
     start, start_source = options.start_time, "--start-time"
     if start is None and sidecar.get("start_time") is not None:
         start, start_source = parse_start_time(sidecar.get("start_time"), str(sidecar.path)), f"{sidecar.path}"
-    return Identity(device_id=str(chosen["device_id"]), test_id=str(chosen["test_id"]), part_id=chosen["part_id"],
-                    recipe_id=chosen["recipe_id"], start_time=start, start_source=start_source,
-                    sources=", ".join(origins))  # fmt: skip
+    return Identity(
+        device_id=str(chosen["device_id"]),
+        test_id=str(chosen["test_id"]),
+        part_id=chosen["part_id"],
+        recipe_id=chosen["recipe_id"],
+        start_time=start,
+        start_source=start_source,
+        sources=", ".join(origins),
+    )

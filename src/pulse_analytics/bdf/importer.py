@@ -26,8 +26,9 @@ from pulse_analytics.bdf.telemetry import telemetry_sql, write_telemetry
 from pulse_analytics.progress import Progress
 
 
-def stage(connection: duckdb.DuckDBPyConnection, path: Path, report: Report, progress: Progress
-          ) -> tuple[Columns, list[str]]:  # fmt: skip
+def stage(
+    connection: duckdb.DuckDBPyConnection, path: Path, report: Report, progress: Progress
+) -> tuple[Columns, list[str]]:
     """Read, check and repair the file into bdf_rows / bdf_time. Returns the columns and the auxiliary names."""
     check_format(path)
     headers, delimiter = read_header(path)
@@ -43,8 +44,17 @@ def stage(connection: duckdb.DuckDBPyConnection, path: Path, report: Report, pro
     return columns, auxiliary
 
 
-STAGING_TABLES = ("bdf_file", "bdf_numbers", "bdf_repeated", "bdf_numbered_copies", "bdf_rows", "bdf_time",
-                  "bdf_records", "bdf_steps", "bdf_step_cycles")  # fmt: skip
+STAGING_TABLES = (
+    "bdf_file",
+    "bdf_numbers",
+    "bdf_repeated",
+    "bdf_numbered_copies",
+    "bdf_rows",
+    "bdf_time",
+    "bdf_records",
+    "bdf_steps",
+    "bdf_step_cycles",
+)
 
 
 def import_any(connection: duckdb.DuckDBPyConnection, path: Path, options: Options) -> Report:
@@ -54,20 +64,26 @@ def import_any(connection: duckdb.DuckDBPyConnection, path: Path, options: Optio
 
     if not vendor.reads(path):
         return import_file(connection, path, options)
-    with tempfile.TemporaryDirectory(prefix="pulse-vendor-") as folder, vendor.as_bdf(path, Path(folder)) as (
-            converted, how):  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix="pulse-vendor-") as folder,
+        vendor.as_bdf(path, Path(folder)) as (converted, how),
+    ):
         try:
             report = import_file(connection, converted, options, source_file=path.name)
         except BdfError as error:
-            raise BdfError(str(error).replace(str(converted), f"{path} (as converted to BDF, whose line N holds "
-                                              f"the file's record N-1)")) from error  # fmt: skip
+            raise BdfError(
+                str(error).replace(
+                    str(converted), f"{path} (as converted to BDF, whose line N holds the file's record N-1)"
+                )
+            ) from error
     report.path = path
     report.derivations.insert(0, how)
     return report
 
 
-def import_file(connection: duckdb.DuckDBPyConnection, path: Path, options: Options,
-                source_file: str | None = None) -> Report:  # fmt: skip
+def import_file(
+    connection: duckdb.DuckDBPyConnection, path: Path, options: Options, source_file: str | None = None
+) -> Report:
     """Import one BDF file: all checks first, then telemetry + statistics (one transaction), then metadata links."""
     try:
         return import_staged(connection, path, options, source_file or path.name)
@@ -102,8 +118,10 @@ def import_staged(connection: duckdb.DuckDBPyConnection, path: Path, options: Op
         with warehouse.transaction(connection):
             write_metadata(connection, identity, metadata)
     except duckdb.Error as error:
-        raise BdfError(f"{path}: telemetry was imported but the metadata links could not be written ({error}); "
-                       f"run the same import again to complete it") from error  # fmt: skip
+        raise BdfError(
+            f"{path}: telemetry was imported but the metadata links could not be written ({error}); "
+            f"run the same import again to complete it"
+        ) from error
     progress.advance("wrote metadata links")
     report.seconds = time.monotonic() - started
     return report
@@ -112,35 +130,45 @@ def import_staged(connection: duckdb.DuckDBPyConnection, path: Path, options: Op
 NOMINAL_FACTOR = 5  # a step moving more charge than this many times the cell's nominal capacity is flagged
 
 
-def flag_capacity_beyond_nominal(connection: duckdb.DuckDBPyConnection, identity: Identity,
-                                 metadata: dict[str, tuple[str, list[str], list[Any]]], report: Report) -> None:
+def flag_capacity_beyond_nominal(
+    connection: duckdb.DuckDBPyConnection,
+    identity: Identity,
+    metadata: dict[str, tuple[str, list[str], list[Any]]],
+    report: Report,
+) -> None:
     """Flag the steps that charge or discharge more than NOMINAL_FACTOR times the part's nominal capacity (from the
     sidecar's part section, else the part's existing part_metadata row); without a nominal capacity, nothing."""
     nominal = nominal_capacity(connection, identity, metadata)
     if not nominal:
         return
     tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
-    found = connection.execute(f"""
+    found = connection.execute(
+        f"""
         SELECT step_number, "charge_capacity__Ah", "discharge_capacity__Ah",
                (SELECT min(line) FROM bdf_records WHERE bdf_records.step_number = steps.step_number) AS first_line
         FROM {tables["statistics_step"]} AS steps
         WHERE device_id = ? AND test_id = ?
           AND greatest("charge_capacity__Ah", "discharge_capacity__Ah") > ? * ?
         ORDER BY step_number
-    """, [identity.device_id, identity.test_id, NOMINAL_FACTOR, nominal]).fetchall()  # fmt: skip
+    """,
+        [identity.device_id, identity.test_id, NOMINAL_FACTOR, nominal],
+    ).fetchall()
     if not found:
         return
     step, charged, discharged, line = found[0]
     moved = max(charged or 0.0, discharged or 0.0)
-    report.flags.append(f"capacity-beyond-nominal: {len(found):,} steps move more than {NOMINAL_FACTOR} times the "
-                        f"part's nominal capacity of {nominal:g} Ah (first: step {step} from line {line}, "
-                        f"{moved:.4g} Ah, {moved / nominal:.0f} times): imported as written; check column "
-                        f"'current_ampere' (milliamperes written as amperes?), the capacity counters and the "
-                        f"part's nominal_capacity__ah")
+    report.flags.append(
+        f"capacity-beyond-nominal: {len(found):,} steps move more than {NOMINAL_FACTOR} times the "
+        f"part's nominal capacity of {nominal:g} Ah (first: step {step} from line {line}, "
+        f"{moved:.4g} Ah, {moved / nominal:.0f} times): imported as written; check column "
+        f"'current_ampere' (milliamperes written as amperes?), the capacity counters and the "
+        f"part's nominal_capacity__ah"
+    )
 
 
-def nominal_capacity(connection: duckdb.DuckDBPyConnection, identity: Identity,
-                     metadata: dict[str, tuple[str, list[str], list[Any]]]) -> float | None:
+def nominal_capacity(
+    connection: duckdb.DuckDBPyConnection, identity: Identity, metadata: dict[str, tuple[str, list[str], list[Any]]]
+) -> float | None:
     if "part_metadata" in metadata:
         _, names, values = metadata["part_metadata"]
         value = dict(zip(names, values, strict=True)).get("nominal_capacity__ah")
@@ -149,8 +177,9 @@ def nominal_capacity(connection: duckdb.DuckDBPyConnection, identity: Identity,
         return None
     part = warehouse.quoted(next(table for table in config.source_tables() if table.name == "part_metadata"))
     try:
-        return connection.execute(f"SELECT max(nominal_capacity__ah) FROM {part} WHERE part_id = ?",
-                                  [identity.part_id]).fetchone()[0]  # fmt: skip
+        return connection.execute(
+            f"SELECT max(nominal_capacity__ah) FROM {part} WHERE part_id = ?", [identity.part_id]
+        ).fetchone()[0]
     except duckdb.BinderException:  # a lab's own part_metadata without the column
         return None
 
@@ -168,13 +197,16 @@ def check_distinct_tests(paths: list[Path], options: Options) -> None:
             continue
         key = (identity.device_id, identity.test_id)
         if key in seen:
-            raise BdfError(f"{seen[key]} and {path} would both be test {key[1]} on device {key[0]}; give each file "
-                           f"its own test id (one file per --test-id, or a test_id in each sidecar)")  # fmt: skip
+            raise BdfError(
+                f"{seen[key]} and {path} would both be test {key[1]} on device {key[0]}; give each file "
+                f"its own test id (one file per --test-id, or a test_id in each sidecar)"
+            )
         seen[key] = path
 
 
-def import_files(paths: Iterable[Path], options: Options = Options(), warehouse_dir: Path | None = None
-                 ) -> tuple[list[Report], list[str]]:  # fmt: skip
+def import_files(
+    paths: Iterable[Path], options: Options = Options(), warehouse_dir: Path | None = None
+) -> tuple[list[Report], list[str]]:
     """Import each file on its own: a file that fails leaves the catalog as it was and the others still import.
 
     Prints each file's report (stdout) or error (stderr). Returns the reports and the error messages.

@@ -47,8 +47,10 @@ def normalised_label(text: str) -> str:
     return f"{base} / {UNIT_SPELLINGS.get(unit, unit)}" if unit else base
 
 
-LABELS = {normalised_label(label): name for name, label in (*QUANTITIES.items(),
-                                                             *((n, label) for label, n in LEGACY_LABELS.items()))}
+LABELS = {
+    normalised_label(label): name
+    for name, label in (*QUANTITIES.items(), *((n, label) for label, n in LEGACY_LABELS.items()))
+}
 BASES = {label.partition(" / ")[0]: name for label, name in LABELS.items() if " / " in label}
 KNOWN = {*QUANTITIES, *LEGACY_NAMES}
 
@@ -56,11 +58,17 @@ KNOWN = {*QUANTITIES, *LEGACY_NAMES}
 # Cyclers' own file formats, recognised by suffix so that a user is told what to do instead of a parser error.
 VENDOR_FORMATS = {  # (.nda and .ndax are read: vendor.READERS)
     ".mpr": "a BioLogic MPR file",
-    ".mpt": "a BioLogic MPT export", ".res": "an Arbin RES file", ".xlsx": "an Excel workbook",
-    ".xls": "an Excel workbook", ".mat": "a MATLAB file", ".parquet": "a Parquet file", ".h5": "an HDF5 file",
-}  # fmt: skip
-SUPPORTED = ("Battery Data Format CSV files (*.csv, *.bdf, and their .gz forms) and Neware .nda / .ndax files "
-             "(docs/bdf.md)")
+    ".mpt": "a BioLogic MPT export",
+    ".res": "an Arbin RES file",
+    ".xlsx": "an Excel workbook",
+    ".xls": "an Excel workbook",
+    ".mat": "a MATLAB file",
+    ".parquet": "a Parquet file",
+    ".h5": "an HDF5 file",
+}
+SUPPORTED = (
+    "Battery Data Format CSV files (*.csv, *.bdf, and their .gz forms) and Neware .nda / .ndax files (docs/bdf.md)"
+)
 
 
 def check_format(path: Path) -> None:
@@ -76,9 +84,11 @@ def check_format(path: Path) -> None:
         if b"\0" not in start:
             return
         kind = "a binary file (or text not in UTF-8)"
-    raise BdfError(f"{path}: {kind}, not a Battery Data Format CSV file. pulse imports {SUPPORTED}; convert the "
-                   f"file to BDF first (the cycler's software exports CSV; the BDF maintainers' `batterydf` package "
-                   f"reads several cyclers' formats), then import the .bdf.csv")
+    raise BdfError(
+        f"{path}: {kind}, not a Battery Data Format CSV file. pulse imports {SUPPORTED}; convert the "
+        f"file to BDF first (the cycler's software exports CSV; the BDF maintainers' `batterydf` package "
+        f"reads several cyclers' formats), then import the .bdf.csv"
+    )
 
 
 def read_header(path: Path) -> tuple[list[str], str]:
@@ -92,8 +102,10 @@ def read_header(path: Path) -> tuple[list[str], str]:
     except (OSError, EOFError) as error:
         raise BdfError(f"{path}: cannot be read: {error}") from error
     if not first.strip():
-        raise BdfError(f"{path}: the file is empty (no header line); a BDF file starts with a header such as "
-                       f"test_time_second,voltage_volt,current_ampere")  # fmt: skip
+        raise BdfError(
+            f"{path}: the file is empty (no header line); a BDF file starts with a header such as "
+            f"test_time_second,voltage_volt,current_ampere"
+        )
     delimiter = max((",", ";", "\t"), key=first.count)
     return next(csv.reader(io.StringIO(first), delimiter=delimiter)), delimiter
 
@@ -108,7 +120,7 @@ def read_text(connection: duckdb.DuckDBPyConnection, path: Path, headers: list[s
             CREATE OR REPLACE TEMP TABLE bdf_file AS
             SELECT * FROM read_csv('{location}', header = true, delim = E'{separator}', quote = '"', escape = '"',
                                    auto_detect = false, columns = {columns})
-        """)  # fmt: skip
+        """)
     except duckdb.Error as error:
         raise BdfError(f"{path}: {csv_problem(error)}") from error
     connection.execute("CREATE OR REPLACE TEMP VIEW bdf_text AS SELECT rowid + 2 AS line, * FROM bdf_file")
@@ -146,8 +158,10 @@ def map_columns(path: Path, headers: list[str]) -> Columns:
         base = label.partition(" / ")[0]
         if name is None and " / " in label and base in BASES:
             quantity = BASES[base]
-            raise BdfError(f"{path}: column '{header}': the Battery Data Format fixes {QUANTITIES[quantity]} "
-                           f"(`{quantity}`); convert the column to that unit or rename it")  # fmt: skip
+            raise BdfError(
+                f"{path}: column '{header}': the Battery Data Format fixes {QUANTITIES[quantity]} "
+                f"(`{quantity}`); convert the column to that unit or rename it"
+            )
         key = name or header.strip() or f"column_{index + 1}"
         if key in seen:
             raise BdfError(f"{path}: columns '{seen[key]}' and '{header}' are both {key}; keep one of them")
@@ -158,14 +172,18 @@ def map_columns(path: Path, headers: list[str]) -> Columns:
         auxiliary_key = AUXILIARY_KEYS.get(name, key)
         if auxiliary_key in columns.auxiliary:
             other = columns.header_of(columns.auxiliary[auxiliary_key])
-            raise BdfError(f"{path}: columns '{other}' and '{header}' would both be auxiliary['{auxiliary_key}']; "
-                           f"rename one of them")  # fmt: skip
+            raise BdfError(
+                f"{path}: columns '{other}' and '{header}' would both be auxiliary['{auxiliary_key}']; "
+                f"rename one of them"
+            )
         columns.auxiliary[auxiliary_key] = staged
     missing = [name for name in REQUIRED if name not in columns.quantities]
     if missing:
         labels = ", ".join(repr(QUANTITIES[name]) for name in missing)
-        raise BdfError(f"{path}: required column(s) {', '.join(missing)} missing (or labelled {labels}); "
-                       f"the header has: {', '.join(headers)}")
+        raise BdfError(
+            f"{path}: required column(s) {', '.join(missing)} missing (or labelled {labels}); "
+            f"the header has: {', '.join(headers)}"
+        )
     for name in INTEGERS:  # program counters are kept in auxiliary too, as the cycler wrote them
         if name in columns.quantities:
             columns.auxiliary[name] = columns.quantities[name]

@@ -36,9 +36,11 @@ class Report:
         who = self.identity
         part = f", part {who.part_id}" if who.part_id else ", no part"
         recipe = f", recipe {who.recipe_id}" if who.recipe_id else ", no recipe"
-        lines = [f"imported {self.path.name}: test {who.test_id} on device {who.device_id}{part}{recipe} "
-                 f"({who.sources}); {self.records:,} records of {self.rows_read:,} rows, {self.steps} steps, "
-                 f"{self.cycles} cycles in {self.seconds:.1f} s"]  # fmt: skip
+        lines = [
+            f"imported {self.path.name}: test {who.test_id} on device {who.device_id}{part}{recipe} "
+            f"({who.sources}); {self.records:,} records of {self.rows_read:,} rows, {self.steps} steps, "
+            f"{self.cycles} cycles in {self.seconds:.1f} s"
+        ]
         lines += [f"  repaired: {repair}" for repair in self.repairs]
         lines += [f"  flagged:  {flag}" for flag in self.flags]
         lines += [f"  derived:  {derivation}" for derivation in self.derivations]

@@ -45,7 +45,7 @@ def drop_duplicates(connection: duckdb.DuckDBPyConnection, report: Report) -> No
     values = [row[0] for row in connection.execute("DESCRIBE bdf_numbers").fetchall() if row[0] != "line"]
     connection.execute(f"""
         CREATE OR REPLACE TEMP TABLE bdf_repeated AS
-        SELECT {', '.join(values)}, min(line) AS original_line FROM bdf_numbers GROUP BY ALL HAVING count(*) > 1
+        SELECT {", ".join(values)}, min(line) AS original_line FROM bdf_numbers GROUP BY ALL HAVING count(*) > 1
     """)
     if connection.execute("SELECT count(*) FROM bdf_repeated").fetchone()[0] == 0:
         connection.execute("ALTER TABLE bdf_numbers RENAME TO bdf_rows")
@@ -67,8 +67,10 @@ def drop_duplicates(connection: duckdb.DuckDBPyConnection, report: Report) -> No
     """)
     for table in ("bdf_numbered_copies", "bdf_repeated", "bdf_numbers"):
         connection.execute(f"DROP TABLE {table}")
-    report.repairs.append(f"duplicate-row: {dropped:,} rows repeat an earlier row in every column (first: line "
-                          f"{first} repeats line {original}): dropped, the first is kept")  # fmt: skip
+    report.repairs.append(
+        f"duplicate-row: {dropped:,} rows repeat an earlier row in every column (first: line "
+        f"{first} repeats line {original}): dropped, the first is kept"
+    )
 
 
 def repair_time(connection: duckdb.DuckDBPyConnection, path: Path, report: Report) -> None:
@@ -130,17 +132,19 @@ def repair_time(connection: duckdb.DuckDBPyConnection, path: Path, report: Repor
         FROM (SELECT line, fault IS NULL AND elapsed = lag(elapsed) OVER (ORDER BY line) AS repeated FROM bdf_time)
     """).fetchone()
     if repeated:
-        report.repairs.append(f"repeated-time: {repeated:,} rows have the time of the row before (first: line "
-                              f"{first_repeat}): kept, with zero duration")  # fmt: skip
+        report.repairs.append(
+            f"repeated-time: {repeated:,} rows have the time of the row before (first: line "
+            f"{first_repeat}): kept, with zero duration"
+        )
 
 
 TIME_REPAIRS = {
     "spike": "time-spike: test_time_second jumps ahead at {count:,} single rows (first: line {first}) and the rows "
-             "after them continue from the row before: each such time set to the midpoint of its neighbours",
+    "after them continue from the row before: each such time set to the midpoint of its neighbours",
     "glitch": "time-glitch: test_time_second goes backwards at {count:,} single rows (first: line {first}) and "
-              "resumes on the next row: each such time set to the midpoint of its neighbours",
+    "resumes on the next row: each such time set to the midpoint of its neighbours",
     "restart": "time-restart: test_time_second restarts {count:,} times (first: line {first}): later rows shifted "
-               "to continue from the row before",
+    "to continue from the row before",
 }
 
 
@@ -154,9 +158,11 @@ def refuse_reversed_time(connection: duckdb.DuckDBPyConnection, path: Path) -> N
               FROM bdf_rows)
     """).fetchone()
     if down > up:
-        raise BdfError(f"{path}: column 'test_time_second' goes down on {down:,} rows and up on {up:,} (first "
-                       f"going down: line {first}): the rows are not in time order. Sort the file by test time "
-                       f"(oldest first) and import it again.")
+        raise BdfError(
+            f"{path}: column 'test_time_second' goes down on {down:,} rows and up on {up:,} (first "
+            f"going down: line {first}): the rows are not in time order. Sort the file by test time "
+            f"(oldest first) and import it again."
+        )
 
 
 MAX_TEST_YEARS = 10  # no cycling test runs longer: a longer span is a broken time column
@@ -167,33 +173,47 @@ def check_time_span(connection: duckdb.DuckDBPyConnection, path: Path, start: fl
     """Reject times no real test can have: a test longer than MAX_TEST_YEARS, or records after now."""
     longest = MAX_TEST_YEARS * 365.25 * 86_400
     latest = time.time() + CLOCK_SLACK_S
-    too_long, too_late = connection.execute("""
+    too_long, too_late = connection.execute(
+        """
         SELECT min(line) FILTER (WHERE elapsed > $longest), min(line) FILTER (WHERE $start + elapsed > $latest)
         FROM bdf_time
-    """, {"longest": longest, "start": start, "latest": latest}).fetchone()  # fmt: skip
+    """,
+        {"longest": longest, "start": start, "latest": latest},
+    ).fetchone()
     if too_long is None and too_late is None:
         return
     line = min(line for line in (too_long, too_late) if line is not None)
-    raw, elapsed = connection.execute("""
+    raw, elapsed = connection.execute(
+        """
         SELECT test_time_second, elapsed FROM bdf_rows JOIN bdf_time USING (line) WHERE line = ?
-    """, [line]).fetchone()  # fmt: skip
+    """,
+        [line],
+    ).fetchone()
     when = datetime.fromtimestamp(start + elapsed, UTC).strftime("%Y-%m-%d %H:%M UTC")
     start_text = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    reason = (f"{elapsed / 86_400 / 365.25:.0f} years after the start, longer than any test runs "
-              f"(at most {MAX_TEST_YEARS} years)" if line == too_long else "in the future")
-    raise BdfError(f"{path}: line {line}, column 'test_time_second': value {raw!r} puts the record at {when}, "
-                   f"{reason} (the test starts {start_text}). Check the time column (seconds since the test's "
-                   f"start, not a date) and the start time (--start-time, or start_time in "
-                   f"{sidecar_path(path).name}), then import it again.")
+    reason = (
+        f"{elapsed / 86_400 / 365.25:.0f} years after the start, longer than any test runs "
+        f"(at most {MAX_TEST_YEARS} years)"
+        if line == too_long
+        else "in the future"
+    )
+    raise BdfError(
+        f"{path}: line {line}, column 'test_time_second': value {raw!r} puts the record at {when}, "
+        f"{reason} (the test starts {start_text}). Check the time column (seconds since the test's "
+        f"start, not a date) and the start time (--start-time, or start_time in "
+        f"{sidecar_path(path).name}), then import it again."
+    )
 
 
-def start_time(connection: duckdb.DuckDBPyConnection, path: Path, identity: Identity, columns: Columns,
-               report: Report) -> float:  # fmt: skip
+def start_time(
+    connection: duckdb.DuckDBPyConnection, path: Path, identity: Identity, columns: Columns, report: Report
+) -> float:
     """The test's start as epoch seconds: option/sidecar, else the first unix_time_second, else the file name date."""
     if identity.start_time is not None:
         start = identity.start_time.replace(tzinfo=UTC).timestamp()
-        report.derivations.append(f"timestamps: start {identity.start_time.isoformat()} UTC from "
-                                  f"{identity.start_source}")
+        report.derivations.append(
+            f"timestamps: start {identity.start_time.isoformat()} UTC from {identity.start_source}"
+        )
         return start
     if "unix_time_second" in columns.quantities:
         first = connection.execute("""
@@ -205,8 +225,12 @@ def start_time(connection: duckdb.DuckDBPyConnection, path: Path, identity: Iden
             return float(first)
     from_name = name_date(file_stem(path))
     if from_name is None:
-        raise BdfError(f"{path}: no start time: the file has no unix_time_second column and its name no date. "
-                       f"Give --start-time 2024-10-23T09:00:00 or start_time in {sidecar_path(path).name}")  # fmt: skip
-    report.derivations.append(f"timestamps: start {from_name.date()} 00:00 UTC from the date in the file name "
-                              f"(give --start-time for the exact time)")  # fmt: skip
+        raise BdfError(
+            f"{path}: no start time: the file has no unix_time_second column and its name no date. "
+            f"Give --start-time 2024-10-23T09:00:00 or start_time in {sidecar_path(path).name}"
+        )
+    report.derivations.append(
+        f"timestamps: start {from_name.date()} 00:00 UTC from the date in the file name "
+        f"(give --start-time for the exact time)"
+    )
     return from_name.replace(tzinfo=UTC).timestamp()

@@ -29,9 +29,10 @@ def staging_connection(warehouse_dir: Path | None = None) -> Iterator[duckdb.Duc
     try:
         connection = warehouse.connect_sources(warehouse_dir)
     except duckdb.IOException as error:
-        raise BdfError(f"cannot open the warehouse for writing: {str(error).splitlines()[0]}. Close the "
-                       f"program holding it (another pulse command, Superset, a duckdb shell) and run again."
-                       ) from error  # fmt: skip
+        raise BdfError(
+            f"cannot open the warehouse for writing: {str(error).splitlines()[0]}. Close the "
+            f"program holding it (another pulse command, Superset, a duckdb shell) and run again."
+        ) from error
     spill = spills / str(os.getpid())
     try:
         spill.mkdir(parents=True, exist_ok=True)

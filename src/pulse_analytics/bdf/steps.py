@@ -61,11 +61,16 @@ def legacy_step_index_counts_records(connection: duckdb.DuckDBPyConnection, repo
         FROM pairs
     """).fetchone()
     counts_records = keeping <= rows // 100 and restarts > 0 and odd_restarts == 0 and counting >= rows // 2
-    reading = ("the record within a step (step_record_index in BDF 1.3)" if counts_records
-               else "the program's step (step_id in BDF 1.3)")  # fmt: skip
-    report.derivations.append(f"step_index read as {reading}: in {rows:,} rows it counts up by one {counting:,} "
-                              f"times, keeps its value {keeping:,} times and goes down {restarts:,} times "
-                              f"({odd_restarts:,} of them not to its lowest value)")  # fmt: skip
+    reading = (
+        "the record within a step (step_record_index in BDF 1.3)"
+        if counts_records
+        else "the program's step (step_id in BDF 1.3)"
+    )
+    report.derivations.append(
+        f"step_index read as {reading}: in {rows:,} rows it counts up by one {counting:,} "
+        f"times, keeps its value {keeping:,} times and goes down {restarts:,} times "
+        f"({odd_restarts:,} of them not to its lowest value)"
+    )
     return counts_records
 
 
@@ -93,7 +98,7 @@ def derive_steps(connection: duckdb.DuckDBPyConnection, columns: Columns, report
                sum(starts_step) OVER (ORDER BY line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS step_number,
                coalesce(elapsed - lag(elapsed) OVER (ORDER BY line), 0) AS duration
         FROM bounded
-    """)  # fmt: skip
+    """)
     merge_instant_steps(connection, report)
     labelled = "step_type" in columns.quantities
     # the current held over the step's time: a record of 0 s (merged into the step) holds none
@@ -109,17 +114,20 @@ def derive_steps(connection: duckdb.DuckDBPyConnection, columns: Columns, report
                              WHEN sum(current_ampere * duration) < 0 THEN 'Discharge'
                              WHEN avg(current_ampere) >= 0 THEN 'Charge' ELSE 'Discharge' END) AS step_type
         FROM bdf_records GROUP BY step_number
-    """)  # fmt: skip
+    """)
     connection.execute("DROP TABLE bdf_time")
     report.derivations.append(rule)
-    by_current = (f"Rest where every |current| <= {threshold:.3g} A ({REST_FRACTION:.1%} of the largest |current|), "
-                  f"else Charge or Discharge by the sign of the step's net charge")  # fmt: skip
+    by_current = (
+        f"Rest where every |current| <= {threshold:.3g} A ({REST_FRACTION:.1%} of the largest |current|), "
+        f"else Charge or Discharge by the sign of the step's net charge"
+    )
     if labelled:
-        named, total = connection.execute(
-            "SELECT count(labelled_type), count(*) FROM bdf_steps").fetchone()  # fmt: skip
-        report.derivations.append(f"step types: from the step_type label where it names a rest, charge or "
-                                  f"discharge ({named} of {total} steps; the label is kept in each record's "
-                                  f"metadata), else {by_current}")  # fmt: skip
+        named, total = connection.execute("SELECT count(labelled_type), count(*) FROM bdf_steps").fetchone()
+        report.derivations.append(
+            f"step types: from the step_type label where it names a rest, charge or "
+            f"discharge ({named} of {total} steps; the label is kept in each record's "
+            f"metadata), else {by_current}"
+        )
     else:
         report.derivations.append(f"step types: {by_current}")
     return threshold
@@ -155,15 +163,18 @@ def merge_instant_steps(connection: duckdb.DuckDBPyConnection, report: Report) -
         SELECT bdf_records.* REPLACE (dense_rank() OVER (ORDER BY merged.into_step) AS step_number)
         FROM bdf_records JOIN merged USING (step_number)
     """)
-    report.repairs.append(f"instant-step: {instant:,} steps draw current for 0 s (every record at the time of the "
-                          f"one before; first: line {first}): each merged into the step after it (the last into the "
-                          f"step before)")
+    report.repairs.append(
+        f"instant-step: {instant:,} steps draw current for 0 s (every record at the time of the "
+        f"one before; first: line {first}): each merged into the step after it (the last into the "
+        f"step before)"
+    )
 
 
 def label_step_type(label: str) -> str:
     """SQL: the pulse-telemetry step type a step_type label names (CC_CHG, CV_DCH, REST, OCV, ...), else NULL."""
-    cases = " ".join(f"WHEN regexp_matches(lower({label}), '{pattern}') THEN '{kind}'"
-                     for kind, pattern in STEP_TYPE_LABELS)  # fmt: skip
+    cases = " ".join(
+        f"WHEN regexp_matches(lower({label}), '{pattern}') THEN '{kind}'" for kind, pattern in STEP_TYPE_LABELS
+    )
     return f"CASE {cases} END"
 
 
@@ -189,20 +200,27 @@ def number_cycles(connection: duckdb.DuckDBPyConnection, columns: Columns, repor
                min(first_line) FILTER (WHERE cycle_decreases), any_value(opening)
         FROM bdf_step_cycles
     """).fetchone()
-    sequence = (f"a cycle starts at each {opening.lower()} step that follows a "
-                f"{'discharge' if opening == 'Charge' else 'charge'} step; rests stay in the cycle before them"
-                if opening else "no charge or discharge step: one cycle")  # fmt: skip
+    sequence = (
+        f"a cycle starts at each {opening.lower()} step that follows a "
+        f"{'discharge' if opening == 'Charge' else 'charge'} step; rests stay in the cycle before them"
+        if opening
+        else "no charge or discharge step: one cycle"
+    )
     use_file = "cycle_count" in columns.quantities
     if use_file and decreases:
         use_file = False
-        report.repairs.append(f"cycle-decreasing: cycle_count goes down {decreases:,} times (first: line "
-                              f"{first_decrease}): cycles derived from the step sequence instead; "
-                              f"{sequence}")  # fmt: skip
+        report.repairs.append(
+            f"cycle-decreasing: cycle_count goes down {decreases:,} times (first: line "
+            f"{first_decrease}): cycles derived from the step sequence instead; "
+            f"{sequence}"
+        )
     elif use_file and distinct == 1 and derived > 1:
         use_file = False
-        report.repairs.append(f"cycle-constant: cycle_count has one value on every row but the steps hold "
-                              f"{derived} charge/discharge cycles: cycles derived from the step sequence; "
-                              f"{sequence}")  # fmt: skip
+        report.repairs.append(
+            f"cycle-constant: cycle_count has one value on every row but the steps hold "
+            f"{derived} charge/discharge cycles: cycles derived from the step sequence; "
+            f"{sequence}"
+        )
     elif use_file:
         report.derivations.append("cycles: cycle_count as written by the cycler")
     else:

@@ -47,15 +47,18 @@ def increments_sql(columns: Columns, report: Report) -> tuple[str, str, str]:
         if counter in columns.quantities:
             previous.append(f", last_value({counter} IGNORE NULLS) OVER before AS previous_{counter}")
             increment = counter_increment(counter)
-            described.append(f"{target.replace('_', ' ')} from the cycler's {counter} (per-record increments; "
-                             f"a drop is a reset)")  # fmt: skip
+            described.append(
+                f"{target.replace('_', ' ')} from the cycler's {counter} (per-record increments; a drop is a reset)"
+            )
         elif target.startswith("capacity"):
             sign = -1 if "discharged" in target else 1
             # sample-and-hold on the right: each record's current over the interval before it, the rule that
             # reproduces cyclers' own counters best (docs/bdf.md, "Capacity from current: which rule, measured")
             increment = f"duration / 3600 * greatest({sign} * current_ampere, 0)"
-            described.append(f"{target.replace('_', ' ')} integrated from current (each record's current over "
-                             f"the interval before it)")
+            described.append(
+                f"{target.replace('_', ' ')} integrated from current (each record's current over "
+                f"the interval before it)"
+            )
         else:
             capacity = target.replace("energy", "capacity")
             increment = f"{capacity} * {interval_mean('voltage_volt')}"
@@ -69,8 +72,10 @@ def increments_sql(columns: Columns, report: Report) -> tuple[str, str, str]:
 def auxiliary_sql(columns: Columns, auxiliary: list[str]) -> str:
     if not auxiliary:
         return "NULL::MAP(VARCHAR, DOUBLE)"
-    entries = ", ".join(f"{{'key': {sql_string(key)}, 'value': {column}}}"
-                        for key, column in zip(columns.auxiliary, auxiliary, strict=True))  # fmt: skip
+    entries = ", ".join(
+        f"{{'key': {sql_string(key)}, 'value': {column}}}"
+        for key, column in zip(columns.auxiliary, auxiliary, strict=True)
+    )
     return f"map_from_entries(list_filter([{entries}], entry -> entry.value IS NOT NULL))"
 
 
@@ -79,8 +84,10 @@ def metadata_sql(columns: Columns) -> str:
     label where the file has one (so a step's statistics keep the cycler's own name of it)."""
     if "step_type" not in columns.quantities:
         return "$metadata"
-    return ("CASE WHEN step_label IS NULL THEN $metadata "
-            "ELSE CAST(json_merge_patch($metadata, json_object('step_type', step_label)) AS VARCHAR) END")
+    return (
+        "CASE WHEN step_label IS NULL THEN $metadata "
+        "ELSE CAST(json_merge_patch($metadata, json_object('step_type', step_label)) AS VARCHAR) END"
+    )
 
 
 def sql_string(text: str) -> str:
@@ -147,8 +154,9 @@ def telemetry_sql(columns: Columns, auxiliary: list[str], report: Report) -> str
     """
 
 
-def write_telemetry(connection: duckdb.DuckDBPyConnection, identity: Identity, select: str,
-                    parameters: dict[str, Any]) -> None:  # fmt: skip
+def write_telemetry(
+    connection: duckdb.DuckDBPyConnection, identity: Identity, select: str, parameters: dict[str, Any]
+) -> None:
     """Replace the test's telemetry and statistics in one transaction: all of it is written, or none."""
     telemetry = warehouse.quoted(next(table for table in config.source_tables() if table.name == "telemetry"))
     test = {"device_id": identity.device_id, "test_id": identity.test_id}

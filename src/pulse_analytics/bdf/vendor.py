@@ -32,8 +32,9 @@ def neware(path: Path) -> tuple[pandas.DataFrame, str]:
     step = frame["Step"]
     step_time = frame["Time"].astype("float64")
     clock = (frame["Timestamp"] - frame["Timestamp"].iloc[0]).dt.total_seconds()
-    starts = pandas.DataFrame({"clock": clock.groupby(step, sort=False).first(),
-                               "length": step_time.groupby(step, sort=False).last()})  # fmt: skip
+    starts = pandas.DataFrame(
+        {"clock": clock.groupby(step, sort=False).first(), "length": step_time.groupby(step, sort=False).last()}
+    )
     offsets, end = [], 0.0
     for clock_start, length in zip(starts["clock"], starts["length"], strict=True):
         offsets.append(max(clock_start, end))
@@ -81,8 +82,10 @@ def as_bdf(path: Path, folder: Path) -> Iterator[tuple[Path, str]]:
     except BdfError:
         raise
     except Exception as error:  # the library's own error: name the file, the format and the library
-        raise BdfError(f"{path}: could not be read as a {kind} file ({type(error).__name__}: {error}); check "
-                       f"that the file is complete, or export it as CSV from the cycler's software") from error
+        raise BdfError(
+            f"{path}: could not be read as a {kind} file ({type(error).__name__}: {error}); check "
+            f"that the file is complete, or export it as CSV from the cycler's software"
+        ) from error
     converted = folder / f"{stem(path)}.bdf.csv"
     frame.to_csv(converted, index=False)
     sidecar = sidecar_path(path.with_name(stem(path) + ".bdf.csv"))

@@ -18,14 +18,22 @@ QUANTITIES = {
     "step_record_index": "Step Record Index / 1",
     "step_type": "Step Type",
     "step_time_second": "Step Time / s",
-    **{f"{scope}{kind}_{quantity}": f"{label_scope}{label_kind} {label} / {unit}"
-       for scope, label_scope in (("", ""), ("step_", "Step "), ("cycle_", "Cycle "))
-       for kind, label_kind in (("charging", "Charging"), ("discharging", "Discharging"), ("net", "Net"),
-                                ("cumulative", "Cumulative"))
-       for quantity, label, unit in (("capacity_ah", "Capacity", "Ah"), ("energy_wh", "Energy", "Wh"))},
-    **{f"schedule_{kind}_{quantity}": f"Schedule {label_kind} {label} / {unit}"
-       for kind, label_kind in (("charging", "Charging"), ("discharging", "Discharging"))
-       for quantity, label, unit in (("capacity_ah", "Capacity", "Ah"), ("energy_wh", "Energy", "Wh"))},
+    **{
+        f"{scope}{kind}_{quantity}": f"{label_scope}{label_kind} {label} / {unit}"
+        for scope, label_scope in (("", ""), ("step_", "Step "), ("cycle_", "Cycle "))
+        for kind, label_kind in (
+            ("charging", "Charging"),
+            ("discharging", "Discharging"),
+            ("net", "Net"),
+            ("cumulative", "Cumulative"),
+        )
+        for quantity, label, unit in (("capacity_ah", "Capacity", "Ah"), ("energy_wh", "Energy", "Wh"))
+    },
+    **{
+        f"schedule_{kind}_{quantity}": f"Schedule {label_kind} {label} / {unit}"
+        for kind, label_kind in (("charging", "Charging"), ("discharging", "Discharging"))
+        for quantity, label, unit in (("capacity_ah", "Capacity", "Ah"), ("energy_wh", "Energy", "Wh"))
+    },
     "power_watt": "Power / W",
     "internal_resistance_ohm": "Internal Resistance / ohm",
     "dc_internal_resistance_ohm": "DC Internal Resistance / ohm",
@@ -80,9 +88,12 @@ AUXILIARY_KEYS = {
     "step_time_second": "step_time__s",
     "step_capacity_ah": "step_capacity__Ah",
     "step_energy_wh": "step_energy__Wh",
-    **{f"{scope}{kind}_{quantity}": f"{scope}{kind}_{quantity.split('_')[0]}__{unit}"
-       for scope in ("", "step_", "cycle_", "schedule_") for kind in ("charging", "discharging", "net", "cumulative")
-       for quantity, unit in (("capacity_ah", "Ah"), ("energy_wh", "Wh"))},
+    **{
+        f"{scope}{kind}_{quantity}": f"{scope}{kind}_{quantity.split('_')[0]}__{unit}"
+        for scope in ("", "step_", "cycle_", "schedule_")
+        for kind in ("charging", "discharging", "net", "cumulative")
+        for quantity, unit in (("capacity_ah", "Ah"), ("energy_wh", "Wh"))
+    },
 }
 # Other spellings of units in labels (lower case) -> the BDF spelling.
 UNIT_SPELLINGS = {"°c": "degc", "celsius": "degc", "deg c": "degc", "ω": "ohm"}

@@ -37,8 +37,11 @@ if TYPE_CHECKING:
     Target = DuckDB | Trino
 
 QUERY_CHILD = "pulse_analytics.bench.query_child"
-PART_NUMBERS = {"part_cycle_number": "cycle_number", "part_step_number": "step_number",
-                "part_record_number": "record_number"}  # fmt: skip
+PART_NUMBERS = {
+    "part_cycle_number": "cycle_number",
+    "part_step_number": "step_number",
+    "part_record_number": "record_number",
+}
 # Telemetry-mart columns read from a record's auxiliary map, by key (dbt var temperature_auxiliary_key's default).
 FROM_AUXILIARY = {"temperature__c": "temperature__C"}
 
@@ -57,9 +60,12 @@ class Size:
 
     def env(self) -> dict[str, str]:
         """The environment of the processes working on this size (their own dbt target and log folders)."""
-        return {**dbt.dbt_environment(), config.PREFIX + "WAREHOUSE_DIR": str(self.directory),
-                "DBT_TARGET_PATH": str(self.directory / "dbt-target"),
-                "DBT_LOG_PATH": str(self.directory / "dbt-logs")}  # fmt: skip
+        return {
+            **dbt.dbt_environment(),
+            config.PREFIX + "WAREHOUSE_DIR": str(self.directory),
+            "DBT_TARGET_PATH": str(self.directory / "dbt-target"),
+            "DBT_LOG_PATH": str(self.directory / "dbt-logs"),
+        }
 
 
 @dataclass(frozen=True)
@@ -114,8 +120,10 @@ def generator_fingerprint() -> str:
 def describe_data(size: Size) -> dict[str, Any]:
     connection = warehouse.connect_analytics(read_only=True, warehouse_dir=size.directory)
     try:
-        counts = {name: connection.execute(f"select count(*) from {source(name)}").fetchone()[0]
-                  for name in ("telemetry", "statistics_step", "statistics_cycle")}  # fmt: skip
+        counts = {
+            name: connection.execute(f"select count(*) from {source(name)}").fetchone()[0]
+            for name in ("telemetry", "statistics_step", "statistics_cycle")
+        }
     finally:
         connection.close()
     files = {path.name: path.stat().st_size for path in sorted(size.directory.glob("*.duckdb"))}
@@ -132,11 +140,13 @@ def dbt_timings(size: Size, target: Target, runs: int) -> dict[str, Any]:
     for command in ("build", "run"):
         step(f"Timing `dbt {command}` on {target.name} at {size.rows:,} rows ({runs} runs)")
         timings = [dbt_once(size, target, command) for _ in range(runs)]
-        results[command] = {**summary([timing["seconds"] for timing in timings]),
-                            "models_seconds": summary([timing["models_seconds"] for timing in timings]),
-                            "tests_seconds": summary([timing["tests_seconds"] for timing in timings]),
-                            "nodes": timings[-1]["nodes"],
-                            "peak_rss_bytes": max(timing["peak_rss_bytes"] for timing in timings)}  # fmt: skip
+        results[command] = {
+            **summary([timing["seconds"] for timing in timings]),
+            "models_seconds": summary([timing["models_seconds"] for timing in timings]),
+            "tests_seconds": summary([timing["tests_seconds"] for timing in timings]),
+            "nodes": timings[-1]["nodes"],
+            "peak_rss_bytes": max(timing["peak_rss_bytes"] for timing in timings),
+        }
     return results
 
 
@@ -146,15 +156,21 @@ def dbt_once(size: Size, target: Target, command: str) -> dict[str, Any]:
     results_file.unlink(missing_ok=True)
     result = run_child(dbt.dbt_command(command, target.name), env=env, cwd=dbt.project_dir())
     if result.exit_code != 0 or not results_file.exists():
-        raise PulseError(f"`dbt {command}` failed on {target.name} at {size.rows:,} rows; its output ends:\n"
-                         f"{result.stdout[-3000:]}")  # fmt: skip
+        raise PulseError(
+            f"`dbt {command}` failed on {target.name} at {size.rows:,} rows; its output ends:\n{result.stdout[-3000:]}"
+        )
     nodes = json.loads(results_file.read_text())["results"]
     per_kind = {"model": 0.0, "test": 0.0}
     for node in nodes:
         kind = node["unique_id"].split(".")[0]
         per_kind[kind] = per_kind.get(kind, 0.0) + node["execution_time"]
-    return {"seconds": result.seconds, "models_seconds": per_kind["model"], "tests_seconds": per_kind["test"],
-            "nodes": len(nodes), "peak_rss_bytes": result.peak_rss_bytes}  # fmt: skip
+    return {
+        "seconds": result.seconds,
+        "models_seconds": per_kind["model"],
+        "tests_seconds": per_kind["test"],
+        "nodes": len(nodes),
+        "peak_rss_bytes": result.peak_rss_bytes,
+    }
 
 
 # --- queries ------------------------------------------------------------------------------------------------------
@@ -170,16 +186,24 @@ def warehouse_queries(size: Size, target: Target) -> list[Query]:
         part_filter = f"part_id = {literal(part_id)}"
         test_filter = f"device_id = {literal(device_id)} and test_id = {literal(test_id)}"
         return [
-            Query(f"part_telemetry, one part ({part_id}, {len(part_tests)} tests)", "selection",
-                  f"select * from {view('part_telemetry')} where {part_filter}",
-                  selection_bound(connection, "part_telemetry", "part_statistics_cycle", part_filter, part_tests,
-                                  target), "base tables"),
-            Query(f"test_telemetry, one test ({test_id})", "selection",
-                  f"select * from {view('test_telemetry')} where {test_filter}",
-                  selection_bound(connection, "test_telemetry", "test_statistics_cycle", test_filter,
-                                  [(device_id, test_id)], target), "base tables"),
+            Query(
+                f"part_telemetry, one part ({part_id}, {len(part_tests)} tests)",
+                "selection",
+                f"select * from {view('part_telemetry')} where {part_filter}",
+                selection_bound(connection, "part_telemetry", "part_statistics_cycle", part_filter, part_tests, target),
+                "base tables",
+            ),
+            Query(
+                f"test_telemetry, one test ({test_id})",
+                "selection",
+                f"select * from {view('test_telemetry')} where {test_filter}",
+                selection_bound(
+                    connection, "test_telemetry", "test_statistics_cycle", test_filter, [(device_id, test_id)], target
+                ),
+                "base tables",
+            ),
             *aggregates(),
-        ]  # fmt: skip
+        ]
     finally:
         connection.close()
 
@@ -190,7 +214,7 @@ def busiest_part(connection: Any) -> tuple[str, list[tuple[str, str]]]:
         f"select links.part_id, links.device_id, links.test_id, count(*) as records from {source('telemetry')} as t "
         f"inner join {source('device_test_part')} as links on t.device_id = links.device_id "
         f"and t.test_id = links.test_id group by all order by all"
-    ).fetchall()  # fmt: skip
+    ).fetchall()
     if not rows:
         raise PulseError(f"no telemetry of a test linked to a part in {source('device_test_part')}.")
     parts: dict[str, list[tuple[str, str, int]]] = {}
@@ -200,8 +224,9 @@ def busiest_part(connection: Any) -> tuple[str, list[tuple[str, str]]]:
     return part_id, [(device_id, test_id) for device_id, test_id, _ in parts[part_id]]
 
 
-def selection_bound(connection: Any, view_name: str, constants_view: str, where: str, tests: list[tuple[str, str]],
-                    target: Target) -> str:
+def selection_bound(
+    connection: Any, view_name: str, constants_view: str, where: str, tests: list[tuple[str, str]], target: Target
+) -> str:
     """The base-table lower bound of `select * from <view> where <where>` (see the module doc), in `target`'s SQL."""
     described = connection.execute(f"describe select * from {view(view_name)}").fetchall()
     types = {name: kind for name, kind, *_ in described}
@@ -211,18 +236,19 @@ def selection_bound(connection: Any, view_name: str, constants_view: str, where:
     values = connection.execute(
         f"select distinct device_id, test_id{''.join(', ' + name for name in constants)} "
         f"from {view(constants_view)} where {where}"
-    ).fetchall()  # fmt: skip
+    ).fetchall()
     shifts: dict[tuple[str, str], list[int]] = {(row[0], row[1]): [] for row in values}
     if numbers:
         shift_columns = ", ".join(f"min({name}) - min({PART_NUMBERS[name]})" for name in numbers)
         for device_id, test_id, *row in connection.execute(
-                f"select device_id, test_id, {shift_columns} from {view(view_name)} where {where} group by all"
-        ).fetchall():  # fmt: skip
+            f"select device_id, test_id, {shift_columns} from {view(view_name)} where {where} group by all"
+        ).fetchall():
             shifts[(device_id, test_id)] = row
     if sorted(shifts) != sorted(tests):
         raise PulseError(f"{view(constants_view)} has no single row of metadata for each of {tests}.")
-    rows = ", ".join("(" + ", ".join(literal(value) for value in (*row, *shifts[(row[0], row[1])])) + ")"
-                     for row in values)  # fmt: skip
+    rows = ", ".join(
+        "(" + ", ".join(literal(value) for value in (*row, *shifts[(row[0], row[1])])) + ")" for row in values
+    )
     names = ["test_device_id", "test_test_id", *constants, *(f"{name}_shift" for name in numbers)]
     select = []
     for name, kind in types.items():
@@ -235,9 +261,11 @@ def selection_bound(connection: Any, view_name: str, constants_view: str, where:
         else:
             select.append(f"cast(k.{name} as {target.sql_type(kind)}) as {name}")
     keys = " or ".join(f"(t.device_id = {literal(device)} and t.test_id = {literal(test)})" for device, test in tests)
-    return (f"select {', '.join(select)} from {source('telemetry')} as t "
-            f"inner join (values {rows}) as k({', '.join(names)}) "
-            f"on t.device_id = k.test_device_id and t.test_id = k.test_test_id where {keys}")  # fmt: skip
+    return (
+        f"select {', '.join(select)} from {source('telemetry')} as t "
+        f"inner join (values {rows}) as k({', '.join(names)}) "
+        f"on t.device_id = k.test_device_id and t.test_id = k.test_test_id where {keys}"
+    )
 
 
 def aggregates() -> list[Query]:
@@ -245,28 +273,42 @@ def aggregates() -> list[Query]:
     links = source("device_test_part")
 
     def bound(table: str, columns: str) -> str:
-        return (f"select links.part_id, count(*), {columns} from {source(table)} as s inner join {links} as links "
-                f"on s.device_id = links.device_id and s.test_id = links.test_id group by links.part_id")  # fmt: skip
+        return (
+            f"select links.part_id, count(*), {columns} from {source(table)} as s inner join {links} as links "
+            f"on s.device_id = links.device_id and s.test_id = links.test_id group by links.part_id"
+        )
 
     return [
-        Query("part_telemetry, all parts aggregated", "aggregate",
-              f"select part_id, count(*), max(part_cycle_number), max(part_step_number), max(part_record_number), "
-              f"avg(voltage__v) from {view('part_telemetry')} group by part_id",
-              bound("telemetry", 'max(s.cycle_number), max(s.step_number), max(s.record_number), avg(s."voltage__V")'),
-              "base tables"),
-        Query("part_statistics_step, all parts aggregated", "aggregate",
-              f"select part_id, count(*), max(part_cycle_number), max(part_step_number), "
-              f"avg(time_averaged_voltage__v) from {view('part_statistics_step')} group by part_id",
-              bound("statistics_step", 'max(s.cycle_number), max(s.step_number), avg(s."time_averaged_voltage__V")'),
-              "base tables"),
-        Query("part_statistics_cycle, all parts aggregated", "aggregate",
-              f"select part_id, count(*), max(part_cycle_number), min(capacity_retention), "
-              f"max(equivalent_full_cycles), avg(coulombic_efficiency) from {view('part_statistics_cycle')} "
-              f"group by part_id",
-              bound("statistics_cycle", 'max(s.cycle_number), min(s."discharge_capacity__Ah"), '
-                    'max(s."charge_capacity__Ah"), avg(s."discharge_capacity__Ah" / s."charge_capacity__Ah")'),
-              "base tables"),
-    ]  # fmt: skip
+        Query(
+            "part_telemetry, all parts aggregated",
+            "aggregate",
+            f"select part_id, count(*), max(part_cycle_number), max(part_step_number), max(part_record_number), "
+            f"avg(voltage__v) from {view('part_telemetry')} group by part_id",
+            bound("telemetry", 'max(s.cycle_number), max(s.step_number), max(s.record_number), avg(s."voltage__V")'),
+            "base tables",
+        ),
+        Query(
+            "part_statistics_step, all parts aggregated",
+            "aggregate",
+            f"select part_id, count(*), max(part_cycle_number), max(part_step_number), "
+            f"avg(time_averaged_voltage__v) from {view('part_statistics_step')} group by part_id",
+            bound("statistics_step", 'max(s.cycle_number), max(s.step_number), avg(s."time_averaged_voltage__V")'),
+            "base tables",
+        ),
+        Query(
+            "part_statistics_cycle, all parts aggregated",
+            "aggregate",
+            f"select part_id, count(*), max(part_cycle_number), min(capacity_retention), "
+            f"max(equivalent_full_cycles), avg(coulombic_efficiency) from {view('part_statistics_cycle')} "
+            f"group by part_id",
+            bound(
+                "statistics_cycle",
+                'max(s.cycle_number), min(s."discharge_capacity__Ah"), '
+                'max(s."charge_capacity__Ah"), avg(s."discharge_capacity__Ah" / s."charge_capacity__Ah")',
+            ),
+            "base tables",
+        ),
+    ]
 
 
 def literal(value: Any) -> str:
@@ -297,21 +339,44 @@ def time_queries(size: Size, target: Target, queries: list[Query], runs: int) ->
         step(f"Query {number}/{len(queries)} on {target.name} at {size.rows:,} rows: {query.name}")
         on_bound = target.connection(size, stored_copy=query.bound_on_copy)
         load = load_average()
-        on_view, bound = run_python(QUERY_CHILD, {
-            "queries": [{"connection": target.connection(size), "sql": query.sql},
-                        {"connection": on_bound, "sql": query.bound_sql}],
-            "runs": runs, "warmups": 1, "profile": [0]})[0]  # fmt: skip
+        on_view, bound = run_python(
+            QUERY_CHILD,
+            {
+                "queries": [
+                    {"connection": target.connection(size), "sql": query.sql},
+                    {"connection": on_bound, "sql": query.bound_sql},
+                ],
+                "runs": runs,
+                "warmups": 1,
+                "profile": [0],
+            },
+        )[0]
         sides = {}
-        for side, result, connection, sql in (("view", on_view, target.connection(size), query.sql),
-                                              ("lower_bound", bound, on_bound, query.bound_sql)):
-            memory = ({"peak_memory_bytes": result["peak_memory_bytes"]} if "peak_memory_bytes" in result
-                      else {"peak_rss_bytes": peak_rss_bytes(connection, sql)})  # fmt: skip
-            sides[side] = {**summary(result["seconds"]), "rows": result["rows"], "columns": result["columns"],
-                           **memory, "load_average": load, "sql": sql,
-                           **({"profile": result["profile"]} if "profile" in result else {})}  # fmt: skip
-        entry = {"name": query.name, "group": query.group, "view": sides["view"],
-                 "lower_bound": {**sides["lower_bound"], "method": query.bound_method},
-                 "ratio": round(sides["view"]["median"] / sides["lower_bound"]["median"], 2)}  # fmt: skip
+        for side, result, connection, sql in (
+            ("view", on_view, target.connection(size), query.sql),
+            ("lower_bound", bound, on_bound, query.bound_sql),
+        ):
+            memory = (
+                {"peak_memory_bytes": result["peak_memory_bytes"]}
+                if "peak_memory_bytes" in result
+                else {"peak_rss_bytes": peak_rss_bytes(connection, sql)}
+            )
+            sides[side] = {
+                **summary(result["seconds"]),
+                "rows": result["rows"],
+                "columns": result["columns"],
+                **memory,
+                "load_average": load,
+                "sql": sql,
+                **({"profile": result["profile"]} if "profile" in result else {}),
+            }
+        entry = {
+            "name": query.name,
+            "group": query.group,
+            "view": sides["view"],
+            "lower_bound": {**sides["lower_bound"], "method": query.bound_method},
+            "ratio": round(sides["view"]["median"] / sides["lower_bound"]["median"], 2),
+        }
         if on_view["rows"] != bound["rows"]:
             entry["note"] = f"the lower bound returned {bound['rows']} rows, the view {on_view['rows']}"
         measured.append(entry)
@@ -320,8 +385,7 @@ def time_queries(size: Size, target: Target, queries: list[Query], runs: int) ->
 
 def peak_rss_bytes(connection: dict[str, Any], sql: str | list[str]) -> int:
     """Peak memory of a child that runs the query once, alone."""
-    result, _ = run_python(QUERY_CHILD, {"queries": [{"connection": connection, "sql": sql}], "runs": 1,
-                                         "warmups": 0})  # fmt: skip
+    result, _ = run_python(QUERY_CHILD, {"queries": [{"connection": connection, "sql": sql}], "runs": 1, "warmups": 0})
     return int(result[0]["peak_rss_bytes"])
 
 
@@ -358,8 +422,12 @@ def store_copies(size: Size, view_names: list[str]) -> Path:
 def view_names(size: Size) -> list[str]:
     connection = warehouse.connect_analytics(read_only=True, warehouse_dir=size.directory)
     try:
-        return [row[0] for row in connection.execute(
-            "select view_name from duckdb_views() where database_name = ? and schema_name = ? and not internal",
-            [config.get("TARGET_CATALOG"), config.get("TARGET_SCHEMA")]).fetchall()]  # fmt: skip
+        return [
+            row[0]
+            for row in connection.execute(
+                "select view_name from duckdb_views() where database_name = ? and schema_name = ? and not internal",
+                [config.get("TARGET_CATALOG"), config.get("TARGET_SCHEMA")],
+            ).fetchall()
+        ]
     finally:
         connection.close()

@@ -78,8 +78,12 @@ def run_python(module: str, payload: dict[str, Any], env: dict[str, str] | None 
 
 def summary(seconds: list[float]) -> dict[str, Any]:
     """Median and spread of repeated timings (all runs kept)."""
-    return {"seconds": [round(value, 4) for value in seconds], "median": round(statistics.median(seconds), 4),
-            "min": round(min(seconds), 4), "max": round(max(seconds), 4)}  # fmt: skip
+    return {
+        "seconds": [round(value, 4) for value in seconds],
+        "median": round(statistics.median(seconds), 4),
+        "min": round(min(seconds), 4),
+        "max": round(max(seconds), 4),
+    }
 
 
 def load_average() -> list[float]:

@@ -94,8 +94,9 @@ class TrinoSession:
     def __init__(self, host: str, port: int, user: str) -> None:
         import trino
 
-        self.connection = trino.dbapi.connect(host=host, port=port, user=user, catalog=config.get("TARGET_CATALOG"),
-                                              schema=config.get("TARGET_SCHEMA"))  # fmt: skip
+        self.connection = trino.dbapi.connect(
+            host=host, port=port, user=user, catalog=config.get("TARGET_CATALOG"), schema=config.get("TARGET_SCHEMA")
+        )
         self.peak_memory_bytes: int | None = 0
         self.stats: dict[str, Any] = {}
 
@@ -115,9 +116,14 @@ class TrinoSession:
     def profile(self, sql: str) -> dict[str, Any]:
         """One more run: Trino's statistics of the query (its own timings, the rows and bytes it read, its memory)."""
         self.execute([sql])
-        names = {"elapsed_ms": "elapsedTimeMillis", "planning_ms": "planningTimeMillis", "cpu_ms": "cpuTimeMillis",
-                 "processed_rows": "processedRows", "processed_bytes": "processedBytes",
-                 "peak_memory_bytes": "peakMemoryBytes"}  # fmt: skip
+        names = {
+            "elapsed_ms": "elapsedTimeMillis",
+            "planning_ms": "planningTimeMillis",
+            "cpu_ms": "cpuTimeMillis",
+            "processed_rows": "processedRows",
+            "processed_bytes": "processedBytes",
+            "peak_memory_bytes": "peakMemoryBytes",
+        }
         return {"trino": {name: self.stats.get(key) for name, key in names.items()}}
 
     def close(self) -> None:
@@ -143,8 +149,14 @@ def collect(node: dict[str, Any], into: list[dict[str, Any]]) -> None:
     if name:
         extra = node.get("extra_info") or {}
         detail = extra.get("Table") or extra.get("Join Type") or extra.get("Projections") or ""
-        into.append({"operator": name.strip(), "detail": str(detail)[:120], "rows": node.get("operator_cardinality"),
-                     "seconds": round(node.get("operator_timing", 0.0), 4)})  # fmt: skip
+        into.append(
+            {
+                "operator": name.strip(),
+                "detail": str(detail)[:120],
+                "rows": node.get("operator_cardinality"),
+                "seconds": round(node.get("operator_timing", 0.0), 4),
+            }
+        )
     for child in node.get("children", []):
         collect(child, into)
 

@@ -63,37 +63,63 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     selections = [query for query in size["queries"] if query["name"].startswith("part_telemetry, one part")]
     ratio = selections[0]["ratio"] if selections else None
     found: list[tuple[str, str, bool | None]] = [
-        (f"One part's telemetry from part_telemetry within {TARGETS['ratio']:g}x of its lower bound ({rows})",
-         f"{ratio}x" if ratio is not None else "not measured", None if ratio is None else ratio <= TARGETS["ratio"]),
-    ]  # fmt: skip
+        (
+            f"One part's telemetry from part_telemetry within {TARGETS['ratio']:g}x of its lower bound ({rows})",
+            f"{ratio}x" if ratio is not None else "not measured",
+            None if ratio is None else ratio <= TARGETS["ratio"],
+        ),
+    ]
     superset = size.get("superset")
     if superset:
         slowest = slowest_render(superset["dashboards"])
         cached = slowest_render(superset.get("dashboards_cached", []))
-        with_cache = (f"; with the data cache on: {cached['title']}, {seconds(cached['settled']['median'])} s"
-                      if cached else "")  # fmt: skip
-        found.append((f"Every dashboard fully rendered in under {TARGETS['dashboard_s']:g} s, warm ({rows})",
-                      f"slowest, no data cache (the default): {slowest['title']}, "
-                      f"{seconds(slowest['settled']['median'])} s (median){with_cache}",
-                      slowest["settled"]["median"] < TARGETS["dashboard_s"]))  # fmt: skip
+        with_cache = (
+            f"; with the data cache on: {cached['title']}, {seconds(cached['settled']['median'])} s" if cached else ""
+        )
+        found.append(
+            (
+                f"Every dashboard fully rendered in under {TARGETS['dashboard_s']:g} s, warm ({rows})",
+                f"slowest, no data cache (the default): {slowest['title']}, "
+                f"{seconds(slowest['settled']['median'])} s (median){with_cache}",
+                slowest["settled"]["median"] < TARGETS["dashboard_s"],
+            )
+        )
         chart = max(superset["charts"], key=lambda entry: entry["api"]["median"])
-        found.append((f"Every chart's query under {TARGETS['chart_s']:g} s, warm ({rows})",
-                      f"slowest: {chart['chart']} ({chart['dashboard']}), {seconds(chart['api']['median'])} s",
-                      chart["api"]["median"] < TARGETS["chart_s"]))  # fmt: skip
+        found.append(
+            (
+                f"Every chart's query under {TARGETS['chart_s']:g} s, warm ({rows})",
+                f"slowest: {chart['chart']} ({chart['dashboard']}), {seconds(chart['api']['median'])} s",
+                chart["api"]["median"] < TARGETS["chart_s"],
+            )
+        )
     else:
         found.append(("Dashboards and chart queries through Superset", "not measured (--skip-superset)", None))
     views = [entry["dbt"]["run"]["median"] for entry in results["sizes"]]
     build = size["dbt"]["build"]
-    per_size = ", ".join(f"{seconds(entry['dbt']['run']['median'])} s at {telemetry_rows(entry):,}"
-                         for entry in results["sizes"])  # fmt: skip
-    found.append((f"`dbt build` of all views under {TARGETS['dbt_views_s']:g} s, independent of size but for the "
-                  "data tests", f"views only (`dbt run`): {per_size} rows; whole build at {rows}: "
-                  f"{seconds(build['median'])} s, data tests {seconds(build['tests_seconds']['median'])} s of it",
-                  max(views) < TARGETS["dbt_views_s"]))  # fmt: skip
-    peak = max((query[side]["peak_rss_bytes"], query["name"]) for entry in results["sizes"]
-               for query in entry["queries"] for side in ("view", "lower_bound"))  # fmt: skip
-    found.append((f"Peak memory under {TARGETS['memory_bytes'] / GIB:g} GiB for any query",
-                  f"largest: {mebibytes(peak[0])} ({peak[1]})", peak[0] < TARGETS["memory_bytes"]))  # fmt: skip
+    per_size = ", ".join(
+        f"{seconds(entry['dbt']['run']['median'])} s at {telemetry_rows(entry):,}" for entry in results["sizes"]
+    )
+    found.append(
+        (
+            f"`dbt build` of all views under {TARGETS['dbt_views_s']:g} s, independent of size but for the data tests",
+            f"views only (`dbt run`): {per_size} rows; whole build at {rows}: "
+            f"{seconds(build['median'])} s, data tests {seconds(build['tests_seconds']['median'])} s of it",
+            max(views) < TARGETS["dbt_views_s"],
+        )
+    )
+    peak = max(
+        (query[side]["peak_rss_bytes"], query["name"])
+        for entry in results["sizes"]
+        for query in entry["queries"]
+        for side in ("view", "lower_bound")
+    )
+    found.append(
+        (
+            f"Peak memory under {TARGETS['memory_bytes'] / GIB:g} GiB for any query",
+            f"largest: {mebibytes(peak[0])} ({peak[1]})",
+            peak[0] < TARGETS["memory_bytes"],
+        )
+    )
     return found
 
 
@@ -129,7 +155,7 @@ def markdown(results: dict[str, Any]) -> str:
         *query_table(sizes, ("chart",), "Chart queries on the embedded DuckDB (the SQL Superset sends)"),
         *memory_table(sizes),
         *trino_tables(sizes),
-    ]  # fmt: skip
+    ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -141,11 +167,13 @@ def machine_lines(results: dict[str, Any]) -> list[str]:
     described = results["machine"]
     packages = ", ".join(f"{name} {value}" for name, value in described["packages"].items() if value)
     memory = described["memory_bytes"] / GIB if described["memory_bytes"] else 0
-    return [f"Machine: {described['cpu']}, {described['cores']} cores, {memory:.1f} GiB memory; {described['os']} "
-            f"(kernel {described['kernel']}); Python {described['python']}; {packages}; {described['chromium']}.",
-            "",
-            f"Load average (1, 5, 15 min) at the start: {results['load_average_start']}, at the end: "
-            f"{results.get('load_average_end')} (other processes shared the machine where it exceeds the cores)."]
+    return [
+        f"Machine: {described['cpu']}, {described['cores']} cores, {memory:.1f} GiB memory; {described['os']} "
+        f"(kernel {described['kernel']}); Python {described['python']}; {packages}; {described['chromium']}.",
+        "",
+        f"Load average (1, 5, 15 min) at the start: {results['load_average_start']}, at the end: "
+        f"{results.get('load_average_end')} (other processes shared the machine where it exceeds the cores).",
+    ]
 
 
 def query_table(sizes: list[dict[str, Any]], groups: tuple[str, ...], title: str) -> list[str]:
@@ -170,23 +198,39 @@ def query_table(sizes: list[dict[str, Any]], groups: tuple[str, ...], title: str
             for side in ("view", "lower_bound"):
                 cells.append(f"{after[side]['median'] / before[side]['median']:.1f}x" if before and after else "–")
         lines.append("| " + " | ".join(cells) + " |")
-    methods = sorted({query["lower_bound"]["method"] for size in sizes for query in size["queries"]
-                      if query["group"] in groups})  # fmt: skip
-    lines += ["", f"Lower bound: {', '.join(methods)} (docs/benchmarks.md). Growth: the median at one size over the "
-              "median at the size before.", ""]  # fmt: skip
-    notes = [f"- {query['name']} ({telemetry_rows(size):,} rows): {query['note']}" for size in sizes
-             for query in size["queries"] if query["group"] in groups and query.get("note")]  # fmt: skip
+    methods = sorted(
+        {query["lower_bound"]["method"] for size in sizes for query in size["queries"] if query["group"] in groups}
+    )
+    lines += [
+        "",
+        f"Lower bound: {', '.join(methods)} (docs/benchmarks.md). Growth: the median at one size over the "
+        "median at the size before.",
+        "",
+    ]
+    notes = [
+        f"- {query['name']} ({telemetry_rows(size):,} rows): {query['note']}"
+        for size in sizes
+        for query in size["queries"]
+        if query["group"] in groups and query.get("note")
+    ]
     return lines + notes + ([""] if notes else [])
 
 
 def dbt_table(sizes: list[dict[str, Any]]) -> list[str]:
-    lines = ["## dbt", "", "| Telemetry rows | `dbt build` s | of which models s | of which data tests s | "
-             "`dbt run` (views only) s | peak memory |", "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    lines = [
+        "## dbt",
+        "",
+        "| Telemetry rows | `dbt build` s | of which models s | of which data tests s | "
+        "`dbt run` (views only) s | peak memory |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for size in sizes:
         build, views = size["dbt"]["build"], size["dbt"]["run"]
-        lines.append(f"| {telemetry_rows(size):,} | {spread(build)} | {seconds(build['models_seconds']['median'])} | "
-                     f"{seconds(build['tests_seconds']['median'])} | {spread(views)} | "
-                     f"{mebibytes(build['peak_rss_bytes'])} |")  # fmt: skip
+        lines.append(
+            f"| {telemetry_rows(size):,} | {spread(build)} | {seconds(build['models_seconds']['median'])} | "
+            f"{seconds(build['tests_seconds']['median'])} | {spread(views)} | "
+            f"{mebibytes(build['peak_rss_bytes'])} |"
+        )
     return [*lines, ""]
 
 
@@ -194,19 +238,35 @@ def superset_tables(sizes: list[dict[str, Any]]) -> list[str]:
     measured = [size for size in sizes if size.get("superset")]
     if not measured:
         return []
-    lines = [*render_table(measured, "dashboards", "## Superset (warm, no data cache: the default)"),
-             *render_table(measured, "dashboards_cached", "## Superset with its data cache on (a dashboard seen "
-                           "again: PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS)")]  # fmt: skip
-    errors = [f"- {dashboard['title']} ({telemetry_rows(size):,} rows): {error}" for size in measured
-              for dashboard in size["superset"]["dashboards"] for error in dashboard["chart_errors"]]  # fmt: skip
-    lines += ["All from the start of navigation, by the page's clock: page ready (DOMContentLoaded), the first "
-              "chart-data request sent and the last answered, every chart showing its content, and the chart canvases "
-              "no longer changing (ECharts animates its first draw).", ""]  # fmt: skip
+    lines = [
+        *render_table(measured, "dashboards", "## Superset (warm, no data cache: the default)"),
+        *render_table(
+            measured,
+            "dashboards_cached",
+            "## Superset with its data cache on (a dashboard seen again: PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS)",
+        ),
+    ]
+    errors = [
+        f"- {dashboard['title']} ({telemetry_rows(size):,} rows): {error}"
+        for size in measured
+        for dashboard in size["superset"]["dashboards"]
+        for error in dashboard["chart_errors"]
+    ]
+    lines += [
+        "All from the start of navigation, by the page's clock: page ready (DOMContentLoaded), the first "
+        "chart-data request sent and the last answered, every chart showing its content, and the chart canvases "
+        "no longer changing (ECharts animates its first draw).",
+        "",
+    ]
     if errors:
         lines += ["Charts that showed an error:", *errors, ""]
     header = "| Dashboard | Request | " + " | ".join(f"API s ({label(size)})" for size in measured)
-    lines += ["### Chart-data API (each request a dashboard sends, sent again through the REST API)", "",
-              header + " |", "|" + " --- |" * (2 + len(measured))]  # fmt: skip
+    lines += [
+        "### Chart-data API (each request a dashboard sends, sent again through the REST API)",
+        "",
+        header + " |",
+        "|" + " --- |" * (2 + len(measured)),
+    ]
     for chart in measured[0]["superset"]["charts"]:
         cells = [chart["dashboard"], chart["chart"]]
         for size in measured:
@@ -221,23 +281,35 @@ def render_table(measured: list[dict[str, Any]], key: str, title: str) -> list[s
     phases = ("page_ready", "first_request", "last_response", "loaded", "settled")
     if not measured[0]["superset"].get(key):
         return []
-    lines = [title, "", "| Dashboard | charts | telemetry rows | page ready s | first chart request s | "
-             "last chart answer s | charts loaded s | settled s |", "|" + " --- |" * 8]  # fmt: skip
+    lines = [
+        title,
+        "",
+        "| Dashboard | charts | telemetry rows | page ready s | first chart request s | "
+        "last chart answer s | charts loaded s | settled s |",
+        "|" + " --- |" * 8,
+    ]
     for dashboard in measured[0]["superset"][key]:
         for size in measured:
             found = {entry["slug"]: entry for entry in size["superset"].get(key, [])}.get(dashboard["slug"])
             if found:
-                cells = [dashboard["title"], str(dashboard["charts"]), f"{telemetry_rows(size):,}",
-                         *(spread(found[phase]) if phase in found else "–" for phase in phases)]  # fmt: skip
+                cells = [
+                    dashboard["title"],
+                    str(dashboard["charts"]),
+                    f"{telemetry_rows(size):,}",
+                    *(spread(found[phase]) if phase in found else "–" for phase in phases),
+                ]
                 lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 
 def memory_table(sizes: list[dict[str, Any]]) -> list[str]:
-    lines = ["## Peak memory (resident set, per process)", "",
-             "| Telemetry rows | measuring process alone | largest query (view) | largest query (bound) | "
-             "`pulse seed` | `dbt build` | Superset (largest process) | Chromium (largest process) |",
-             "|" + " --- |" * 8]
+    lines = [
+        "## Peak memory (resident set, per process)",
+        "",
+        "| Telemetry rows | measuring process alone | largest query (view) | largest query (bound) | "
+        "`pulse seed` | `dbt build` | Superset (largest process) | Chromium (largest process) |",
+        "|" + " --- |" * 8,
+    ]
     for size in sizes:
         view = max(size["queries"], key=lambda query: query["view"]["peak_rss_bytes"])
         bound = max(size["queries"], key=lambda query: query["lower_bound"]["peak_rss_bytes"])
@@ -245,14 +317,20 @@ def memory_table(sizes: list[dict[str, Any]]) -> list[str]:
         superset = max(memory.get("superset", {}).values(), default=None)
         chromium = max(memory.get("chromium", {}).values(), default=None)
         seed = size["seed"].get("peak_rss_bytes")
-        lines.append(f"| {telemetry_rows(size):,} | {mebibytes(size.get('query_baseline_rss_bytes'))} | "
-                     f"{mebibytes(view['view']['peak_rss_bytes'])} ({view['name']}) | "
-                     f"{mebibytes(bound['lower_bound']['peak_rss_bytes'])} ({bound['name']}) | {mebibytes(seed)} | "
-                     f"{mebibytes(size['dbt']['build']['peak_rss_bytes'])} | {mebibytes(superset)} | "
-                     f"{mebibytes(chromium)} |")  # fmt: skip
-    lines += ["", "Each query runs in a child process of its own: its peak includes the measuring process alone "
-              "(Python, DuckDB, pyarrow: the first column). Superset: gunicorn's master and workers; Chromium: browser "
-              "and renderer processes.", ""]  # fmt: skip
+        lines.append(
+            f"| {telemetry_rows(size):,} | {mebibytes(size.get('query_baseline_rss_bytes'))} | "
+            f"{mebibytes(view['view']['peak_rss_bytes'])} ({view['name']}) | "
+            f"{mebibytes(bound['lower_bound']['peak_rss_bytes'])} ({bound['name']}) | {mebibytes(seed)} | "
+            f"{mebibytes(size['dbt']['build']['peak_rss_bytes'])} | {mebibytes(superset)} | "
+            f"{mebibytes(chromium)} |"
+        )
+    lines += [
+        "",
+        "Each query runs in a child process of its own: its peak includes the measuring process alone "
+        "(Python, DuckDB, pyarrow: the first column). Superset: gunicorn's master and workers; Chromium: browser "
+        "and renderer processes.",
+        "",
+    ]
     return lines
 
 
@@ -266,27 +344,39 @@ def trino_tables(sizes: list[dict[str, Any]]) -> list[str]:
         return []
     lines = ["## DuckDB and Trino", "", *trino_setup(both), ""]
     queries = [(size, query, size["trino"]["queries"]) for size in both for query in size["queries"]]
-    lines += ["### Queries on the views, and their lower bounds", "",
-              "| Query | telemetry rows | DuckDB view s | Trino view s | Trino / DuckDB | DuckDB bound s | "
-              "Trino bound s | Trino view / bound | Trino's own: elapsed, planning, CPU s | Trino peak memory |",
-              "|" + " --- |" * 10]  # fmt: skip
+    lines += [
+        "### Queries on the views, and their lower bounds",
+        "",
+        "| Query | telemetry rows | DuckDB view s | Trino view s | Trino / DuckDB | DuckDB bound s | "
+        "Trino bound s | Trino view / bound | Trino's own: elapsed, planning, CPU s | Trino peak memory |",
+        "|" + " --- |" * 10,
+    ]
     for size, query, on_trino in queries:
         other = {entry["name"]: entry for entry in on_trino}.get(query["name"])
         if query["group"] == "chart" or other is None:
             continue
-        lines.append(f"| {query['name']} | {telemetry_rows(size):,} | {spread(query['view'])} | "
-                     f"{spread(other['view'])} | {times(other['view'], query['view'])} | "
-                     f"{spread(query['lower_bound'])} | {spread(other['lower_bound'])} | {other['ratio']}x | "
-                     f"{trino_own(other['view'])} | {mebibytes(other['view'].get('peak_memory_bytes'))} |")  # fmt: skip
-    lines += ["", "### Chart queries on the engine (the SQL each Superset sends, in its engine's dialect)", "",
-              "| Chart | telemetry rows | DuckDB s | Trino s | Trino / DuckDB | Trino on a stored copy s | "
-              "Trino's own: elapsed, planning, CPU s |", "|" + " --- |" * 7]  # fmt: skip
+        lines.append(
+            f"| {query['name']} | {telemetry_rows(size):,} | {spread(query['view'])} | "
+            f"{spread(other['view'])} | {times(other['view'], query['view'])} | "
+            f"{spread(query['lower_bound'])} | {spread(other['lower_bound'])} | {other['ratio']}x | "
+            f"{trino_own(other['view'])} | {mebibytes(other['view'].get('peak_memory_bytes'))} |"
+        )
+    lines += [
+        "",
+        "### Chart queries on the engine (the SQL each Superset sends, in its engine's dialect)",
+        "",
+        "| Chart | telemetry rows | DuckDB s | Trino s | Trino / DuckDB | Trino on a stored copy s | "
+        "Trino's own: elapsed, planning, CPU s |",
+        "|" + " --- |" * 7,
+    ]
     for size, query, on_trino in queries:
         other = {entry["name"]: entry for entry in on_trino}.get(query["name"])
         if query["group"] == "chart" and other is not None:
-            lines.append(f"| {query['name']} | {telemetry_rows(size):,} | {spread(query['view'])} | "
-                         f"{spread(other['view'])} | {times(other['view'], query['view'])} | "
-                         f"{spread(other['lower_bound'])} | {trino_own(other['view'])} |")  # fmt: skip
+            lines.append(
+                f"| {query['name']} | {telemetry_rows(size):,} | {spread(query['view'])} | "
+                f"{spread(other['view'])} | {times(other['view'], query['view'])} | "
+                f"{spread(other['lower_bound'])} | {trino_own(other['view'])} |"
+            )
     lines += ["", *trino_superset(both), *trino_dbt(both), *trino_memory(both)]
     return lines
 
@@ -301,76 +391,126 @@ def trino_setup(both: list[dict[str, Any]]) -> list[str]:
             loaded = f"`pulse load-trino` wrote {load['rows_written']:,} rows in {seconds(load.get('seconds'))} s"
         else:
             loaded = f"`pulse load-trino` found the data already there ({seconds(load.get('seconds'))} s)"
-        lines.append(f"- {telemetry_rows(size):,} telemetry rows: {loaded}; Trino's JVM (heap limit "
-                     f"{size['trino'].get('jvm_max_heap') or 'unknown'}) peaked at "
-                     f"{mebibytes(size['trino'].get('jvm_peak_rss_bytes'))} resident.")  # fmt: skip
-    return [*lines, "", "Trino: the native stack (one node, coordinator and worker in one JVM) on the same machine. A "
-            "Trino query is timed until the Python client (the one Superset uses) holds every row, through Trino's "
-            "HTTP protocol; a DuckDB query until its Arrow result is in memory in the same process. Trino's own "
-            "figures are from its statistics of the query (elapsed from its arrival, of which planning; CPU over all "
-            "threads); its peak memory is the query's, as Trino counts it."]  # fmt: skip
+        lines.append(
+            f"- {telemetry_rows(size):,} telemetry rows: {loaded}; Trino's JVM (heap limit "
+            f"{size['trino'].get('jvm_max_heap') or 'unknown'}) peaked at "
+            f"{mebibytes(size['trino'].get('jvm_peak_rss_bytes'))} resident."
+        )
+    return [
+        *lines,
+        "",
+        "Trino: the native stack (one node, coordinator and worker in one JVM) on the same machine. A "
+        "Trino query is timed until the Python client (the one Superset uses) holds every row, through Trino's "
+        "HTTP protocol; a DuckDB query until its Arrow result is in memory in the same process. Trino's own "
+        "figures are from its statistics of the query (elapsed from its arrival, of which planning; CPU over all "
+        "threads); its peak memory is the query's, as Trino counts it.",
+    ]
 
 
 def trino_superset(both: list[dict[str, Any]]) -> list[str]:
     measured = [size for size in both if size.get("superset") and size["trino"].get("superset")]
     if not measured:
         return []
-    lines = ["### Superset on each engine (warm; settled: the chart canvases no longer changing)", "",
-             "| Dashboard | telemetry rows | DuckDB settled s | Trino settled s | DuckDB last chart answer s | "
-             "Trino last chart answer s | with the data cache on: DuckDB s | Trino s |", "|" + " --- |" * 8]
+    lines = [
+        "### Superset on each engine (warm; settled: the chart canvases no longer changing)",
+        "",
+        "| Dashboard | telemetry rows | DuckDB settled s | Trino settled s | DuckDB last chart answer s | "
+        "Trino last chart answer s | with the data cache on: DuckDB s | Trino s |",
+        "|" + " --- |" * 8,
+    ]
     for size in measured:
         trino = {entry["slug"]: entry for entry in size["trino"]["superset"]["dashboards"]}
         cached = {entry["slug"]: entry for entry in size["superset"].get("dashboards_cached", [])}
         trino_cached = {entry["slug"]: entry for entry in size["trino"]["superset"].get("dashboards_cached", [])}
         for dashboard in size["superset"]["dashboards"]:
             other = trino.get(dashboard["slug"], {})
-            cells = [dashboard["title"], f"{telemetry_rows(size):,}", phase(dashboard, "settled"),
-                     phase(other, "settled"), phase(dashboard, "last_response"), phase(other, "last_response"),
-                     phase(cached.get(dashboard["slug"], {}), "settled"),
-                     phase(trino_cached.get(dashboard["slug"], {}), "settled")]  # fmt: skip
+            cells = [
+                dashboard["title"],
+                f"{telemetry_rows(size):,}",
+                phase(dashboard, "settled"),
+                phase(other, "settled"),
+                phase(dashboard, "last_response"),
+                phase(other, "last_response"),
+                phase(cached.get(dashboard["slug"], {}), "settled"),
+                phase(trino_cached.get(dashboard["slug"], {}), "settled"),
+            ]
             lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "| Dashboard | Request | telemetry rows | DuckDB API s | Trino API s | Trino / DuckDB |",
-              "|" + " --- |" * 6]  # fmt: skip
+    lines += [
+        "",
+        "| Dashboard | Request | telemetry rows | DuckDB API s | Trino API s | Trino / DuckDB |",
+        "|" + " --- |" * 6,
+    ]
     for size in measured:
         trino = {(entry["dashboard"], entry["chart"]): entry for entry in size["trino"]["superset"]["charts"]}
         for chart in size["superset"]["charts"]:
             other = trino.get((chart["dashboard"], chart["chart"]))
-            lines.append(f"| {chart['dashboard']} | {chart['chart']} | {telemetry_rows(size):,} | "
-                         f"{spread(chart['api'])} | {spread(other['api']) if other else '–'} | "
-                         f"{times(other['api'], chart['api']) if other else '–'} |")  # fmt: skip
+            lines.append(
+                f"| {chart['dashboard']} | {chart['chart']} | {telemetry_rows(size):,} | "
+                f"{spread(chart['api'])} | {spread(other['api']) if other else '–'} | "
+                f"{times(other['api'], chart['api']) if other else '–'} |"
+            )
     return [*lines, ""]
 
 
 def trino_dbt(both: list[dict[str, Any]]) -> list[str]:
-    lines = ["### dbt on each engine", "", "| Telemetry rows | engine | `dbt build` s | models, summed s | "
-             "data tests, summed s | `dbt run` (views only) s |", "|" + " --- |" * 6]  # fmt: skip
+    lines = [
+        "### dbt on each engine",
+        "",
+        "| Telemetry rows | engine | `dbt build` s | models, summed s | "
+        "data tests, summed s | `dbt run` (views only) s |",
+        "|" + " --- |" * 6,
+    ]
     for size in both:
         for engine, measured in (("DuckDB", size), ("Trino", size["trino"])):
             build, views = measured["dbt"]["build"], measured["dbt"]["run"]
-            lines.append(f"| {telemetry_rows(size):,} | {engine} | {spread(build)} | "
-                         f"{seconds(build['models_seconds']['median'])} | {seconds(build['tests_seconds']['median'])} "
-                         f"| {spread(views)} |")  # fmt: skip
-    return [*lines, "", "The sums add each model's and each data test's time from dbt's run_results.json. dbt runs one "
-            "at a time on DuckDB (`threads: 1`) and `PULSE_ANALYTICS_TRINO_THREADS` (4) at once on Trino, where a "
-            "test's time includes waiting for the others on the same 2 cores: there the sums exceed the build.", ""]
+            lines.append(
+                f"| {telemetry_rows(size):,} | {engine} | {spread(build)} | "
+                f"{seconds(build['models_seconds']['median'])} | {seconds(build['tests_seconds']['median'])} "
+                f"| {spread(views)} |"
+            )
+    return [
+        *lines,
+        "",
+        "The sums add each model's and each data test's time from dbt's run_results.json. dbt runs one "
+        "at a time on DuckDB (`threads: 1`) and `PULSE_ANALYTICS_TRINO_THREADS` (4) at once on Trino, where a "
+        "test's time includes waiting for the others on the same 2 cores: there the sums exceed the build.",
+        "",
+    ]
 
 
 def trino_memory(both: list[dict[str, Any]]) -> list[str]:
-    lines = ["### Peak memory on each engine", "", "| Telemetry rows | DuckDB: largest query (its process) | "
-             "Trino: largest query (Trino's count) | Trino's JVM (resident) | Superset on DuckDB | "
-             "Superset on Trino |", "|" + " --- |" * 6]  # fmt: skip
+    lines = [
+        "### Peak memory on each engine",
+        "",
+        "| Telemetry rows | DuckDB: largest query (its process) | "
+        "Trino: largest query (Trino's count) | Trino's JVM (resident) | Superset on DuckDB | "
+        "Superset on Trino |",
+        "|" + " --- |" * 6,
+    ]
     for size in both:
         duckdb = max(size["queries"], key=lambda query: query["view"]["peak_rss_bytes"])
         trino = max(size["trino"]["queries"], key=lambda query: query["view"].get("peak_memory_bytes") or 0)
-        supersets = [max(((measured.get("superset") or {}).get("peak_rss_bytes", {}).get("superset") or {}).values(),
-                         default=None) for measured in (size, size["trino"])]  # fmt: skip
-        lines.append(f"| {telemetry_rows(size):,} | {mebibytes(duckdb['view']['peak_rss_bytes'])} ({duckdb['name']}) "
-                     f"| {mebibytes(trino['view'].get('peak_memory_bytes'))} ({trino['name']}) | "
-                     f"{mebibytes(size['trino'].get('jvm_peak_rss_bytes'))} | {mebibytes(supersets[0])} | "
-                     f"{mebibytes(supersets[1])} |")  # fmt: skip
-    return [*lines, "", "DuckDB runs inside the measuring process, whose peak includes Python and the result; Trino "
-            "counts the memory a query reserved in its JVM; the JVM's own resident peak covers everything it did "
-            "since it started (load, dbt, every query), up to its heap limit and beyond it for its own code.", ""]
+        supersets = [
+            max(
+                ((measured.get("superset") or {}).get("peak_rss_bytes", {}).get("superset") or {}).values(),
+                default=None,
+            )
+            for measured in (size, size["trino"])
+        ]
+        lines.append(
+            f"| {telemetry_rows(size):,} | {mebibytes(duckdb['view']['peak_rss_bytes'])} ({duckdb['name']}) "
+            f"| {mebibytes(trino['view'].get('peak_memory_bytes'))} ({trino['name']}) | "
+            f"{mebibytes(size['trino'].get('jvm_peak_rss_bytes'))} | {mebibytes(supersets[0])} | "
+            f"{mebibytes(supersets[1])} |"
+        )
+    return [
+        *lines,
+        "",
+        "DuckDB runs inside the measuring process, whose peak includes Python and the result; Trino "
+        "counts the memory a query reserved in its JVM; the JVM's own resident peak covers everything it did "
+        "since it started (load, dbt, every query), up to its heap limit and beyond it for its own code.",
+        "",
+    ]
 
 
 def times(slower: dict[str, Any], faster: dict[str, Any]) -> str:
@@ -430,8 +570,11 @@ def superset_panel(axis: Any, sizes: list[dict[str, Any]], colors: list[str]) ->
         for size in measured:
             entry = {item["slug"]: item for item in size["superset"]["dashboards"]}[dashboard["slug"]]
             settled.append(entry["settled"]["median"])
-            charts = [chart["api"]["median"] for chart in size["superset"]["charts"]
-                      if chart["dashboard"] == dashboard["slug"]]  # fmt: skip
+            charts = [
+                chart["api"]["median"]
+                for chart in size["superset"]["charts"]
+                if chart["dashboard"] == dashboard["slug"]
+            ]
             slowest_chart.append(max(charts, default=0.0))
         axis.plot(rows, settled, "o-", color=color, label=f"{dashboard['title']}: rendered")
         axis.plot(rows, slowest_chart, "s--", color=color, alpha=0.6, label=f"{dashboard['title']}: slowest chart")

@@ -50,8 +50,7 @@ def parse_sizes(text: str) -> tuple[int, ...]:
         try:
             sizes.append(int(float(number) * factor))
         except ValueError:
-            raise PulseError(f"--rows '{text}': '{item.strip()}' is not a row count such as 1M or 1000000."
-                             ) from None  # fmt: skip
+            raise PulseError(f"--rows '{text}': '{item.strip()}' is not a row count such as 1M or 1000000.") from None
     return tuple(sizes)
 
 
@@ -60,12 +59,19 @@ def run(settings: Settings) -> dict[str, Any]:
     check(settings)
     measured_on = targets.parse(settings.target, settings.work_dir, settings.trino_server)
     results: dict[str, Any] = {
-        "generated": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine.describe(),
-        "settings": {"sizes": list(settings.sizes), "runs": settings.runs, "dbt_runs": settings.dbt_runs,
-                     "seed": settings.seed, "superset": settings.superset,
-                     "targets": [target.name for target in measured_on]},
-        "load_average_start": load_average(), "sizes": [],
-    }  # fmt: skip
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine.describe(),
+        "settings": {
+            "sizes": list(settings.sizes),
+            "runs": settings.runs,
+            "dbt_runs": settings.dbt_runs,
+            "seed": settings.seed,
+            "superset": settings.superset,
+            "targets": [target.name for target in measured_on],
+        },
+        "load_average_start": load_average(),
+        "sizes": [],
+    }
     server = superset_half.Server(settings.work_dir / "superset-state") if settings.superset else None
     started: engine.Size | None = None
     try:
@@ -107,8 +113,9 @@ def check(settings: Settings) -> None:
     settings.out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def measure_target(target: targets.Target, size: engine.Size, settings: Settings,
-                   server: superset_half.Server | None) -> dict[str, Any]:
+def measure_target(
+    target: targets.Target, size: engine.Size, settings: Settings, server: superset_half.Server | None
+) -> dict[str, Any]:
     """One target at one size: its data made queryable, dbt, the queries on the views with their lower bounds, and
     Superset synced to it (the dashboards, the chart-data requests, and their SQL timed on the engine)."""
     measured = target.prepare(size)
@@ -117,8 +124,9 @@ def measure_target(target: targets.Target, size: engine.Size, settings: Settings
     if server is not None:
         server.sync(size.directory, target.name, target.settings_for("superset"))
         measured["superset"] = superset_half.measure(server, size.directory, settings.runs)
-        measured["queries"].extend(engine.time_queries(size, target, chart_queries(size, target, measured["superset"]),
-                                                       settings.runs))  # fmt: skip
+        measured["queries"].extend(
+            engine.time_queries(size, target, chart_queries(size, target, measured["superset"]), settings.runs)
+        )
     measured.update(target.memory())
     return measured
 
@@ -129,6 +137,14 @@ def chart_queries(size: engine.Size, target: targets.Target, measured: dict[str,
     charts = [chart for chart in measured["charts"] if chart["sql"]]
     needed = sorted({name for chart in charts for name in superset_half.views_read(chart["sql"], names)})
     target.store_copies(size, needed)
-    return [engine.Query(f"{chart['dashboard']}: {chart['chart']}", "chart", chart["sql"],
-                         [target.on_stored_copy(sql, needed) for sql in chart["sql"]], "stored copy",
-                         bound_on_copy=True) for chart in charts]  # fmt: skip
+    return [
+        engine.Query(
+            f"{chart['dashboard']}: {chart['chart']}",
+            "chart",
+            chart["sql"],
+            [target.on_stored_copy(sql, needed) for sql in chart["sql"]],
+            "stored copy",
+            bound_on_copy=True,
+        )
+        for chart in charts
+    ]

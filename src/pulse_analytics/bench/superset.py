@@ -80,17 +80,25 @@ class Server:
         return superset_server.url(self.port)
 
     def env(self, warehouse_dir: Path) -> dict[str, str]:
-        return {**os.environ, **config.resolved_environment(), config.PREFIX + "WAREHOUSE_DIR": str(warehouse_dir),
-                config.PREFIX + "STATE_DIR": str(self.state_dir), config.PREFIX + "SUPERSET_PORT": str(self.port),
-                config.PREFIX + "SUPERSET_ADMIN_USER": self.admin[0],
-                config.PREFIX + "SUPERSET_ADMIN_PASSWORD": self.admin[1],
-                config.PREFIX + "SUPERSET_CACHE_SECONDS": str(self.cache_seconds), **self.settings}  # fmt: skip
+        return {
+            **os.environ,
+            **config.resolved_environment(),
+            config.PREFIX + "WAREHOUSE_DIR": str(warehouse_dir),
+            config.PREFIX + "STATE_DIR": str(self.state_dir),
+            config.PREFIX + "SUPERSET_PORT": str(self.port),
+            config.PREFIX + "SUPERSET_ADMIN_USER": self.admin[0],
+            config.PREFIX + "SUPERSET_ADMIN_PASSWORD": self.admin[1],
+            config.PREFIX + "SUPERSET_CACHE_SECONDS": str(self.cache_seconds),
+            **self.settings,
+        }
 
     def pulse(self, warehouse_dir: Path, *arguments: str) -> None:
         result = run_child([pulse_command(), *arguments], env=self.env(warehouse_dir))
         if result.exit_code != 0:
-            raise PulseError(f"`pulse {' '.join(arguments)}` failed for the benchmark's Superset "
-                             f"(state {self.state_dir}):\n{result.stderr[-3000:]}")  # fmt: skip
+            raise PulseError(
+                f"`pulse {' '.join(arguments)}` failed for the benchmark's Superset "
+                f"(state {self.state_dir}):\n{result.stderr[-3000:]}"
+            )
 
     def start(self, warehouse_dir: Path) -> None:
         step(f"Starting the benchmark's Superset at {self.url} (state {self.state_dir})")
@@ -199,8 +207,13 @@ def measure(server: Server, warehouse_dir: Path, runs: int) -> dict[str, Any]:
         cache_files = len(list(server.files.cache.glob("*")))  # the chart results kept: the cache was used
     finally:
         server.restart(warehouse_dir, 0)
-    return {"dashboards": rendered, "dashboards_cached": cached, "cache_files": cache_files, "charts": charts,
-            "peak_rss_bytes": {"superset": superset_memory, "chromium": chromium_memory}}  # fmt: skip
+    return {
+        "dashboards": rendered,
+        "dashboards_cached": cached,
+        "cache_files": cache_files,
+        "charts": charts,
+        "peak_rss_bytes": {"superset": superset_memory, "chromium": chromium_memory},
+    }
 
 
 def render_dashboards(server: Server, runs: int) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, int]]:
@@ -215,8 +228,10 @@ def render_dashboards(server: Server, runs: int) -> tuple[list[dict[str, Any]], 
         page = chromium.new_page(viewport=browser.VIEWPORT)
         browser.login(page, server.url, *server.admin)
         for dashboard in dashboards():
-            step(f"Rendering dashboard '{dashboard.title}' ({dashboard.charts} charts, {cache}, {runs} runs after a "
-                 "warm-up)")  # fmt: skip
+            step(
+                f"Rendering dashboard '{dashboard.title}' ({dashboard.charts} charts, {cache}, {runs} runs after a "
+                "warm-up)"
+            )
             captured: list[dict[str, Any]] = []
             listener = partial(capture, into=captured)
             page.on("request", listener)
@@ -237,19 +252,28 @@ def capture(request: Any, into: list[dict[str, Any]]) -> None:
 
 def render(page: Any, base_url: str, dashboard: Dashboard) -> dict[str, Any]:
     page.goto(browser.dashboard_url(base_url, dashboard.slug))
-    handle = page.wait_for_function(RENDERED_JS, arg=dashboard.charts, timeout=browser.SETTLE_TIMEOUT_MS,
-                                    polling=POLL_MS)  # fmt: skip
+    handle = page.wait_for_function(
+        RENDERED_JS, arg=dashboard.charts, timeout=browser.SETTLE_TIMEOUT_MS, polling=POLL_MS
+    )
     return handle.json_value()
 
 
 def summarise_renders(dashboard: Dashboard, timings: list[dict[str, Any]]) -> dict[str, Any]:
     errors = sorted({error for timing in timings for error in timing["errors"]})
-    phases = {name: summary([timing[name] / 1000 for timing in timings])
-              for name in ("page_ready", "first_request", "last_response", "loaded", "settled")
-              if all(timing.get(name) is not None for timing in timings)}  # fmt: skip
-    return {"slug": dashboard.slug, "title": dashboard.title, "charts": dashboard.charts, **phases,
-            "chart_data_requests": timings[-1]["requests"], "chart_errors": errors,
-            "load_average": load_average()}  # fmt: skip
+    phases = {
+        name: summary([timing[name] / 1000 for timing in timings])
+        for name in ("page_ready", "first_request", "last_response", "loaded", "settled")
+        if all(timing.get(name) is not None for timing in timings)
+    }
+    return {
+        "slug": dashboard.slug,
+        "title": dashboard.title,
+        "charts": dashboard.charts,
+        **phases,
+        "chart_data_requests": timings[-1]["requests"],
+        "chart_errors": errors,
+        "load_average": load_average(),
+    }
 
 
 def time_chart_requests(server: Server, sent: dict[str, list[dict[str, Any]]], runs: int) -> list[dict[str, Any]]:
@@ -269,9 +293,17 @@ def time_chart_requests(server: Server, sent: dict[str, list[dict[str, Any]]], r
                 started = time.perf_counter()
                 post(api, {**payload, "force": True})
                 seconds.append(time.perf_counter() - started)
-            measured.append({"dashboard": slug, "chart": name, "chart_id": chart_id,
-                             "kind": "chart" if chart_id else "native filter", "api": summary(seconds),
-                             "sql": chart_sql(api, payload), "load_average": load_average()})  # fmt: skip
+            measured.append(
+                {
+                    "dashboard": slug,
+                    "chart": name,
+                    "chart_id": chart_id,
+                    "kind": "chart" if chart_id else "native filter",
+                    "api": summary(seconds),
+                    "sql": chart_sql(api, payload),
+                    "load_average": load_average(),
+                }
+            )
     return measured
 
 
@@ -280,8 +312,9 @@ def unique_requests(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     for payload in payloads:
         form_data = payload.get("form_data") or {}
-        key = str(form_data.get("slice_id") or json.dumps([payload.get("datasource"), payload.get("queries")],
-                                                          sort_keys=True))  # fmt: skip
+        key = str(
+            form_data.get("slice_id") or json.dumps([payload.get("datasource"), payload.get("queries")], sort_keys=True)
+        )
         latest[key] = payload
     return list(latest.values())
 
@@ -294,8 +327,10 @@ def filter_name(form_data: dict[str, Any]) -> str:
 def post(api: SupersetApi, payload: dict[str, Any]) -> dict[str, Any]:
     response = api.session.post(f"{api.url}{CHART_DATA}", json=payload, timeout=300)
     if response.status_code != 200:
-        raise PulseError(f"Superset answered a dashboard's chart-data request with HTTP "
-                         f"{response.status_code}: {response.text[:500]}")  # fmt: skip
+        raise PulseError(
+            f"Superset answered a dashboard's chart-data request with HTTP "
+            f"{response.status_code}: {response.text[:500]}"
+        )
     return response.json()
 
 
@@ -309,4 +344,3 @@ def views_read(statements: list[str], names: list[str]) -> list[str]:
     """The views (of `names`) a chart's SQL reads."""
     text = "\n".join(statements)
     return [name for name in names if re.search(rf"\b{re.escape(name)}\b", text)]
-

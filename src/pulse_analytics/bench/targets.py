@@ -154,20 +154,32 @@ class Trino(Target):
             return {"load": {"reused": True}}
         marker.unlink(missing_ok=True)
         step(f"Loading the {size.rows:,}-row warehouse into Trino (`pulse load-trino`, user loader)")
-        result = run_child([pulse_command(), "load-trino", *([] if self.server else ["--replace"])],
-                           env=self.env(size, "loader"))  # fmt: skip
+        result = run_child(
+            [pulse_command(), "load-trino", *([] if self.server else ["--replace"])], env=self.env(size, "loader")
+        )
         if result.exit_code != 0:
             raise PulseError(f"`pulse load-trino` failed at {size.rows:,} rows:\n{result.stderr[-3000:]}")
         if not self.server:
             marker.write_text(json.dumps(seeded) + "\n")
         written = re.search(r"load-trino OK: ([\d,]+) rows written", result.stdout)
         rows = int(written.group(1).replace(",", "")) if written else None
-        return {"load": {"seconds": round(result.seconds, 2), "rows_written": rows,
-                         "peak_rss_bytes": result.peak_rss_bytes, "reused": False}}  # fmt: skip
+        return {
+            "load": {
+                "seconds": round(result.seconds, 2),
+                "rows_written": rows,
+                "peak_rss_bytes": result.peak_rss_bytes,
+                "reused": False,
+            }
+        }
 
     def connection(self, size: Size, stored_copy: bool = False) -> dict[str, Any]:
-        return {"trino": {"host": self.settings[config.PREFIX + "TRINO_HOST"],
-                          "port": int(self.settings[config.PREFIX + "TRINO_PORT"]), "user": "admin"}}  # fmt: skip
+        return {
+            "trino": {
+                "host": self.settings[config.PREFIX + "TRINO_HOST"],
+                "port": int(self.settings[config.PREFIX + "TRINO_PORT"]),
+                "user": "admin",
+            }
+        }
 
     def sql_type(self, duckdb_type: str) -> str:
         return TRINO_TYPES.get(duckdb_type, duckdb_type)
@@ -181,8 +193,10 @@ class Trino(Target):
         pattern = rf'\b{schema}\.({views})\b|"{schema}"\."({views})"'
         copy, replaced = re.subn(pattern, lambda found: f"{STORED_COPY_SCHEMA}.{found.group(1) or found.group(2)}", sql)
         if not replaced:
-            raise PulseError(f"the chart SQL names none of the views {', '.join(names)} as "
-                             f"{config.get('TARGET_SCHEMA')}.<view>; it cannot be pointed at the stored copy:\n{sql}")
+            raise PulseError(
+                f"the chart SQL names none of the views {', '.join(names)} as "
+                f"{config.get('TARGET_SCHEMA')}.<view>; it cannot be pointed at the stored copy:\n{sql}"
+            )
         return copy
 
     def store_copies(self, size: Size, names: list[str]) -> None:
@@ -192,8 +206,9 @@ class Trino(Target):
         from pulse_analytics import trino_connection
 
         catalog = config.get("TARGET_CATALOG")
-        step(f"Storing {len(names)} views as tables in {catalog}.{STORED_COPY_SCHEMA} for the chart queries' lower "
-             "bound")  # fmt: skip
+        step(
+            f"Storing {len(names)} views as tables in {catalog}.{STORED_COPY_SCHEMA} for the chart queries' lower bound"
+        )
         connection = trino.dbapi.connect(**self.connection(size)["trino"])
         try:
             cursor = connection.cursor()
@@ -201,8 +216,9 @@ class Trino(Target):
             for name in names:
                 copy = f'"{catalog}"."{STORED_COPY_SCHEMA}"."{name}"'
                 trino_connection.run(cursor, f"DROP TABLE IF EXISTS {copy}")
-                trino_connection.run(cursor, f"CREATE TABLE {copy} AS SELECT * FROM "
-                                             f'"{catalog}"."{config.get("TARGET_SCHEMA")}"."{name}"')  # fmt: skip
+                trino_connection.run(
+                    cursor, f'CREATE TABLE {copy} AS SELECT * FROM "{catalog}"."{config.get("TARGET_SCHEMA")}"."{name}"'
+                )
         finally:
             connection.close()
 
@@ -218,6 +234,8 @@ def parse(text: str, work_dir: Path, trino_server: str | None) -> list[DuckDB | 
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in NAMES]
     if unknown or "duckdb" not in names:
-        raise PulseError(f"--target '{text}': choose duckdb or duckdb,trino (DuckDB is always measured: the "
-                         "Trino figures are reported beside it).")  # fmt: skip
+        raise PulseError(
+            f"--target '{text}': choose duckdb or duckdb,trino (DuckDB is always measured: the "
+            "Trino figures are reported beside it)."
+        )
     return [DuckDB()] + ([Trino(work_dir, trino_server)] if "trino" in names else [])

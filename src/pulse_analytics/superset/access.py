@@ -67,8 +67,10 @@ def ensure_viewer_role(api: SupersetApi) -> None:
             ids[pair] = item["id"]
     missing = wanted - ids.keys()
     if missing:  # a permission this Superset version does not have: say so, grant the rest
-        print(f"warning: Superset at {api.url} has no permission {sorted(missing)}; role {VIEWER_ROLE} goes without.",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"warning: Superset at {api.url} has no permission {sorted(missing)}; role {VIEWER_ROLE} goes without.",
+            file=sys.stderr,
+        )
     granted = {item["id"] for item in api.get(f"/api/v1/security/roles/{role_id}/permissions/")["result"]}
     if granted != set(ids.values()):
         api.post(f"/api/v1/security/roles/{role_id}/permissions", {"permission_view_menu_ids": sorted(ids.values())})
@@ -96,8 +98,17 @@ def ensure_user(api: SupersetApi, username: str, password: str, role: str) -> No
         return
     role_id = ensure_role(api, role)
     try:
-        api.post("/api/v1/security/users/", {"username": username, "password": password, "first_name": username,
-                                             "last_name": "(read-only)", "email": f"{username}@localhost",
-                                             "active": True, "roles": [role_id]})  # fmt: skip
+        api.post(
+            "/api/v1/security/users/",
+            {
+                "username": username,
+                "password": password,
+                "first_name": username,
+                "last_name": "(read-only)",
+                "email": f"{username}@localhost",
+                "active": True,
+                "roles": [role_id],
+            },
+        )
     except SupersetError as error:
         raise PulseError(f"could not create Superset user '{username}': {error}") from error

@@ -25,8 +25,14 @@ def ensure_admin() -> str:
         username, password = config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD")
         user = security_manager.find_user(username=username)
         if user is None:
-            created = security_manager.add_user(username, "Pulse", "Admin", f"{username}@localhost",
-                                                security_manager.find_role("Admin"), password=password)  # fmt: skip
+            created = security_manager.add_user(
+                username,
+                "Pulse",
+                "Admin",
+                f"{username}@localhost",
+                security_manager.find_role("Admin"),
+                password=password,
+            )
             if not created:
                 raise PulseError(f"Superset could not create the admin user '{username}'; see the log above.")
             return f"created admin user '{username}'"

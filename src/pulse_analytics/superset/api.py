@@ -24,18 +24,25 @@ class SupersetApi:
         self.session = requests.Session()
         self.session.headers["Referer"] = self.url
         try:
-            response = self.session.post(f"{self.url}/api/v1/security/login", timeout=TIMEOUT_S,
-                                         json={"username": username, "password": password, "provider": "db",
-                                               "refresh": False})  # fmt: skip
+            response = self.session.post(
+                f"{self.url}/api/v1/security/login",
+                timeout=TIMEOUT_S,
+                json={"username": username, "password": password, "provider": "db", "refresh": False},
+            )
         except requests.ConnectionError as error:
-            raise SupersetError(f"cannot reach Superset at {self.url}: {error}. Is it running "
-                                "(`pulse superset status`)?") from error  # fmt: skip
+            raise SupersetError(
+                f"cannot reach Superset at {self.url}: {error}. Is it running (`pulse superset status`)?"
+            ) from error
         if response.status_code == 401:
-            raise SupersetError(f"Superset at {self.url} refused the login of user '{username}': wrong user name or "
-                                "password (PULSE_ANALYTICS_SUPERSET_ADMIN_USER / _PASSWORD).")  # fmt: skip
+            raise SupersetError(
+                f"Superset at {self.url} refused the login of user '{username}': wrong user name or "
+                "password (PULSE_ANALYTICS_SUPERSET_ADMIN_USER / _PASSWORD)."
+            )
         if response.status_code == 429:
-            raise SupersetError(f"Superset at {self.url} refused the login of user '{username}': too many logins from "
-                                "this address (AUTH_RATE_LIMIT of its configuration). Wait a minute, then try again.")
+            raise SupersetError(
+                f"Superset at {self.url} refused the login of user '{username}': too many logins from "
+                "this address (AUTH_RATE_LIMIT of its configuration). Wait a minute, then try again."
+            )
         self._check(response, "POST /api/v1/security/login")
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
         self.session.headers["X-CSRFToken"] = self.get("/api/v1/security/csrf_token/")["result"]

@@ -49,8 +49,9 @@ _NormalDumper.add_representer(str, _represent_string)
 def normal_yaml(asset: dict[str, Any]) -> str:
     """The one YAML text of an asset: block style, keys sorted, unicode kept, long strings folded at 120 columns,
     multi-line strings as literal blocks."""
-    return yaml.dump(asset, Dumper=_NormalDumper, sort_keys=True, allow_unicode=True, default_flow_style=False,
-                     width=120)  # fmt: skip
+    return yaml.dump(
+        asset, Dumper=_NormalDumper, sort_keys=True, allow_unicode=True, default_flow_style=False, width=120
+    )
 
 
 def files(kind: str, directory: Path | None = None) -> list[Path]:
@@ -82,8 +83,11 @@ def load(path: Path) -> dict[str, Any]:
 
 def chart_uuids(dashboard: dict[str, Any]) -> list[str]:
     """The charts a dashboard shows, in layout order."""
-    return [node["meta"]["uuid"] for node in dashboard.get("position", {}).values()
-            if isinstance(node, dict) and node.get("type") == "CHART"]  # fmt: skip
+    return [
+        node["meta"]["uuid"]
+        for node in dashboard.get("position", {}).values()
+        if isinstance(node, dict) and node.get("type") == "CHART"
+    ]
 
 
 @contextmanager

@@ -130,8 +130,10 @@ def login(page: Page, base_url: str, username: str, password: str, wait_ms: int 
         if logged_in(page, base_url):
             return
     shown = " ".join(page.inner_text("body").split())[:300]
-    raise SupersetError(f"could not log in to {base_url} as '{username}' in the browser: still on {page.url} after "
-                        f"{LOGIN_TRIES} tries; the page shows: {shown!r}")  # fmt: skip
+    raise SupersetError(
+        f"could not log in to {base_url} as '{username}' in the browser: still on {page.url} after "
+        f"{LOGIN_TRIES} tries; the page shows: {shown!r}"
+    )
 
 
 def logged_in(page: Page, base_url: str) -> bool:
@@ -156,9 +158,11 @@ def wait_until_settled(page: Page, expected_charts: int) -> None:
     page.evaluate("() => { window.__pulseSettle = null; }")
     page.wait_for_function(SETTLED_OR_LOGIN_JS, arg=expected_charts, timeout=SETTLE_TIMEOUT_MS, polling=REPAINT_POLL_MS)
     if on_login_page(page):
-        raise SupersetError(f"Superset sent the browser to its login page ({page.url}) instead of showing the "
-                            "dashboard: the browser's session was not accepted; the requests that were refused are "
-                            "in the state folder's access.log (status 401)")  # fmt: skip
+        raise SupersetError(
+            f"Superset sent the browser to its login page ({page.url}) instead of showing the "
+            "dashboard: the browser's session was not accepted; the requests that were refused are "
+            "in the state folder's access.log (status 401)"
+        )
 
 
 def on_login_page(page: Page) -> bool:
@@ -167,8 +171,18 @@ def on_login_page(page: Page) -> bool:
 
 def chart_views(page: Page) -> list[ChartView]:
     views: list[dict[str, Any]] = page.evaluate(CHARTS_JS)
-    return [ChartView(view["id"], view["name"], view["vizType"], view["loading"], view["error"], view["noResults"],
-                      view["content"]) for view in views]  # fmt: skip
+    return [
+        ChartView(
+            view["id"],
+            view["name"],
+            view["vizType"],
+            view["loading"],
+            view["error"],
+            view["noResults"],
+            view["content"],
+        )
+        for view in views
+    ]
 
 
 def series_colours(page: Page) -> dict[str, dict[str, str]]:
@@ -176,9 +190,11 @@ def series_colours(page: Page) -> dict[str, dict[str, str]]:
     found: dict[str, list[list[str]] | None] = page.evaluate(SERIES_COLOURS_JS)
     unread = sorted(name for name, series in found.items() if series is None)
     if unread:
-        raise PulseError(f"could not read the series colours of {', '.join(unread)}: this Superset's charts no "
-                         "longer pass `echartOptions` to their ECharts component; update SERIES_COLOURS_JS in "
-                         "browser.py.")  # fmt: skip
+        raise PulseError(
+            f"could not read the series colours of {', '.join(unread)}: this Superset's charts no "
+            "longer pass `echartOptions` to their ECharts component; update SERIES_COLOURS_JS in "
+            "browser.py."
+        )
     return {name: {label: colour for label, colour in series or []} for name, series in found.items()}
 
 

@@ -42,61 +42,110 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 # Every key those schemas accept: Superset's import refuses a file with any other key (e.g. a misspelt one).
 ALLOWED: dict[str, frozenset[str]] = {
-    "databases": names("database_name sqlalchemy_uri password encrypted_extra masked_encrypted_extra cache_timeout "
-                           "expose_in_sqllab allow_run_async allow_ctas allow_cvas allow_dml allow_csv_upload "
-                           "impersonate_user extra uuid version is_managed_externally external_url ssh_tunnel "
-                           "configuration_method"),  # fmt: skip
-    "datasets": names("table_name main_dttm_col currency_code_column description default_endpoint offset "
-                          "cache_timeout schema catalog sql source_db_engine params template_params "
-                          "filter_select_enabled fetch_values_predicate extra uuid columns metrics version "
-                          "database_uuid data is_managed_externally external_url normalize_columns "
-                          "always_filter_main_dttm folders data_file"),  # fmt: skip
-    "charts": names("slice_name description certified_by certification_details viz_type params query_context "
-                        "cache_timeout uuid version dataset_uuid is_managed_externally external_url tags"),
-    "dashboards": names("dashboard_title description css slug uuid position metadata version "
-                            "is_managed_externally external_url certified_by certification_details published tags "
-                            "theme_uuid theme_id"),  # fmt: skip
+    "databases": names(
+        "database_name sqlalchemy_uri password encrypted_extra masked_encrypted_extra cache_timeout "
+        "expose_in_sqllab allow_run_async allow_ctas allow_cvas allow_dml allow_csv_upload "
+        "impersonate_user extra uuid version is_managed_externally external_url ssh_tunnel "
+        "configuration_method"
+    ),
+    "datasets": names(
+        "table_name main_dttm_col currency_code_column description default_endpoint offset "
+        "cache_timeout schema catalog sql source_db_engine params template_params "
+        "filter_select_enabled fetch_values_predicate extra uuid columns metrics version "
+        "database_uuid data is_managed_externally external_url normalize_columns "
+        "always_filter_main_dttm folders data_file"
+    ),
+    "charts": names(
+        "slice_name description certified_by certification_details viz_type params query_context "
+        "cache_timeout uuid version dataset_uuid is_managed_externally external_url tags"
+    ),
+    "dashboards": names(
+        "dashboard_title description css slug uuid position metadata version "
+        "is_managed_externally external_url certified_by certification_details published tags "
+        "theme_uuid theme_id"
+    ),
 }
 # The shape of what the checks read: (path, type); `*` is every item of a list or value of a mapping.
 NATIVE_FILTER = "metadata.native_filter_configuration.*"
 SHAPES: dict[str, tuple[tuple[str, type], ...]] = {
     "databases": (("database_name", str), ("sqlalchemy_uri", str), ("extra", dict)),
-    "datasets": (("table_name", str), ("schema", str), ("sql", str), ("main_dttm_col", str), ("columns", list),
-                 ("columns.*", dict), ("columns.*.column_name", str), ("columns.*.expression", str),
-                 ("metrics", list), ("metrics.*", dict), ("metrics.*.metric_name", str),
-                 ("metrics.*.expression", str)),
-    "charts": (("slice_name", str), ("viz_type", str), ("params", dict), ("params.adhoc_filters", list),
-               ("params.adhoc_filters.*", dict), ("params.orderby", list), ("params.order_by_cols", list),
-               ("params.column_config", dict)),
-    "dashboards": (("dashboard_title", str), ("slug", str), ("position", dict), ("position.*", dict),
-                   ("position.*.children", list), ("position.*.children.*", str),
-                   ("position.*.parents", list), ("position.*.meta", dict), ("position.*.meta.chartId", int),
-                   ("position.*.meta.uuid", str), ("position.*.meta.sliceName", str), ("metadata", dict),
-                   ("metadata.native_filter_configuration", list), (NATIVE_FILTER, dict),
-                   (f"{NATIVE_FILTER}.id", str), (f"{NATIVE_FILTER}.name", str), (f"{NATIVE_FILTER}.filterType", str),
-                   (f"{NATIVE_FILTER}.sortMetric", str), (f"{NATIVE_FILTER}.cascadeParentIds.*", str),
-                   (f"{NATIVE_FILTER}.scope.excluded.*", int), (f"{NATIVE_FILTER}.targets.*.datasetUuid", str),
-                   (f"{NATIVE_FILTER}.targets.*.column.name", str),
-                   (f"{NATIVE_FILTER}.targets", list), (f"{NATIVE_FILTER}.targets.*", dict),
-                   (f"{NATIVE_FILTER}.targets.*.column", dict), (f"{NATIVE_FILTER}.scope", dict),
-                   (f"{NATIVE_FILTER}.scope.excluded", list), (f"{NATIVE_FILTER}.cascadeParentIds", list),
-                   (f"{NATIVE_FILTER}.chartsInScope", list), (f"{NATIVE_FILTER}.adhoc_filters", list),
-                   (f"{NATIVE_FILTER}.defaultDataMask", dict), (f"{NATIVE_FILTER}.defaultDataMask.extraFormData", dict),
-                   (f"{NATIVE_FILTER}.defaultDataMask.extraFormData.filters", list),
-                   ("metadata.chart_configuration", dict),
-                   ("metadata.chart_configuration.*", dict), ("metadata.global_chart_configuration", dict),
-                   ("metadata.timed_refresh_immune_slices", list), ("metadata.expanded_slices", dict),
-                   ("metadata.filter_scopes", dict)),
-}  # fmt: skip
+    "datasets": (
+        ("table_name", str),
+        ("schema", str),
+        ("sql", str),
+        ("main_dttm_col", str),
+        ("columns", list),
+        ("columns.*", dict),
+        ("columns.*.column_name", str),
+        ("columns.*.expression", str),
+        ("metrics", list),
+        ("metrics.*", dict),
+        ("metrics.*.metric_name", str),
+        ("metrics.*.expression", str),
+    ),
+    "charts": (
+        ("slice_name", str),
+        ("viz_type", str),
+        ("params", dict),
+        ("params.adhoc_filters", list),
+        ("params.adhoc_filters.*", dict),
+        ("params.orderby", list),
+        ("params.order_by_cols", list),
+        ("params.column_config", dict),
+    ),
+    "dashboards": (
+        ("dashboard_title", str),
+        ("slug", str),
+        ("position", dict),
+        ("position.*", dict),
+        ("position.*.children", list),
+        ("position.*.children.*", str),
+        ("position.*.parents", list),
+        ("position.*.meta", dict),
+        ("position.*.meta.chartId", int),
+        ("position.*.meta.uuid", str),
+        ("position.*.meta.sliceName", str),
+        ("metadata", dict),
+        ("metadata.native_filter_configuration", list),
+        (NATIVE_FILTER, dict),
+        (f"{NATIVE_FILTER}.id", str),
+        (f"{NATIVE_FILTER}.name", str),
+        (f"{NATIVE_FILTER}.filterType", str),
+        (f"{NATIVE_FILTER}.sortMetric", str),
+        (f"{NATIVE_FILTER}.cascadeParentIds.*", str),
+        (f"{NATIVE_FILTER}.scope.excluded.*", int),
+        (f"{NATIVE_FILTER}.targets.*.datasetUuid", str),
+        (f"{NATIVE_FILTER}.targets.*.column.name", str),
+        (f"{NATIVE_FILTER}.targets", list),
+        (f"{NATIVE_FILTER}.targets.*", dict),
+        (f"{NATIVE_FILTER}.targets.*.column", dict),
+        (f"{NATIVE_FILTER}.scope", dict),
+        (f"{NATIVE_FILTER}.scope.excluded", list),
+        (f"{NATIVE_FILTER}.cascadeParentIds", list),
+        (f"{NATIVE_FILTER}.chartsInScope", list),
+        (f"{NATIVE_FILTER}.adhoc_filters", list),
+        (f"{NATIVE_FILTER}.defaultDataMask", dict),
+        (f"{NATIVE_FILTER}.defaultDataMask.extraFormData", dict),
+        (f"{NATIVE_FILTER}.defaultDataMask.extraFormData.filters", list),
+        ("metadata.chart_configuration", dict),
+        ("metadata.chart_configuration.*", dict),
+        ("metadata.global_chart_configuration", dict),
+        ("metadata.timed_refresh_immune_slices", list),
+        ("metadata.expanded_slices", dict),
+        ("metadata.filter_scopes", dict),
+    ),
+}
 TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer"}
-SECRET_KEY = re.compile(r"password|passwd|secret|token|api_?key|private_?key|credential|access_?key|encrypted_extra",
-                        re.IGNORECASE)  # fmt: skip
+SECRET_KEY = re.compile(
+    r"password|passwd|secret|token|api_?key|private_?key|credential|access_?key|encrypted_extra", re.IGNORECASE
+)
 JINJA = re.compile(r"{{.*?}}|{%.*?%}", re.DOTALL)
 PASSWORD_MASK = "X" * 10  # what Superset writes in place of a password it does not export
 
 
-def run(root: Path | None = None, warehouse_dir: Path | None = None,
-        environments: list[rendering.Environment] | None = None) -> list[Problem]:  # fmt: skip
+def run(
+    root: Path | None = None, warehouse_dir: Path | None = None, environments: list[rendering.Environment] | None = None
+) -> list[Problem]:
     """Every problem of the project under root (default: the project `pulse` works on). Dataset columns are checked
     against its dbt project's declared columns, or against the views built in warehouse_dir when given; their
     descriptions against the dbt project's manifest."""
@@ -110,8 +159,9 @@ def run(root: Path | None = None, warehouse_dir: Path | None = None,
     check_secrets(bundle)
     check_database_uris(bundle)
     check_normal_form(bundle)
-    models = (model_columns.built_columns(warehouse_dir) if warehouse_dir
-              else model_columns.declared_columns(root / "dbt"))  # fmt: skip
+    models = (
+        model_columns.built_columns(warehouse_dir) if warehouse_dir else model_columns.declared_columns(root / "dbt")
+    )
     source = f"the views built in {warehouse_dir}" if warehouse_dir else "the dbt docs and metadata tables"
     check_columns.check(bundle, models, source)
     descriptions.check(bundle, descriptions.read(root / "dbt"))
@@ -126,8 +176,11 @@ def check_structure(bundle: Bundle) -> None:
                 bundle.report(asset, f"lacks {', '.join(missing)}, which every {kind[:-1]} needs")
             unknown = sorted(set(asset.data) - ALLOWED[kind])
             if unknown:
-                bundle.report(asset, f"has key(s) {', '.join(unknown)} that Superset's {kind[:-1]} import refuses "
-                                     f"(misspelt? known keys: {', '.join(sorted(ALLOWED[kind]))})")  # fmt: skip
+                bundle.report(
+                    asset,
+                    f"has key(s) {', '.join(unknown)} that Superset's {kind[:-1]} import refuses "
+                    f"(misspelt? known keys: {', '.join(sorted(ALLOWED[kind]))})",
+                )
             for path, expected in SHAPES[kind]:
                 check_shape(bundle, asset, asset.data, path.split("."), expected, [])
 
@@ -149,8 +202,10 @@ def check_shape(bundle: Bundle, asset: Asset, holder: Any, path: list[str], expe
         elif value is None:
             holder[key] = expected()
         elif not isinstance(value, expected):
-            bundle.report(asset, f"{'.'.join([*where, str(key)])} is {type(value).__name__} {value!r:.40}, "
-                                 f"not {TYPE_NAMES[expected]}")  # fmt: skip
+            bundle.report(
+                asset,
+                f"{'.'.join([*where, str(key)])} is {type(value).__name__} {value!r:.40}, not {TYPE_NAMES[expected]}",
+            )
             holder[key] = expected()
 
 
@@ -163,12 +218,18 @@ def check_uuids(bundle: Bundle) -> None:
             try:
                 uuid_module.UUID(asset.uuid)
             except ValueError:
-                bundle.report(asset, f"uuid '{asset.uuid}' is not a UUID (write one with `python -c 'import uuid; "
-                                     "print(uuid.uuid4())'`)")  # fmt: skip
+                bundle.report(
+                    asset,
+                    f"uuid '{asset.uuid}' is not a UUID (write one with `python -c 'import uuid; "
+                    "print(uuid.uuid4())'`)",
+                )
                 continue
             if asset.uuid in seen:
-                bundle.report(asset, f"uuid {asset.uuid} is also the uuid of {bundle.name(seen[asset.uuid].path)}; "
-                                     "each asset needs its own (copied file?)")  # fmt: skip
+                bundle.report(
+                    asset,
+                    f"uuid {asset.uuid} is also the uuid of {bundle.name(seen[asset.uuid].path)}; "
+                    "each asset needs its own (copied file?)",
+                )
             else:
                 seen[asset.uuid] = asset
 
@@ -177,13 +238,19 @@ def check_references(bundle: Bundle) -> None:
     for dataset in bundle.assets["datasets"]:
         database = dataset.data.get("database_uuid")
         if database and not bundle.known("databases", database):
-            bundle.report(dataset, f"database_uuid {database} is not the uuid of any database in "
-                                   f"{bundle.name(assets.folder('databases', bundle.root))}")  # fmt: skip
+            bundle.report(
+                dataset,
+                f"database_uuid {database} is not the uuid of any database in "
+                f"{bundle.name(assets.folder('databases', bundle.root))}",
+            )
     for chart in bundle.assets["charts"]:
         dataset = chart.data.get("dataset_uuid")
         if dataset and not bundle.known("datasets", dataset):
-            bundle.report(chart, f"dataset_uuid {dataset} is not the uuid of any dataset in "
-                                 f"{bundle.name(assets.folder('datasets', bundle.root))} (deleted or renamed dataset?)")
+            bundle.report(
+                chart,
+                f"dataset_uuid {dataset} is not the uuid of any dataset in "
+                f"{bundle.name(assets.folder('datasets', bundle.root))} (deleted or renamed dataset?)",
+            )
     placed: set[str] = set()
     for dashboard in bundle.assets["dashboards"]:
         for node in layout.chart_nodes(dashboard.data.get("position") or {}):
@@ -192,13 +259,19 @@ def check_references(bundle: Bundle) -> None:
             if chart_uuid is None:
                 bundle.report(dashboard, f"layout node {node.get('id')} is a chart without meta.uuid")
             elif not bundle.known("charts", chart_uuid):
-                bundle.report(dashboard, f"layout node {node.get('id')} shows chart {chart_uuid} "
-                                         f"('{node['meta'].get('sliceName')}'), which is not the uuid of any chart in "
-                                         f"{bundle.name(assets.folder('charts', bundle.root))}")  # fmt: skip
+                bundle.report(
+                    dashboard,
+                    f"layout node {node.get('id')} shows chart {chart_uuid} "
+                    f"('{node['meta'].get('sliceName')}'), which is not the uuid of any chart in "
+                    f"{bundle.name(assets.folder('charts', bundle.root))}",
+                )
     for chart in bundle.assets["charts"]:
         if chart.uuid not in placed:
-            bundle.report(chart, f"chart '{chart.data.get('slice_name')}' is on no dashboard; add it to a dashboard's "
-                                 "position or delete the file")  # fmt: skip
+            bundle.report(
+                chart,
+                f"chart '{chart.data.get('slice_name')}' is on no dashboard; add it to a dashboard's "
+                "position or delete the file",
+            )
 
 
 def check_layout(bundle: Bundle, dashboard: Asset) -> None:
@@ -224,11 +297,17 @@ def check_layout(bundle: Bundle, dashboard: Asset) -> None:
         if node_id == layout.ROOT or node.get("type") == "HEADER":
             continue
         if node_id not in paths:
-            bundle.report(dashboard, f"layout node {node_id} ({node.get('type')}) is not under ROOT_ID: no node has it "
-                                     "as a child, so the dashboard does not show it")  # fmt: skip
+            bundle.report(
+                dashboard,
+                f"layout node {node_id} ({node.get('type')}) is not under ROOT_ID: no node has it "
+                "as a child, so the dashboard does not show it",
+            )
         elif node.get("parents") is not None and node.get("parents") != paths[node_id]:
-            bundle.report(dashboard, f"layout node {node_id} lists parents {node.get('parents')}, but its place in the "
-                                     f"tree is {paths[node_id]}")  # fmt: skip
+            bundle.report(
+                dashboard,
+                f"layout node {node_id} lists parents {node.get('parents')}, but its place in the "
+                f"tree is {paths[node_id]}",
+            )
     check_chart_titles(bundle, dashboard)
     check_chart_ids(bundle, dashboard)
 
@@ -239,19 +318,28 @@ def check_chart_titles(bundle: Bundle, dashboard: Asset) -> None:
         chart = charts.get(str(layout.chart_uuid(node)))
         shown = node.get("meta", {}).get("sliceName")
         if chart is not None and shown != chart.data.get("slice_name"):
-            bundle.report(dashboard, f"layout node {node.get('id')} names chart {bundle.name(chart.path)} "
-                                     f"'{shown}', but its title is '{chart.data.get('slice_name')}'")  # fmt: skip
+            bundle.report(
+                dashboard,
+                f"layout node {node.get('id')} names chart {bundle.name(chart.path)} "
+                f"'{shown}', but its title is '{chart.data.get('slice_name')}'",
+            )
 
 
 def check_chart_ids(bundle: Bundle, dashboard: Asset) -> None:
     """Metadata refers to charts by their layout chartId (native filter scopes, cross filters, ...)."""
-    known = {node["meta"].get("chartId") for node in layout.chart_nodes(dashboard.data.get("position") or {})
-             if isinstance(node.get("meta"), dict)}  # fmt: skip
+    known = {
+        node["meta"].get("chartId")
+        for node in layout.chart_nodes(dashboard.data.get("position") or {})
+        if isinstance(node.get("meta"), dict)
+    }
 
     def verify(old: int, where: str) -> int | None:
         if old not in known:
-            bundle.report(dashboard, f"{where} refers to chart id {old}, which no chart node of the layout has "
-                                     f"(chartIds: {sorted(i for i in known if isinstance(i, int))})")  # fmt: skip
+            bundle.report(
+                dashboard,
+                f"{where} refers to chart id {old}, which no chart node of the layout has "
+                f"(chartIds: {sorted(i for i in known if isinstance(i, int))})",
+            )
         return old
 
     layout.map_chart_ids(dashboard.data.get("metadata") or {}, verify)
@@ -262,8 +350,11 @@ def check_secrets(bundle: Bundle) -> None:
     for found in bundle.assets.values():
         for asset in found:
             for where, _value in secret_values(asset.raw):
-                bundle.report(asset, f"{where} holds a literal secret; commit none: take it from the environment, "
-                                     "e.g. \"{{ env['PULSE_ANALYTICS_TRINO_PASSWORD'] }}\"")  # fmt: skip
+                bundle.report(
+                    asset,
+                    f"{where} holds a literal secret; commit none: take it from the environment, "
+                    "e.g. \"{{ env['PULSE_ANALYTICS_TRINO_PASSWORD'] }}\"",
+                )
 
 
 def secret_values(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
@@ -297,12 +388,18 @@ def check_database_uris(bundle: Bundle) -> None:
                 bundle.report(database, f"sqlalchemy_uri does not render to a database URL for {name}: {error}")
                 continue
             if url.get_backend_name() != environment.target:
-                bundle.report(database, f"sqlalchemy_uri renders to a {url.get_backend_name()} URL for {name}, "
-                                        f"which needs {environment.target}: "
-                                        f"{url.render_as_string(hide_password=True)}")  # fmt: skip
+                bundle.report(
+                    database,
+                    f"sqlalchemy_uri renders to a {url.get_backend_name()} URL for {name}, "
+                    f"which needs {environment.target}: "
+                    f"{url.render_as_string(hide_password=True)}",
+                )
             if url.password and url.password != PASSWORD_MASK and url.password not in environment.env.values():
-                bundle.report(database, f"sqlalchemy_uri holds a literal password ({name}); commit none: pass it "
-                                        "in the password key from the environment")  # fmt: skip
+                bundle.report(
+                    database,
+                    f"sqlalchemy_uri holds a literal password ({name}); commit none: pass it "
+                    "in the password key from the environment",
+                )
 
 
 def normal_form(kind: str, raw: Any, renumber: bool = True) -> str:
@@ -324,9 +421,12 @@ def check_normal_form(bundle: Bundle) -> None:
                 continue  # a template with statements (the database) keeps its own layout and comments
             renumber = bundle.name(asset.path) not in reported
             if normal_form(asset.kind, asset.raw, renumber) != asset.text:
-                bundle.report(asset, "is not in normal form (keys sorted, block style, 120 columns, chartIds 1, 2, ... "
-                                     "in layout order), so the next `pulse export` would rewrite all of it: run "
-                                     "`pulse check --normalize`")
+                bundle.report(
+                    asset,
+                    "is not in normal form (keys sorted, block style, 120 columns, chartIds 1, 2, ... "
+                    "in layout order), so the next `pulse export` would rewrite all of it: run "
+                    "`pulse check --normalize`",
+                )
 
 
 def normalize(root: Path) -> list[Path]:
@@ -375,8 +475,10 @@ def main(warehouse: bool = False, fix_format: bool = False) -> int:
     if warehouse:
         warehouse_dir = config.warehouse_dir()
         if not model_columns.warehouse_is_built(warehouse_dir):
-            raise PulseError(f"no built warehouse in {warehouse_dir}; run `pulse build` first, or drop "
-                             "--warehouse to check against the dbt docs.")  # fmt: skip
+            raise PulseError(
+                f"no built warehouse in {warehouse_dir}; run `pulse build` first, or drop "
+                "--warehouse to check against the dbt docs."
+            )
     problems = run(root, warehouse_dir=warehouse_dir)
     report(problems, time.monotonic() - started, stream=sys.stdout)
     return 1 if problems else 0
@@ -390,5 +492,7 @@ def before_sync(target: str) -> None:
     problems = run(warehouse_dir=warehouse_dir if built else None)
     report(problems, time.monotonic() - started)
     if problems:
-        raise PulseError(f"{len(problems)} problem(s) in the assets (listed above); nothing was synced. "
-                         "Fix them, then run `pulse sync` again (`pulse check` lists them without syncing).")
+        raise PulseError(
+            f"{len(problems)} problem(s) in the assets (listed above); nothing was synced. "
+            "Fix them, then run `pulse sync` again (`pulse check` lists them without syncing)."
+        )

@@ -18,14 +18,41 @@ from pulse_analytics.superset import expressions
 from pulse_analytics.superset.bundle import Asset, Bundle, names
 
 # Chart params that name dataset columns, and those that name metrics (saved metric names or adhoc metrics).
-COLUMN_KEYS = ("groupby", "columns", "all_columns", "x_axis", "series", "entity", "all_columns_x", "all_columns_y",
-               "granularity_sqla", "groupbyColumns", "groupbyRows", "series_columns", "column", "temporal_columns")
-METRIC_KEYS = ("metrics", "metric", "percent_metrics", "timeseries_limit_metric", "secondary_metric", "metric_2",
-               "x", "y", "size", "sort_by_metric")  # fmt: skip
-COLUMN_FIELDS = names("column_name extra verbose_name is_dttm is_active type advanced_data_type groupby filterable "
-                          "expression description python_date_format datetime_format")  # fmt: skip
-METRIC_FIELDS = names("metric_name verbose_name metric_type expression description d3format currency extra "
-                          "warning_text")  # fmt: skip
+COLUMN_KEYS = (
+    "groupby",
+    "columns",
+    "all_columns",
+    "x_axis",
+    "series",
+    "entity",
+    "all_columns_x",
+    "all_columns_y",
+    "granularity_sqla",
+    "groupbyColumns",
+    "groupbyRows",
+    "series_columns",
+    "column",
+    "temporal_columns",
+)
+METRIC_KEYS = (
+    "metrics",
+    "metric",
+    "percent_metrics",
+    "timeseries_limit_metric",
+    "secondary_metric",
+    "metric_2",
+    "x",
+    "y",
+    "size",
+    "sort_by_metric",
+)
+COLUMN_FIELDS = names(
+    "column_name extra verbose_name is_dttm is_active type advanced_data_type groupby filterable "
+    "expression description python_date_format datetime_format"
+)
+METRIC_FIELDS = names(
+    "metric_name verbose_name metric_type expression description d3format currency extra warning_text"
+)
 FILTERS_WITH_COLUMN = ("filter_select", "filter_range")
 
 
@@ -80,8 +107,11 @@ def named_entries(bundle: Bundle, dataset: Asset, key: str, name_key: str, field
             continue
         unknown = sorted(set(entry) - fields)
         if unknown:
-            bundle.report(dataset, f"{key[:-1]} '{name}' has key(s) {', '.join(unknown)} that Superset's import "
-                                   f"refuses (known: {', '.join(sorted(fields))})")  # fmt: skip
+            bundle.report(
+                dataset,
+                f"{key[:-1]} '{name}' has key(s) {', '.join(unknown)} that Superset's import "
+                f"refuses (known: {', '.join(sorted(fields))})",
+            )
         if name in names:
             bundle.report(dataset, f"{key[:-1]} '{name}' is listed twice")
         names.append(name)
@@ -97,25 +127,39 @@ def check_dataset(bundle: Bundle, dataset: Asset, models: dict[str, list[str]], 
     for entry in entries:
         name = str(entry.get("column_name"))
         if name != name.lower():
-            bundle.report(dataset, f"column '{name}' is not lower case; the views name every column in lower case on "
-                                   f"DuckDB and Trino ('{name.lower()}')")  # fmt: skip
+            bundle.report(
+                dataset,
+                f"column '{name}' is not lower case; the views name every column in lower case on "
+                f"DuckDB and Trino ('{name.lower()}')",
+            )
         elif entry.get("expression"):
-            check_sql(bundle, dataset, f"calculated column '{name}'", str(entry["expression"]),
-                      result.sql_columns, result.title)  # fmt: skip
+            check_sql(
+                bundle,
+                dataset,
+                f"calculated column '{name}'",
+                str(entry["expression"]),
+                result.sql_columns,
+                result.title,
+            )
         elif table_columns is not None and name not in table_columns:
             bundle.report(dataset, f"column '{name}' is not in {origin}{hint(name, table_columns)}")
     for entry in dataset.data.get("metrics") or []:
         if isinstance(entry, dict) and entry.get("metric_name"):
-            check_sql(bundle, dataset, f"metric '{entry['metric_name']}'", str(entry.get("expression") or ""),
-                      result.sql_columns, result.title)  # fmt: skip
+            check_sql(
+                bundle,
+                dataset,
+                f"metric '{entry['metric_name']}'",
+                str(entry.get("expression") or ""),
+                result.sql_columns,
+                result.title,
+            )
     main = dataset.data.get("main_dttm_col")
     if main and main not in columns:
         bundle.report(dataset, f"main_dttm_col '{main}' is not a column of the dataset{hint(main, columns)}")
     return result
 
 
-def table_of(bundle: Bundle, dataset: Asset, models: dict[str, list[str]], source: str
-             ) -> tuple[list[str] | None, str]:  # fmt: skip
+def table_of(bundle: Bundle, dataset: Asset, models: dict[str, list[str]], source: str) -> tuple[list[str] | None, str]:
     """The columns of what the dataset queries (its dbt model, or its SQL's result) and how to name it."""
     table = str(dataset.data.get("table_name"))
     schema = bundle.environments[0].schema
@@ -127,8 +171,11 @@ def table_of(bundle: Bundle, dataset: Asset, models: dict[str, list[str]], sourc
             bundle.report(dataset, f"sql {error}")
             return None, ""
     if dataset.data.get("schema") not in (None, schema):
-        bundle.report(dataset, f"schema '{dataset.data.get('schema')}' is not the schema dbt builds the views in "
-                               f"('{schema}'); write '{{{{ schema }}}}'")  # fmt: skip
+        bundle.report(
+            dataset,
+            f"schema '{dataset.data.get('schema')}' is not the schema dbt builds the views in "
+            f"('{schema}'); write '{{{{ schema }}}}'",
+        )
     if table not in models:
         bundle.report(dataset, f"table_name '{table}' is not a dbt model (per {source}){hint(table, models)}")
         return None, ""
@@ -146,18 +193,24 @@ def check_sql(bundle: Bundle, asset: Asset, where: str, sql: str, known: Collect
         return
     for reference in references:
         if reference.name != reference.name.lower():
-            bundle.report(asset, f"{where} refers to column '{reference.name}', which is not lower case "
-                                 f"('{reference.name.lower()}' on both engines)")  # fmt: skip
+            bundle.report(
+                asset,
+                f"{where} refers to column '{reference.name}', which is not lower case "
+                f"('{reference.name.lower()}' on both engines)",
+            )
         elif reference.name not in known:
-            bundle.report(asset, f"{where} refers to column '{reference.name}', which is not in {title}"
-                                 f"{hint(reference.name, known)}")  # fmt: skip
+            bundle.report(
+                asset,
+                f"{where} refers to column '{reference.name}', which is not in {title}{hint(reference.name, known)}",
+            )
 
 
 def check_chart(bundle: Bundle, chart: Asset, dataset: DatasetColumns) -> None:
     params = chart.data.get("params") or {}
     if params.get("viz_type") not in (None, chart.data.get("viz_type")):
-        bundle.report(chart, f"params.viz_type '{params['viz_type']}' differs from viz_type "
-                             f"'{chart.data.get('viz_type')}'")  # fmt: skip
+        bundle.report(
+            chart, f"params.viz_type '{params['viz_type']}' differs from viz_type '{chart.data.get('viz_type')}'"
+        )
     source = f"{dataset.title} ({bundle.name(dataset.asset.path)})"
     labels: set[str] = set()
     for where, kind, value, label in chart_references(params):
@@ -166,22 +219,25 @@ def check_chart(bundle: Bundle, chart: Asset, dataset: DatasetColumns) -> None:
         if kind == "sql":
             check_sql(bundle, chart, where, value, dataset.sql_columns, source)
         elif kind == "metric" and value not in dataset.metrics:
-            bundle.report(chart, f"{where} uses metric '{value}', which is not a metric of {source}"
-                                 f"{hint(value, dataset.metrics)}")  # fmt: skip
+            bundle.report(
+                chart, f"{where} uses metric '{value}', which is not a metric of {source}{hint(value, dataset.metrics)}"
+            )
         elif kind == "column":
             check_column(bundle, chart, where, value, dataset, source)
     for key in params.get("column_config") or {}:
         if key not in set(dataset.columns) | set(dataset.metrics) | labels:
-            bundle.report(chart, f"params.column_config configures '{key}', which is neither a column nor a metric of "
-                                 f"{source}")  # fmt: skip
+            bundle.report(
+                chart, f"params.column_config configures '{key}', which is neither a column nor a metric of {source}"
+            )
 
 
 def check_column(bundle: Bundle, asset: Asset, where: str, name: str, dataset: DatasetColumns, source: str) -> None:
     if name != name.lower():
         bundle.report(asset, f"{where} uses column '{name}', which is not lower case ('{name.lower()}')")
     elif name not in dataset.columns:
-        bundle.report(asset, f"{where} uses column '{name}', which is not a column of {source}"
-                             f"{hint(name, dataset.columns)}")  # fmt: skip
+        bundle.report(
+            asset, f"{where} uses column '{name}', which is not a column of {source}{hint(name, dataset.columns)}"
+        )
 
 
 def chart_references(params: dict[str, Any]) -> Iterator[tuple[str, str, str, str | None]]:
@@ -258,8 +314,14 @@ def check_native_filters(bundle: Bundle, dashboard: Asset, datasets: dict[str, D
             check_filter_target(bundle, dashboard, where, native_filter, target, datasets)
 
 
-def check_filter_target(bundle: Bundle, dashboard: Asset, where: str, native_filter: dict[str, Any],
-                        target: dict[str, Any], datasets: dict[str, DatasetColumns]) -> None:  # fmt: skip
+def check_filter_target(
+    bundle: Bundle,
+    dashboard: Asset,
+    where: str,
+    native_filter: dict[str, Any],
+    target: dict[str, Any],
+    datasets: dict[str, DatasetColumns],
+) -> None:
     dataset_uuid = target.get("datasetUuid")
     filter_type = native_filter.get("filterType")
     if dataset_uuid is None:

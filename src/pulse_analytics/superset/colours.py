@@ -27,9 +27,27 @@ ROW_LIMIT = 100_000
 
 # Superset's own scheme (supersetColors), reordered so neighbours differ in hue; without its red (#E04355), which
 # marks the 80 % end-of-life line. Past the 19th label of a kind the colours repeat.
-PALETTE = ("#1FA8C9", "#FF7F44", "#5AC189", "#A868B7", "#FCC700", "#454E7C", "#A38F79", "#3CCCCB", "#666666",
-           "#EFA1AA", "#8FD3E4", "#FEC0A1", "#ACE1C4", "#D3B3DA", "#FDE380", "#A1A6BD", "#D1C6BC", "#9EE5E5",
-           "#B2B2B2")  # fmt: skip
+PALETTE = (
+    "#1FA8C9",
+    "#FF7F44",
+    "#5AC189",
+    "#A868B7",
+    "#FCC700",
+    "#454E7C",
+    "#A38F79",
+    "#3CCCCB",
+    "#666666",
+    "#EFA1AA",
+    "#8FD3E4",
+    "#FEC0A1",
+    "#ACE1C4",
+    "#D3B3DA",
+    "#FDE380",
+    "#A1A6BD",
+    "#D1C6BC",
+    "#9EE5E5",
+    "#B2B2B2",
+)
 
 
 def apply(api: SupersetApi) -> tuple[int, int]:
@@ -64,18 +82,29 @@ def warehouse_labels(api: SupersetApi) -> dict[str, list[str]]:
     """Each label column's distinct values in the warehouse, read through Superset's chart-data API."""
     datasets = [item for item in api.list_all("/api/v1/dataset/") if item.get("table_name") == LABEL_DATASET]
     if not datasets:
-        raise PulseError(f"Superset at {api.url} has no dataset {LABEL_DATASET}, which the series colours are read "
-                         "from; run `pulse sync` again (it imports the datasets).")  # fmt: skip
-    query = {"columns": list(LABEL_COLUMNS), "row_limit": ROW_LIMIT,
-             "metrics": [{"expressionType": "SQL", "sqlExpression": "count(*)", "label": "tests"}]}  # fmt: skip
-    payload = {"datasource": {"id": datasets[0]["id"], "type": "table"}, "queries": [query],
-               "result_format": "json", "result_type": "full"}  # fmt: skip
+        raise PulseError(
+            f"Superset at {api.url} has no dataset {LABEL_DATASET}, which the series colours are read "
+            "from; run `pulse sync` again (it imports the datasets)."
+        )
+    query = {
+        "columns": list(LABEL_COLUMNS),
+        "row_limit": ROW_LIMIT,
+        "metrics": [{"expressionType": "SQL", "sqlExpression": "count(*)", "label": "tests"}],
+    }
+    payload = {
+        "datasource": {"id": datasets[0]["id"], "type": "table"},
+        "queries": [query],
+        "result_format": "json",
+        "result_type": "full",
+    }
     try:
         rows = api.post("/api/v1/chart/data", payload)["result"][0]["data"]
     except SupersetError as error:
-        raise PulseError(f"could not read the cells, recipes and devices (dataset {LABEL_DATASET}) that the series "
-                         f"colours are made from: {error}. Check that the warehouse is built (`pulse build`), then "
-                         "run `pulse sync` again.") from error  # fmt: skip
+        raise PulseError(
+            f"could not read the cells, recipes and devices (dataset {LABEL_DATASET}) that the series "
+            f"colours are made from: {error}. Check that the warehouse is built (`pulse build`), then "
+            "run `pulse sync` again."
+        ) from error
     return {column: sorted({str(row[column]) for row in rows if row[column] is not None}) for column in LABEL_COLUMNS}
 
 

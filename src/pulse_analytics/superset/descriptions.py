@@ -22,8 +22,11 @@ from pulse_analytics.errors import PulseError
 from pulse_analytics.superset.bundle import Bundle
 
 README = "README.md"
-TABLE = re.compile(r"(?P<start><!-- column definitions from the dbt docs[^:>]*: (?P<columns>[\w ]+) -->\n)"
-                   r"(?P<table>.*?)(?P<end><!-- end of column definitions -->)", re.DOTALL)  # fmt: skip
+TABLE = re.compile(
+    r"(?P<start><!-- column definitions from the dbt docs[^:>]*: (?P<columns>[\w ]+) -->\n)"
+    r"(?P<table>.*?)(?P<end><!-- end of column definitions -->)",
+    re.DOTALL,
+)
 FIX = "run `pulse check --normalize` to write the dbt docs' description"
 
 
@@ -38,9 +41,14 @@ class Docs:
 def read(dbt_dir: Path | None = None) -> Docs:
     """The column descriptions of every model of the dbt project (default: this repository's), from its manifest."""
     models = [node for node in dbt.manifest(dbt_dir)["nodes"].values() if node.get("resource_type") == "model"]
-    columns = {node["name"]: {name: text for name, column in (node.get("columns") or {}).items()
-                              if (text := str(column.get("description") or "").strip())}
-               for node in models}  # fmt: skip
+    columns = {
+        node["name"]: {
+            name: text
+            for name, column in (node.get("columns") or {}).items()
+            if (text := str(column.get("description") or "").strip())
+        }
+        for node in models
+    }
     marts = sorted(node["name"] for node in models if node.get("fqn", [])[1:2] == ["marts"])
     return Docs(columns, marts)
 
@@ -72,8 +80,11 @@ def check(bundle: Bundle, docs: Docs) -> None:
             where = f"column '{entry['column_name']}'"
             model = f"dbt model {dataset.data['table_name']}"
             if entry.get("description"):
-                bundle.report(dataset, f"{where} is not described as {model} describes it "
-                                       f"({first_difference(str(entry['description']), text)}): {FIX}")  # fmt: skip
+                bundle.report(
+                    dataset,
+                    f"{where} is not described as {model} describes it "
+                    f"({first_difference(str(entry['description']), text)}): {FIX}",
+                )
             else:
                 bundle.report(dataset, f"{where} has no description; {model} describes it {quoted(text)}: {FIX}")
     readme = bundle.root / README
@@ -81,9 +92,12 @@ def check(bundle: Bundle, docs: Docs) -> None:
         text = readme.read_text(encoding="utf-8")
         try:
             if with_tables(text, docs) != text:
-                bundle.report(readme, "the table between <!-- column definitions from the dbt docs ... --> and "
-                                      "<!-- end of column definitions --> is not what the dbt docs say: run `pulse "
-                                      "check --normalize` to write it")  # fmt: skip
+                bundle.report(
+                    readme,
+                    "the table between <!-- column definitions from the dbt docs ... --> and "
+                    "<!-- end of column definitions --> is not what the dbt docs say: run `pulse "
+                    "check --normalize` to write it",
+                )
         except PulseError as error:
             bundle.report(readme, str(error))
 
@@ -116,9 +130,11 @@ def table(columns: list[str], docs: Docs) -> str:
             if column in docs.columns.get(mart, {}):
                 by_text.setdefault(docs.columns[mart][column], []).append(mart)
         if not by_text:
-            raise PulseError(f"column '{column}' of the column definitions (between <!-- column definitions from the "
-                             "dbt docs ... --> and <!-- end of column definitions -->) is documented in no dbt mart "
-                             "(dbt/models/marts/_marts.yml); document it there, or take it off the list")  # fmt: skip
+            raise PulseError(
+                f"column '{column}' of the column definitions (between <!-- column definitions from the "
+                "dbt docs ... --> and <!-- end of column definitions -->) is documented in no dbt mart "
+                "(dbt/models/marts/_marts.yml); document it there, or take it off the list"
+            )
         for text, marts in by_text.items():
             views = ", ".join(f"`{mart}`" for mart in marts)
             cell = " ".join(text.split()).replace("|", r"\|")
@@ -133,8 +149,10 @@ def quoted(text: str, width: int = 60) -> str:
 
 def first_difference(written: str, documented: str, context: int = 30) -> str:
     """Where two descriptions part, as a message shows it: the few words around it in each."""
-    at = next((index for index, (a, b) in enumerate(zip(written, documented, strict=False)) if a != b),
-              min(len(written), len(documented)))  # fmt: skip
+    at = next(
+        (index for index, (a, b) in enumerate(zip(written, documented, strict=False)) if a != b),
+        min(len(written), len(documented)),
+    )
     start = max(0, at - context)
 
     def around(text: str) -> str:

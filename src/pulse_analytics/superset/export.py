@@ -38,24 +38,68 @@ MISSING = object()
 Defaults = dict[str, tuple[Any, ...]]  # key -> the values Superset gives it when an imported file leaves it out
 
 TOP_DEFAULTS: dict[str, Defaults] = {
-    "charts": {"description": (None,), "certified_by": (None,), "certification_details": (None,),
-               "cache_timeout": (None,), "query_context": (None,), "tags": ([],)},
-    "datasets": {"main_dttm_col": (None,), "currency_code_column": (None,), "description": (None,),
-                 "default_endpoint": (None,), "offset": (0,), "cache_timeout": (None,), "schema": (None,),
-                 "catalog": (None,), "sql": (None, ""), "params": (None, {}), "template_params": (None, {}),
-                 "filter_select_enabled": (True,), "fetch_values_predicate": (None,), "extra": (None, {}),
-                 "normalize_columns": (False,), "always_filter_main_dttm": (False,), "folders": (None,)},
-    "dashboards": {"description": (None,), "css": (None, ""), "slug": (None,), "certified_by": (None,),
-                   "certification_details": (None,), "published": (False,), "tags": ([],), "theme_uuid": (None,),
-                   "metadata": ({},)},
-}  # fmt: skip
-COLUMN_DEFAULTS: Defaults = {"verbose_name": (None,), "is_dttm": (False,), "is_active": (True,), "type": (None,),
-                             "advanced_data_type": (None,), "groupby": (True,), "filterable": (True,),
-                             "expression": (None, ""), "description": (None,), "python_date_format": (None,),
-                             "datetime_format": (None,), "extra": (None, {})}  # fmt: skip
-METRIC_DEFAULTS: Defaults = {"verbose_name": (None,), "metric_type": (None,), "description": (None,),
-                             "d3format": (None,), "currency": (None,), "extra": (None, {}),
-                             "warning_text": (None,)}  # fmt: skip
+    "charts": {
+        "description": (None,),
+        "certified_by": (None,),
+        "certification_details": (None,),
+        "cache_timeout": (None,),
+        "query_context": (None,),
+        "tags": ([],),
+    },
+    "datasets": {
+        "main_dttm_col": (None,),
+        "currency_code_column": (None,),
+        "description": (None,),
+        "default_endpoint": (None,),
+        "offset": (0,),
+        "cache_timeout": (None,),
+        "schema": (None,),
+        "catalog": (None,),
+        "sql": (None, ""),
+        "params": (None, {}),
+        "template_params": (None, {}),
+        "filter_select_enabled": (True,),
+        "fetch_values_predicate": (None,),
+        "extra": (None, {}),
+        "normalize_columns": (False,),
+        "always_filter_main_dttm": (False,),
+        "folders": (None,),
+    },
+    "dashboards": {
+        "description": (None,),
+        "css": (None, ""),
+        "slug": (None,),
+        "certified_by": (None,),
+        "certification_details": (None,),
+        "published": (False,),
+        "tags": ([],),
+        "theme_uuid": (None,),
+        "metadata": ({},),
+    },
+}
+COLUMN_DEFAULTS: Defaults = {
+    "verbose_name": (None,),
+    "is_dttm": (False,),
+    "is_active": (True,),
+    "type": (None,),
+    "advanced_data_type": (None,),
+    "groupby": (True,),
+    "filterable": (True,),
+    "expression": (None, ""),
+    "description": (None,),
+    "python_date_format": (None,),
+    "datetime_format": (None,),
+    "extra": (None, {}),
+}
+METRIC_DEFAULTS: Defaults = {
+    "verbose_name": (None,),
+    "metric_type": (None,),
+    "description": (None,),
+    "d3format": (None,),
+    "currency": (None,),
+    "extra": (None, {}),
+    "warning_text": (None,),
+}
 PARAM_DEFAULTS: Defaults = {"annotation_layers": ([],)}  # Superset's chart import adds it
 VOLATILE_PARAMS = ("datasource", "slice_id", "dashboards")  # ids of this Superset
 DERIVED_METADATA = ("map_label_colors", "shared_label_colors", "color_scheme_domain")  # recomputed from the data
@@ -79,8 +123,10 @@ def export(url: str, target: str, selectors: list[str], root: Path) -> Result:
     git = parse(root, [environment])
     if git.problems:
         listed = "\n".join(str(problem) for problem in git.problems)
-        raise ExportError(f"the assets under {root} cannot all be read, so an export could overwrite them:\n{listed}\n"
-                          "Fix these files (see `pulse check`), then export again.")  # fmt: skip
+        raise ExportError(
+            f"the assets under {root} cannot all be read, so an export could overwrite them:\n{listed}\n"
+            "Fix these files (see `pulse check`), then export again."
+        )
     api = server.admin_api(url)
     dashboards = choose_dashboards(api, selectors)
     exported = download(api, "dashboard", [item["id"] for item in dashboards])
@@ -98,15 +144,21 @@ def choose_dashboards(api: SupersetApi, selectors: list[str]) -> list[dict[str, 
     chosen: list[dict[str, Any]] = []
     unknown: list[str] = []
     for selector in selectors:
-        matches = [item for item in dashboards if selector.casefold() in
-                   (str(item.get("dashboard_title")).casefold(), str(item.get("slug")).casefold(), str(item["uuid"]))]
+        matches = [
+            item
+            for item in dashboards
+            if selector.casefold()
+            in (str(item.get("dashboard_title")).casefold(), str(item.get("slug")).casefold(), str(item["uuid"]))
+        ]
         chosen.extend(matches)
         if not matches:
             unknown.append(selector)
     if unknown:
         titles = ", ".join(sorted(f"'{item['dashboard_title']}'" for item in dashboards)) or "none"
-        raise ExportError(f"no dashboard in {api.url} has the title, slug or uuid {', '.join(map(repr, unknown))}; "
-                          f"its dashboards: {titles}")  # fmt: skip
+        raise ExportError(
+            f"no dashboard in {api.url} has the title, slug or uuid {', '.join(map(repr, unknown))}; "
+            f"its dashboards: {titles}"
+        )
     return list({item["id"]: item for item in chosen}.values())
 
 
@@ -115,11 +167,13 @@ def download(api: SupersetApi, resource: str, ids: list[int]) -> dict[str, dict[
     found: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
     if not ids:
         return found
-    response = api.session.get(f"{api.url}/api/v1/{resource}/export/", params={"q": f"!({','.join(map(str, ids))})"},
-                               timeout=300)  # fmt: skip
+    response = api.session.get(
+        f"{api.url}/api/v1/{resource}/export/", params={"q": f"!({','.join(map(str, ids))})"}, timeout=300
+    )
     if response.status_code != 200:
-        raise ExportError(f"Superset answered the export of {resource}s with HTTP {response.status_code}: "
-                          f"{response.text[:500]}")  # fmt: skip
+        raise ExportError(
+            f"Superset answered the export of {resource}s with HTTP {response.status_code}: {response.text[:500]}"
+        )
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         for name in archive.namelist():
             parts = PurePosixPath(name).parts
@@ -135,8 +189,10 @@ def write(git: Bundle, exported: dict[str, dict[str, dict[str, Any]]], schema: s
     for uuid, database in exported["databases"].items():
         if uuid not in in_git["databases"]:
             templates = git.name(assets.folder("databases", git.root))
-            result.notes.append(f"Superset's database '{database.get('database_name')}' ({uuid}) is not in git: add "
-                                f"its template to {templates} by hand (no password)")
+            result.notes.append(
+                f"Superset's database '{database.get('database_name')}' ({uuid}) is not in git: add "
+                f"its template to {templates} by hand (no password)"
+            )
     titles = {uuid: chart.data.get("slice_name") for uuid, chart in in_git["charts"].items()}
     titles.update({uuid: chart.get("slice_name") for uuid, chart in exported["charts"].items()})
     for kind in ("datasets", "charts", "dashboards"):
@@ -153,8 +209,10 @@ def write(git: Bundle, exported: dict[str, dict[str, dict[str, Any]]], schema: s
             for uuid, existing in in_git[kind].items():
                 if uuid not in exported[kind]:
                     where = "on no dashboard in Superset" if kind == "charts" else "not in Superset"
-                    result.notes.append(f"{git.name(existing.path)} is {where} (deleted there?); left as is: "
-                                        "`git rm` it if it should go")  # fmt: skip
+                    result.notes.append(
+                        f"{git.name(existing.path)} is {where} (deleted there?); left as is: "
+                        "`git rm` it if it should go"
+                    )
     return result
 
 
@@ -166,8 +224,9 @@ def write_file(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def normalized(kind: str, exported: dict[str, Any], git: Asset | None, titles: dict[str, Any],
-               schema: str) -> dict[str, Any]:  # fmt: skip
+def normalized(
+    kind: str, exported: dict[str, Any], git: Asset | None, titles: dict[str, Any], schema: str
+) -> dict[str, Any]:
     """The exported asset in the repository's normal form, given its file in git (None for a new asset)."""
     data = copy.deepcopy(exported)
     if kind == "charts":
@@ -194,12 +253,19 @@ def normalize_dataset(data: dict[str, Any], git: Asset | None, schema: str) -> N
     if isinstance(data.get("params"), dict):
         for key in LEGACY_DATASET_PARAMS:
             data["params"].pop(key, None)
-    for key, name_key, defaults in (("columns", "column_name", COLUMN_DEFAULTS),
-                                    ("metrics", "metric_name", METRIC_DEFAULTS)):  # fmt: skip
+    for key, name_key, defaults in (
+        ("columns", "column_name", COLUMN_DEFAULTS),
+        ("metrics", "metric_name", METRIC_DEFAULTS),
+    ):
         git_entries = {entry.get(name_key): entry for entry in git_value(git, key) or [] if isinstance(entry, dict)}
         order = list(git_entries)
-        entries = sorted(data.get(key) or [], key=lambda entry: (
-            order.index(entry[name_key]) if entry.get(name_key) in order else len(order), str(entry.get(name_key))))
+        entries = sorted(
+            data.get(key) or [],
+            key=lambda entry: (
+                order.index(entry[name_key]) if entry.get(name_key) in order else len(order),
+                str(entry.get(name_key)),
+            ),
+        )
         for entry in entries:
             drop_defaults(entry, git_entries.get(entry.get(name_key), {}), defaults)
         data[key] = entries
@@ -225,10 +291,16 @@ def merged(raw: Any, rendered: Any, exported: Any) -> Any:
     if exported == rendered:
         return raw
     if isinstance(exported, dict) and isinstance(rendered, dict) and isinstance(raw, dict):
-        return {key: merged(raw[key], rendered[key], value) if key in rendered and key in raw else value
-                for key, value in exported.items()}  # fmt: skip
-    if isinstance(exported, list) and isinstance(rendered, list) and isinstance(raw, list) \
-            and len(exported) == len(rendered) == len(raw):  # fmt: skip
+        return {
+            key: merged(raw[key], rendered[key], value) if key in rendered and key in raw else value
+            for key, value in exported.items()
+        }
+    if (
+        isinstance(exported, list)
+        and isinstance(rendered, list)
+        and isinstance(raw, list)
+        and len(exported) == len(rendered) == len(raw)
+    ):
         return [merged(*values) for values in zip(raw, rendered, exported, strict=True)]
     return exported
 
@@ -273,8 +345,11 @@ def main(url: str | None, target: str, selectors: list[str]) -> int:
         print(f"wrote {path.relative_to(root)}")
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"export: {len(result.written)} file(s) written, {result.unchanged} unchanged "
-          f"({time.monotonic() - started:.1f} s); review with `git diff`", file=sys.stderr)  # fmt: skip
+    print(
+        f"export: {len(result.written)} file(s) written, {result.unchanged} unchanged "
+        f"({time.monotonic() - started:.1f} s); review with `git diff`",
+        file=sys.stderr,
+    )
     problems = check.run(root)
     if problems:
         check.report(problems, time.monotonic() - started)

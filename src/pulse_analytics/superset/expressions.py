@@ -62,8 +62,10 @@ def query_columns(sql: str, schema: str, tables: dict[str, list[str]]) -> list[s
         if table.name in ctes and not table.db:
             continue
         if table.db and table.db != schema:
-            raise ExpressionError(f"reads {table.sql()}, which is not in schema '{schema}' where dbt builds the views "
-                                  "(write {{ schema }}." + table.name + ")")  # fmt: skip
+            raise ExpressionError(
+                f"reads {table.sql()}, which is not in schema '{schema}' where dbt builds the views "
+                "(write {{ schema }}." + table.name + ")"
+            )
         if table.name not in tables:
             raise ExpressionError(f"reads table {table.name}, which is not a dbt model")
     mapping = {schema: {name: dict.fromkeys(columns, "text") for name, columns in tables.items()}}

@@ -63,12 +63,16 @@ def map_chart_ids(metadata: dict[str, Any], new_id: ChartIdMap) -> dict[str, Any
     def mapped_keys(mapping: Any, where: str) -> Any:
         if not isinstance(mapping, dict):
             return mapping
-        return {str(new): value for old, value in mapping.items()
-                if (new := _mapped(new_id, old, f"{where}.{old}")) is not None}  # fmt: skip
+        return {
+            str(new): value
+            for old, value in mapping.items()
+            if (new := _mapped(new_id, old, f"{where}.{old}")) is not None
+        }
 
     if "timed_refresh_immune_slices" in fixed:
-        fixed["timed_refresh_immune_slices"] = mapped_list(fixed["timed_refresh_immune_slices"],
-                                                           "metadata.timed_refresh_immune_slices")  # fmt: skip
+        fixed["timed_refresh_immune_slices"] = mapped_list(
+            fixed["timed_refresh_immune_slices"], "metadata.timed_refresh_immune_slices"
+        )
     if "expanded_slices" in fixed:
         fixed["expanded_slices"] = mapped_keys(fixed["expanded_slices"], "metadata.expanded_slices")
     if isinstance(fixed.get("filter_scopes"), dict):

@@ -40,8 +40,10 @@ def declared_columns(dbt_dir: Path) -> dict[str, list[str]]:
     for model, found in prefixes.items():
         unknown = sorted(set(found.values()) - metadata.keys())
         if unknown:
-            raise PulseError(f"dbt model {model} declares metadata_prefixes {found} (config: meta:), but "
-                             f"{', '.join(unknown)} is not a source view; choose from {', '.join(sorted(metadata))}")
+            raise PulseError(
+                f"dbt model {model} declares metadata_prefixes {found} (config: meta:), but "
+                f"{', '.join(unknown)} is not a source view; choose from {', '.join(sorted(metadata))}"
+            )
     models: dict[str, list[str]] = {}
     for model, columns in documented.items():
         if model in metadata_models:  # the metadata views themselves: every column of their table
@@ -70,10 +72,17 @@ def metadata_table_columns() -> dict[str, list[str]]:
         for catalog in warehouse.source_catalogs():
             connection.execute(f"ATTACH ':memory:' AS \"{catalog}\"")
         warehouse.create_source_tables(connection)
-        return {table.name: [row[0].lower() for row in connection.execute(
-            "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ? "
-            "order by column_index", [table.catalog, table.schema, table.table]).fetchall()]
-            for table in config.source_tables()}  # fmt: skip
+        return {
+            table.name: [
+                row[0].lower()
+                for row in connection.execute(
+                    "select column_name from duckdb_columns() "
+                    "where database_name = ? and schema_name = ? and table_name = ? order by column_index",
+                    [table.catalog, table.schema, table.table],
+                ).fetchall()
+            ]
+            for table in config.source_tables()
+        }
     finally:
         connection.close()
 
@@ -88,10 +97,13 @@ def metadata_prefixes(dbt_dir: Path) -> dict[str, dict[str, str]]:
             meta = {**(model.get("meta") or {}), **((model.get("config") or {}).get("meta") or {})}
             declared = meta.get("metadata_prefixes") or {}
             if not isinstance(declared, dict) or not all(
-                    isinstance(prefix, str) and prefix.endswith("__") and isinstance(source, str)
-                    for prefix, source in declared.items()):  # fmt: skip
-                raise PulseError(f"{path}: model {model.get('name')} declares metadata_prefixes {declared!r}; write "
-                                 "a mapping of prefix to metadata model, e.g. {dm__: device_metadata}")  # fmt: skip
+                isinstance(prefix, str) and prefix.endswith("__") and isinstance(source, str)
+                for prefix, source in declared.items()
+            ):
+                raise PulseError(
+                    f"{path}: model {model.get('name')} declares metadata_prefixes {declared!r}; write "
+                    "a mapping of prefix to metadata model, e.g. {dm__: device_metadata}"
+                )
             if declared:
                 found[str(model["name"])] = dict(declared)
     return found
@@ -103,8 +115,9 @@ def built_columns(warehouse_dir: Path | None = None) -> dict[str, list[str]]:
     try:
         rows = connection.execute(
             "select table_name, column_name from duckdb_columns() where database_name = ? and schema_name = ? "
-            "order by table_name, column_index", [config.get("TARGET_CATALOG"), config.get("TARGET_SCHEMA")],
-        ).fetchall()  # fmt: skip
+            "order by table_name, column_index",
+            [config.get("TARGET_CATALOG"), config.get("TARGET_SCHEMA")],
+        ).fetchall()
     except duckdb.Error as error:
         folder = warehouse_dir or config.warehouse_dir()
         raise PulseError(f"cannot read the views of {folder}: {error}") from error

@@ -49,8 +49,15 @@ class Environment:
         return self.env[config.PREFIX + "TARGET_SCHEMA"]
 
     def context(self, path: Path) -> dict[str, Any]:
-        return {"target": self.target, "schema": self.schema, "env": self.env, "instance": self.instance,
-                "filepath": path, "functions": {}, "raise": _raise}  # fmt: skip
+        return {
+            "target": self.target,
+            "schema": self.schema,
+            "env": self.env,
+            "instance": self.instance,
+            "filepath": path,
+            "functions": {},
+            "raise": _raise,
+        }
 
 
 def _raise(message: str, *args: object) -> None:
@@ -104,8 +111,11 @@ def supported_environments(root: Path | None = None) -> list[Environment]:
 
 
 def _dotenv(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines()
-             if "=" in line and not line.lstrip().startswith("#"))  # fmt: skip
+    pairs = (
+        line.split("=", 1)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
     return {key.strip(): value.strip() for key, value in pairs}
 
 
@@ -129,8 +139,9 @@ def render_text(text: str, environment: Environment, path: Path) -> str:
             template = jinja.from_string(json.dumps(parse_yaml(text)))
         return template.render(**environment.context(path))
     except jinja2.UndefinedError as error:
-        raise RenderError(f"template uses a variable that is not set in the {environment.name} environment "
-                          f"({error.message})") from error  # fmt: skip
+        raise RenderError(
+            f"template uses a variable that is not set in the {environment.name} environment ({error.message})"
+        ) from error
     except jinja2.TemplateError as error:
         raise RenderError(f"template does not render for {environment.name}: {error}") from error
     except yaml.YAMLError as error:

@@ -36,11 +36,13 @@ def capture(base_url: str, folder: Path | None = None) -> list[Path]:
         browser.login(page, base_url, config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
         for slug, chart_count in dashboards():
             views = browser.open_dashboard(page, base_url, slug, chart_count)
-            broken = [f"{view.name}: {view.error or 'no content'}" for view in views
-                      if view.error or not view.has_content]  # fmt: skip
+            broken = [
+                f"{view.name}: {view.error or 'no content'}" for view in views if view.error or not view.has_content
+            ]
             if broken:
-                raise PulseError(f"dashboard {slug} has charts that do not render, no screenshot taken:\n  "
-                                 + "\n  ".join(broken))  # fmt: skip
+                raise PulseError(
+                    f"dashboard {slug} has charts that do not render, no screenshot taken:\n  " + "\n  ".join(broken)
+                )
             written.append(browser.screenshot(page, folder / f"{slug}.png", chart_count))
             print(f"screenshot: {written[-1]}", file=sys.stderr)
         chromium.close()

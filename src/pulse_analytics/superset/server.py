@@ -86,8 +86,10 @@ def port() -> int:
 def cache_seconds() -> int:
     value = config.get("SUPERSET_CACHE_SECONDS")
     if not value.isdigit():
-        raise PulseError(f"PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS is '{value}'; set it to a number of seconds, "
-                         "e.g. 600, or 0 for no cache.")  # fmt: skip
+        raise PulseError(
+            f"PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS is '{value}'; set it to a number of seconds, "
+            "e.g. 600, or 0 for no cache."
+        )
     return int(value)
 
 
@@ -106,8 +108,12 @@ def url(port_number: int | None = None) -> str:
 
 def superset_environment() -> dict[str, str]:
     """The environment of every Superset process: its config file and the bundle's settings."""
-    return {**os.environ, **config.resolved_environment(), "SUPERSET_CONFIG_PATH": str(CONFIG_FILE),
-            "FLASK_APP": "superset.app:create_app()"}  # fmt: skip
+    return {
+        **os.environ,
+        **config.resolved_environment(),
+        "SUPERSET_CONFIG_PATH": str(CONFIG_FILE),
+        "FLASK_APP": "superset.app:create_app()",
+    }
 
 
 def start() -> None:
@@ -118,8 +124,9 @@ def start() -> None:
         ensure_logins()
         return
     if port_in_use(port()):
-        raise PulseError(f"port {port()} is in use by another program; stop it or set "
-                         "PULSE_ANALYTICS_SUPERSET_PORT to a free port.")  # fmt: skip
+        raise PulseError(
+            f"port {port()} is in use by another program; stop it or set PULSE_ANALYTICS_SUPERSET_PORT to a free port."
+        )
     cache_seconds()  # a bad value stops here, not in Superset's log
     files.folder.mkdir(parents=True, exist_ok=True)
     ensure_secret_key(files)
@@ -142,8 +149,10 @@ def ensure_secret_key(files: State) -> None:
     if files.secret_key.exists():
         return
     if files.database.exists():
-        raise PulseError(f"{files.secret_key} is missing but {files.database} exists and is encrypted with "
-                         f"it. Restore the key file, or delete {files.folder} to start over.")  # fmt: skip
+        raise PulseError(
+            f"{files.secret_key} is missing but {files.database} exists and is encrypted with "
+            f"it. Restore the key file, or delete {files.folder} to start over."
+        )
     files.secret_key.touch(mode=0o600)
     files.secret_key.write_text(secrets.token_urlsafe(48) + "\n")
 
@@ -162,8 +171,10 @@ def initialize(files: State) -> None:
     superset_version = version("apache-superset")
     if files.initialized.exists() and files.initialized.read_text().strip() == superset_version:
         return
-    commands = [("Creating Superset's metadata database", ["db", "upgrade"]),
-                ("Creating Superset's roles and permissions", ["init"])]  # fmt: skip
+    commands = [
+        ("Creating Superset's metadata database", ["db", "upgrade"]),
+        ("Creating Superset's roles and permissions", ["init"]),
+    ]
     for number, (message, arguments) in enumerate(commands, start=1):
         step(f"Superset first start {number}/{len(commands)}: {message} in {files.folder}")
         run_superset(arguments, files)
@@ -174,23 +185,54 @@ def run_superset(arguments: list[str], files: State) -> None:
     """Run one `superset` CLI command, its output in the log; on failure show the end of the log."""
     executable = Path(sys.executable).with_name("superset")
     with files.log.open("a") as log:
-        result = subprocess.run([str(executable), *arguments], env=superset_environment(), stdout=log,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+        result = subprocess.run(
+            [str(executable), *arguments], env=superset_environment(), stdout=log, stderr=subprocess.STDOUT
+        )
     if result.returncode != 0:
-        raise PulseError(f"`superset {' '.join(arguments)}` failed (exit code {result.returncode}). "
-                         f"End of {files.log}:\n{log_tail(files)}")  # fmt: skip
+        raise PulseError(
+            f"`superset {' '.join(arguments)}` failed (exit code {result.returncode}). "
+            f"End of {files.log}:\n{log_tail(files)}"
+        )
 
 
 def launch(files: State) -> subprocess.Popen[bytes]:
     """gunicorn in its own session (so Ctrl-C in a terminal does not reach it half-way); its pid in the pid file."""
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port()}", "--workers", str(WORKERS),
-               "--worker-class", "gthread", "--threads", str(THREADS), "--timeout", "120",
-               "--graceful-timeout", "10", "--limit-request-line", "0", "--limit-request-field_size", "0",
-               "--access-logfile", str(files.access_log), "--access-logformat", ACCESS_LOG_FORMAT,
-               "superset.app:create_app()"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port()}",
+        "--workers",
+        str(WORKERS),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(THREADS),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "10",
+        "--limit-request-line",
+        "0",
+        "--limit-request-field_size",
+        "0",
+        "--access-logfile",
+        str(files.access_log),
+        "--access-logformat",
+        ACCESS_LOG_FORMAT,
+        "superset.app:create_app()",
+    ]
     with files.log.open("a") as log:
-        process = subprocess.Popen(command, env=superset_environment(), stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True, cwd=files.folder)  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            env=superset_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=files.folder,
+        )
     files.pid.write_text(f"{process.pid}\n")
     return process
 
@@ -201,14 +243,17 @@ def wait_until_healthy(process: subprocess.Popen[bytes], files: State) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             files.pid.unlink(missing_ok=True)
-            raise PulseError(f"Superset exited with code {process.returncode} while starting. "
-                             f"End of {files.log}:\n{log_tail(files)}")  # fmt: skip
+            raise PulseError(
+                f"Superset exited with code {process.returncode} while starting. End of {files.log}:\n{log_tail(files)}"
+            )
         if healthy():
             return
         time.sleep(0.5)
     stop()
-    raise PulseError(f"Superset did not answer {url()}/health within {HEALTH_TIMEOUT_S} s; stopped it. "
-                     f"End of {files.log}:\n{log_tail(files)}")  # fmt: skip
+    raise PulseError(
+        f"Superset did not answer {url()}/health within {HEALTH_TIMEOUT_S} s; stopped it. "
+        f"End of {files.log}:\n{log_tail(files)}"
+    )
 
 
 def ensure_logins() -> None:
@@ -216,14 +261,20 @@ def ensure_logins() -> None:
     try:
         api = admin_api()
     except SupersetError:
-        result = subprocess.run([sys.executable, "-m", "pulse_analytics.superset.admin"], env=superset_environment(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "pulse_analytics.superset.admin"],
+            env=superset_environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         if result.returncode != 0:
             raise PulseError(f"could not set up the Superset admin user:\n{result.stderr[-3000:]}") from None
         api = admin_api()
     access.ensure_viewer_role(api)
-    access.ensure_user(api, config.get("SUPERSET_VIEWER_USER"), config.get("SUPERSET_VIEWER_PASSWORD"),
-                       access.VIEWER_ROLE)  # fmt: skip
+    access.ensure_user(
+        api, config.get("SUPERSET_VIEWER_USER"), config.get("SUPERSET_VIEWER_PASSWORD"), access.VIEWER_ROLE
+    )
 
 
 def admin_api(superset_url: str | None = None, admin: tuple[str, str] | None = None) -> SupersetApi:
@@ -305,9 +356,10 @@ def login_message() -> str:
     passwords are shown (anyone can read them in the docs); a password the user set is never printed."""
     lines = [f"Superset: {url()}/dashboard/list/"]
     defaults = []
-    for role, user, password, label in (("admin:    ", "SUPERSET_ADMIN_USER", "SUPERSET_ADMIN_PASSWORD", ""),
-                                        ("read-only:", "SUPERSET_VIEWER_USER", "SUPERSET_VIEWER_PASSWORD",
-                                         f" ({access.VIEWER_ROLE})")):  # fmt: skip
+    for role, user, password, label in (
+        ("admin:    ", "SUPERSET_ADMIN_USER", "SUPERSET_ADMIN_PASSWORD", ""),
+        ("read-only:", "SUPERSET_VIEWER_USER", "SUPERSET_VIEWER_PASSWORD", f" ({access.VIEWER_ROLE})"),
+    ):
         if os.environ.get(config.PREFIX + password):
             lines.append(f"  {role} {config.get(user)} / the password in {config.PREFIX}{password}{label}")
         else:

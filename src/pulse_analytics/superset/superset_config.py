@@ -89,8 +89,12 @@ FLASK_APP_MUTATOR = adapt_app
 # empty the folder, and a dashboard's "Force refresh" asks again. Its effect is measured in bench/REPORT.md.
 CACHE_SECONDS = server.cache_seconds()
 if CACHE_SECONDS:
-    DATA_CACHE_CONFIG = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(server.state().cache),
-                         "CACHE_DEFAULT_TIMEOUT": CACHE_SECONDS, "CACHE_THRESHOLD": 0}  # fmt: skip
+    DATA_CACHE_CONFIG = {
+        "CACHE_TYPE": "FileSystemCache",
+        "CACHE_DIR": str(server.state().cache),
+        "CACHE_DEFAULT_TIMEOUT": CACHE_SECONDS,
+        "CACHE_THRESHOLD": 0,
+    }
 else:
     DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 
@@ -159,8 +163,10 @@ def refuse_attach_and_detach(sql: str, database: Any = None, **_kwargs: Any) -> 
     for statement in statements:
         if isinstance(statement, (exp.Attach, exp.Detach)):
             keyword = type(statement).__name__.upper()
-            raise ValueError(f"{keyword} is not allowed on the Pulse warehouse: it reads the telemetry, metadata and "
-                             "analytics catalogs only.")  # fmt: skip
+            raise ValueError(
+                f"{keyword} is not allowed on the Pulse warehouse: it reads the telemetry, metadata and "
+                "analytics catalogs only."
+            )
     return sql
 
 

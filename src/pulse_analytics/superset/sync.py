@@ -46,8 +46,11 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
     fingerprint = bundle_fingerprint(url, target)
     if not force and last_sync(url) == {"fingerprint": fingerprint, "versions": asset_versions(api)}:
         access.ensure_viewer_role(api)
-        print(f"sync: Superset at {url} already holds the {summary} in git, unchanged since the last sync: "
-              "nothing to import (`pulse sync --force` imports anyway).", file=sys.stderr)  # fmt: skip
+        print(
+            f"sync: Superset at {url} already holds the {summary} in git, unchanged since the last sync: "
+            "nothing to import (`pulse sync --force` imports anyway).",
+            file=sys.stderr,
+        )
         fix_colours(api)
         return
     step(f"Syncing {summary} to {url} (target {target}) with preset-cli")
@@ -56,8 +59,10 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
         command = [sys.executable, "-m", "pulse_analytics.superset.sync", url, str(folder), target]
         result = subprocess.run(command, env={**os.environ, **config.resolved_environment()})
     if result.returncode != 0:
-        raise PulseError(f"preset-cli could not sync the assets into {url} (exit code {result.returncode}); "
-                         "its message is above. Fix the asset file it names, then run `pulse sync` again.")  # fmt: skip
+        raise PulseError(
+            f"preset-cli could not sync the assets into {url} (exit code {result.returncode}); "
+            "its message is above. Fix the asset file it names, then run `pulse sync` again."
+        )
     check_imported(api)
     access.ensure_viewer_role(api)
     fix_colours(api)
@@ -69,8 +74,11 @@ def fix_colours(api: SupersetApi) -> None:
     """Give every cell, recipe and device its colour on every dashboard (colours.py): the import drops the colours,
     and the warehouse may hold new labels since the last sync."""
     labels, written = colours.apply(api)
-    print(f"sync: series colours of {labels} cells, recipes and devices on every dashboard "
-          f"({written} dashboard(s) updated)", file=sys.stderr)  # fmt: skip
+    print(
+        f"sync: series colours of {labels} cells, recipes and devices on every dashboard "
+        f"({written} dashboard(s) updated)",
+        file=sys.stderr,
+    )
 
 
 def bundle_fingerprint(url: str, target: str) -> str:
@@ -86,12 +94,19 @@ def bundle_fingerprint(url: str, target: str) -> str:
 def asset_versions(api: SupersetApi) -> dict[str, str | None]:
     """When Superset last changed each asset in git ("kind:uuid" -> time; None when it is not in Superset)."""
     changed = {}
-    for kind, endpoint in (("databases", "/api/v1/database/"), ("datasets", "/api/v1/dataset/"),
-                           ("charts", "/api/v1/chart/"), ("dashboards", "/api/v1/dashboard/")):  # fmt: skip
+    for kind, endpoint in (
+        ("databases", "/api/v1/database/"),
+        ("datasets", "/api/v1/dataset/"),
+        ("charts", "/api/v1/chart/"),
+        ("dashboards", "/api/v1/dashboard/"),
+    ):
         for item in api.list_all(endpoint):
             changed[f"{kind}:{item.get('uuid')}"] = item.get("changed_on_utc") or item.get("changed_on")
-    return {f"{kind}:{assets.load(path)['uuid']}": changed.get(f"{kind}:{assets.load(path)['uuid']}")
-            for kind in assets.FOLDERS for path in assets.files(kind)}  # fmt: skip
+    return {
+        f"{kind}:{assets.load(path)['uuid']}": changed.get(f"{kind}:{assets.load(path)['uuid']}")
+        for kind in assets.FOLDERS
+        for path in assets.files(kind)
+    }
 
 
 def records_file() -> Path:
@@ -115,7 +130,6 @@ def record_sync(url: str, record: dict[str, object]) -> None:
     records_file().write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
 
 
-
 def check_imported(api: SupersetApi) -> None:
     """Fail, naming the files, when a dashboard or chart in git is not in Superset after the import."""
     for kind, endpoint in (("dashboards", "/api/v1/dashboard/"), ("charts", "/api/v1/chart/")):
@@ -123,17 +137,32 @@ def check_imported(api: SupersetApi) -> None:
         missing = [path for path in assets.files(kind) if str(assets.load(path)["uuid"]) not in present]
         if missing:
             names = ", ".join(str(path.relative_to(project.root())) for path in missing)
-            raise PulseError(f"after the sync, Superset at {api.url} does not have {names}; "
-                             "see the Superset log for the import error.")  # fmt: skip
+            raise PulseError(
+                f"after the sync, Superset at {api.url} does not have {names}; "
+                "see the Superset log for the import error."
+            )
 
 
 def run_preset_cli(url: str, folder: str, target: str) -> int:
     """In the child process: preset-cli's `sync native` on the bundle, logged in as the admin."""
     from preset_cli.cli.superset.main import superset_cli
 
-    arguments = ["-u", config.get("SUPERSET_ADMIN_USER"), "-p", config.get("SUPERSET_ADMIN_PASSWORD"), url,
-                 "sync", "native", folder, "--overwrite", "--load-env",
-                 "-o", f"target={target}", "-o", f"schema={config.get('TARGET_SCHEMA')}"]  # fmt: skip
+    arguments = [
+        "-u",
+        config.get("SUPERSET_ADMIN_USER"),
+        "-p",
+        config.get("SUPERSET_ADMIN_PASSWORD"),
+        url,
+        "sync",
+        "native",
+        folder,
+        "--overwrite",
+        "--load-env",
+        "-o",
+        f"target={target}",
+        "-o",
+        f"schema={config.get('TARGET_SCHEMA')}",
+    ]
     try:
         superset_cli.main(args=arguments, prog_name="superset-cli", standalone_mode=False)
     except Exception as error:  # preset-cli raises on a failed import; its message is the one to show
