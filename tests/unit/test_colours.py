@@ -4,6 +4,7 @@ label_colors in git (docs/superset.md, "Series colours")."""
 from __future__ import annotations
 
 import colorsys
+import math
 from typing import Any
 
 from pulse_analytics.superset import assets, colours
@@ -96,3 +97,28 @@ def test_charge_and_discharge_series_have_colours_far_apart() -> None:
     for charge, discharge in (("charge_capacity", "discharge_capacity"), ("charge_resistance", "discharge_resistance")):
         assert charge in metric_series(dashboard) and discharge in metric_series(dashboard)
         assert hue_apart(set_by_hand[charge], set_by_hand[discharge]) >= 90
+
+
+def test_curves_per_cycle_go_from_the_scales_first_colour_to_its_last_charge_and_discharge_alike() -> None:
+    found = colours.cycle_colours([1, 10, 100, 999])
+    assert set(found) == {
+        f"{cycle}, {direction}" for cycle in (1, 10, 100, 999) for direction in ("charge", "discharge")
+    }
+    assert found["999, charge"] == found["999, discharge"] == colours.CYCLE_SCALE[-1]
+    assert found["1, charge"] == colours.scale_colour(math.log1p(1) / math.log1p(999)) != found["10, charge"]
+    assert colours.cycle_colours([]) == {}
+
+
+def test_the_scale_passes_through_its_stops_and_mixes_between_them() -> None:
+    stops = colours.CYCLE_SCALE
+    assert [colours.scale_colour(index / (len(stops) - 1)) for index in range(len(stops))] == list(stops)
+    assert colours.mix("#000000", "#FFFFFF", 0.5) == "#808080"
+    assert colours.scale_colour(-1) == stops[0] and colours.scale_colour(2) == stops[-1]
+
+
+def test_a_cells_first_and_last_curves_take_its_colour_the_first_paler() -> None:
+    labels = {"cell-1": "#1FA8C9", "cell-2": "#FF7F44"}
+    found = colours.cell_curve_colours([("cell-1", 1), ("cell-1", 812), ("cell-2", 3), ("cell-2", 40)], labels)
+    assert found["cell-1, 812"] == "#1FA8C9" and found["cell-2, 40"] == "#FF7F44"
+    assert found["cell-1, 1"] == colours.mix("#1FA8C9", "#FFFFFF", 0.55) != "#1FA8C9"
+    assert colours.cell_curve_colours([("cell-9", 1)], labels) == {}

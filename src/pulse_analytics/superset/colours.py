@@ -8,12 +8,19 @@ the warehouse (through Superset, on whatever engine it reads) which there are, a
 every dashboard: each kind sorted in natural order (cell-2 before cell-10) takes PALETTE's colours in turn. The same
 labels give the same colours on any Superset; a new label sorting last changes no other label's colour.
 
+Curves per cycle are coloured the same way: on Test explorer a curve is labelled "<cycle number>, charge" (or
+discharge) and takes its colour from a sequential scale by cycle number (dark violet for the first cycle to yellow for
+the last cycle of any test, on a log scale so that short tests spread over the scale too), its charge and discharge
+in one colour; on Cycle life a cell's first and last cycle ("<cell>, <cycle>") are its cell's colour, the first one
+paler.
+
 Series named after our own metrics are coloured in git instead, by the dashboard's `label_colors` (docs/superset.md).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -24,6 +31,23 @@ from pulse_analytics.superset.api import SupersetApi, SupersetError
 LABEL_DATASET = "test_overview"  # one row per test, with its device, recipe and part
 LABEL_COLUMNS = ("part_id", "recipe_id", "device_id")  # cells, recipes, devices: what charts draw a series per
 ROW_LIMIT = 100_000
+# The cycles drawn as curves: Test explorer's (a test's cycles, overlaid) and Cycle life's (each cell's first and last).
+TEST_CURVES = ("test_statistics_cycle", ("cycle_number",), ["first and last", "sampled"])
+PART_CURVES = ("part_statistics_cycle", ("part_id", "part_cycle_number"), ["first and last"])
+DIRECTIONS = ("charge", "discharge")
+# Cycle number -> colour: viridis (perceptually even, readable by colour-blind readers), first cycle to last.
+CYCLE_SCALE = (
+    "#440154",
+    "#482878",
+    "#3E4A89",
+    "#31688E",
+    "#26828E",
+    "#1F9E89",
+    "#35B779",
+    "#6DCD59",
+    "#B4DE2C",
+    "#FDE725",
+)
 
 # Superset's own scheme (supersetColors), reordered so neighbours differ in hue; without its red (#E04355), which
 # marks the 80 % end-of-life line. Past the 19th label of a kind the colours repeat.
@@ -53,7 +77,12 @@ PALETTE = (
 def apply(api: SupersetApi) -> tuple[int, int]:
     """Write the label colours to every dashboard in git that does not hold them yet, leaving its modification time
     alone (so the next `pulse sync` still finds nothing changed). Returns (labels coloured, dashboards written)."""
-    colours = label_colours(warehouse_labels(api))
+    labels = label_colours(warehouse_labels(api))
+    test_cycles = [int(cycle) for (cycle,) in distinct_rows(api, *TEST_CURVES) if cycle is not None]
+    part_cycles = [
+        (str(part), int(cycle)) for part, cycle in distinct_rows(api, *PART_CURVES) if None not in (part, cycle)
+    ]
+    colours = {**labels, **cycle_colours(test_cycles), **cell_curve_colours(part_cycles, labels)}
     written = 0
     for dashboard_id in dashboard_ids(api):
         metadata = json.loads(api.get(f"/api/v1/dashboard/{dashboard_id}")["result"]["json_metadata"] or "{}")
@@ -73,6 +102,44 @@ def label_colours(labels: dict[str, list[str]]) -> dict[str, str]:
     return dict(sorted(colours.items()))
 
 
+def cycle_colours(cycles: list[int]) -> dict[str, str]:
+    """ "<cycle>, charge" and "<cycle>, discharge" -> the cycle's colour on CYCLE_SCALE (log scale, up to the highest
+    cycle number)."""
+    if not cycles:
+        return {}
+    top = math.log1p(max(max(cycles), 1))
+    found = {}
+    for cycle in sorted(set(cycles)):
+        colour = scale_colour(math.log1p(max(cycle, 0)) / top)
+        found.update({f"{cycle}, {direction}": colour for direction in DIRECTIONS})
+    return found
+
+
+def scale_colour(position: float) -> str:
+    """The colour at position (0 to 1) of CYCLE_SCALE, interpolated between its stops."""
+    place = min(max(position, 0.0), 1.0) * (len(CYCLE_SCALE) - 1)
+    low = min(int(place), len(CYCLE_SCALE) - 2)
+    return mix(CYCLE_SCALE[low], CYCLE_SCALE[low + 1], place - low)
+
+
+def mix(first: str, second: str, share: float) -> str:
+    """The colour `share` of the way from first to second (hex #RRGGBB)."""
+    channels = [round(int(first[i : i + 2], 16) * (1 - share) + int(second[i : i + 2], 16) * share) for i in (1, 3, 5)]
+    return "#" + "".join(f"{channel:02X}" for channel in channels)
+
+
+def cell_curve_colours(curves: list[tuple[str, int]], labels: dict[str, str]) -> dict[str, str]:
+    """ "<cell>, <cycle>" of each cell's first and last curve -> the cell's colour, the first cycle's paler."""
+    firsts: dict[str, int] = {}
+    for part, cycle in curves:
+        firsts[part] = min(cycle, firsts.get(part, cycle))
+    return {
+        f"{part}, {cycle}": mix(labels[part], "#FFFFFF", 0.55) if cycle == firsts[part] else labels[part]
+        for part, cycle in curves
+        if part in labels
+    }
+
+
 def natural_key(label: str) -> list[Any]:
     """Sort key putting the numbers in a label in numeric order: cell-2 before cell-10."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", label)]
@@ -80,17 +147,31 @@ def natural_key(label: str) -> list[Any]:
 
 def warehouse_labels(api: SupersetApi) -> dict[str, list[str]]:
     """Each label column's distinct values in the warehouse, read through Superset's chart-data API."""
-    datasets = [item for item in api.list_all("/api/v1/dataset/") if item.get("table_name") == LABEL_DATASET]
+    rows = distinct_rows(api, LABEL_DATASET, LABEL_COLUMNS)
+    return {
+        column: sorted({str(row[index]) for row in rows if row[index] is not None})
+        for index, column in enumerate(LABEL_COLUMNS)
+    }
+
+
+def distinct_rows(
+    api: SupersetApi, dataset: str, columns: tuple[str, ...], overlay: list[str] | None = None
+) -> list[tuple[Any, ...]]:
+    """The distinct values of columns in a dataset (only rows whose curve_overlay is one of `overlay`, when given),
+    read through Superset's chart-data API, so on whatever engine Superset reads."""
+    datasets = [item for item in api.list_all("/api/v1/dataset/") if item.get("table_name") == dataset]
     if not datasets:
         raise PulseError(
-            f"Superset at {api.url} has no dataset {LABEL_DATASET}, which the series colours are read "
+            f"Superset at {api.url} has no dataset {dataset}, which the series colours are read "
             "from; run `pulse sync` again (it imports the datasets)."
         )
-    query = {
-        "columns": list(LABEL_COLUMNS),
+    query: dict[str, Any] = {
+        "columns": list(columns),
         "row_limit": ROW_LIMIT,
-        "metrics": [{"expressionType": "SQL", "sqlExpression": "count(*)", "label": "tests"}],
+        "metrics": [{"expressionType": "SQL", "sqlExpression": "count(*)", "label": "rows"}],
     }
+    if overlay is not None:
+        query["filters"] = [{"col": "curve_overlay", "op": "IN", "val": overlay}]
     payload = {
         "datasource": {"id": datasets[0]["id"], "type": "table"},
         "queries": [query],
@@ -101,11 +182,10 @@ def warehouse_labels(api: SupersetApi) -> dict[str, list[str]]:
         rows = api.post("/api/v1/chart/data", payload)["result"][0]["data"]
     except SupersetError as error:
         raise PulseError(
-            f"could not read the cells, recipes and devices (dataset {LABEL_DATASET}) that the series "
-            f"colours are made from: {error}. Check that the warehouse is built (`pulse build`), then "
-            "run `pulse sync` again."
+            f"could not read {', '.join(columns)} of dataset {dataset}, which the series colours are made "
+            f"from: {error}. Check that the warehouse is built (`pulse build`), then run `pulse sync` again."
         ) from error
-    return {column: sorted({str(row[column]) for row in rows if row[column] is not None}) for column in LABEL_COLUMNS}
+    return [tuple(row[column] for column in columns) for row in rows]
 
 
 def dashboard_ids(api: SupersetApi) -> list[int]:

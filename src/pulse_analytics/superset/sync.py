@@ -71,11 +71,11 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
 
 
 def fix_colours(api: SupersetApi) -> None:
-    """Give every cell, recipe and device its colour on every dashboard (colours.py): the import drops the colours,
-    and the warehouse may hold new labels since the last sync."""
+    """Give every cell, recipe, device and curve per cycle its colour on every dashboard (colours.py): the import
+    drops the colours, and the warehouse may hold new labels since the last sync."""
     labels, written = colours.apply(api)
     print(
-        f"sync: series colours of {labels} cells, recipes and devices on every dashboard "
+        f"sync: series colours of {labels} labels (cells, recipes, devices, curves per cycle) on every dashboard "
         f"({written} dashboard(s) updated)",
         file=sys.stderr,
     )
