@@ -4,7 +4,6 @@ label_colors in git (docs/superset.md, "Series colours")."""
 from __future__ import annotations
 
 import colorsys
-import math
 from typing import Any
 
 from pulse_analytics.superset import assets, colours
@@ -100,13 +99,17 @@ def test_charge_and_discharge_series_have_colours_far_apart() -> None:
 
 
 def test_curves_per_cycle_go_from_the_scales_first_colour_to_its_last_charge_and_discharge_alike() -> None:
-    found = colours.cycle_colours([1, 10, 100, 999])
+    found = colours.cycle_colours([999, 1, 10, 100, 10])
     assert set(found) == {
         f"{cycle}, {direction}" for cycle in (1, 10, 100, 999) for direction in ("charge", "discharge")
     }
+    assert found["1, charge"] == found["1, discharge"] == colours.CYCLE_SCALE[0]
     assert found["999, charge"] == found["999, discharge"] == colours.CYCLE_SCALE[-1]
-    assert found["1, charge"] == colours.scale_colour(math.log1p(1) / math.log1p(999)) != found["10, charge"]
-    assert colours.cycle_colours([]) == {}
+    assert found["10, charge"] == colours.scale_colour(1 / 3) and found["100, charge"] == colours.scale_colour(2 / 3)
+    assert colours.cycle_colours([]) == {} and colours.cycle_colours([7]) == {
+        "7, charge": colours.CYCLE_SCALE[0],
+        "7, discharge": colours.CYCLE_SCALE[0],
+    }
 
 
 def test_the_scale_passes_through_its_stops_and_mixes_between_them() -> None:

@@ -9,10 +9,10 @@ every dashboard: each kind sorted in natural order (cell-2 before cell-10) takes
 labels give the same colours on any Superset; a new label sorting last changes no other label's colour.
 
 Curves per cycle are coloured the same way: on Test explorer a curve is labelled "<cycle number>, charge" (or
-discharge) and takes its colour from a sequential scale by cycle number (dark violet for the first cycle to yellow for
-the last cycle of any test, on a log scale so that short tests spread over the scale too), its charge and discharge
-in one colour; on Cycle life a cell's first and last cycle ("<cell>, <cycle>") are its cell's colour, the first one
-paler.
+discharge) and takes its colour from a sequential scale by cycle number (the cycle numbers the overlay draws, in
+order, spread evenly from dark violet to yellow, so a short test spreads over the scale too), its charge and
+discharge in one colour; on Cycle life a cell's first and last cycle ("<cell>, <cycle>") are its cell's colour, the
+first one paler.
 
 Series named after our own metrics are coloured in git instead, by the dashboard's `label_colors` (docs/superset.md).
 """
@@ -20,7 +20,6 @@ Series named after our own metrics are coloured in git instead, by the dashboard
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
 
@@ -103,14 +102,12 @@ def label_colours(labels: dict[str, list[str]]) -> dict[str, str]:
 
 
 def cycle_colours(cycles: list[int]) -> dict[str, str]:
-    """ "<cycle>, charge" and "<cycle>, discharge" -> the cycle's colour on CYCLE_SCALE (log scale, up to the highest
-    cycle number)."""
-    if not cycles:
-        return {}
-    top = math.log1p(max(max(cycles), 1))
+    """ "<cycle>, charge" and "<cycle>, discharge" -> the cycle's colour: the cycle numbers drawn, in order, spread
+    evenly over CYCLE_SCALE (the lowest its first colour, the highest its last)."""
+    drawn = sorted(set(cycles))
     found = {}
-    for cycle in sorted(set(cycles)):
-        colour = scale_colour(math.log1p(max(cycle, 0)) / top)
+    for rank, cycle in enumerate(drawn):
+        colour = scale_colour(rank / max(len(drawn) - 1, 1))
         found.update({f"{cycle}, {direction}": colour for direction in DIRECTIONS})
     return found
 
