@@ -39,7 +39,7 @@ class Docs:
 
 
 def read(dbt_dir: Path | None = None) -> Docs:
-    """The column descriptions of every model of the dbt project (default: this repository's), from its manifest."""
+    """The column descriptions of every model of the dbt project (default: the project's dbt/), from its manifest."""
     models = [node for node in dbt.manifest(dbt_dir)["nodes"].values() if node.get("resource_type") == "model"]
     columns = {
         node["name"]: {

@@ -2,7 +2,7 @@
 
 Two sources, one answer each:
 
-declared (offline, from the repository; what `pulse check` uses by default)
+declared (offline, from the project's dbt/; what `pulse check` uses by default)
     Every column the dbt YAML docs list (dbt/models/**/_*.yml list every non-metadata column of every model), plus the
     metadata columns, which no YAML can list because they follow the lab's metadata tables. A model that carries them
     declares so in its YAML: `config: meta: metadata_prefixes: {dm__: device_metadata}` gives it dm__<column> for
