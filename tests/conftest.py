@@ -21,6 +21,15 @@ from pulse_analytics.superset.api import SupersetApi
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PULSE = str(Path(sys.executable).with_name("pulse"))
 TEST_ROWS = 20_000
+# The six marts users read: telemetry, step and cycle records per test and per part.
+MARTS = (
+    "test_telemetry",
+    "test_statistics_step",
+    "test_statistics_cycle",
+    "part_telemetry",
+    "part_statistics_step",
+    "part_statistics_cycle",
+)
 SESSION_KEPT_S = 300  # a test session reuses its Superset login this long (tokens expire after 15 minutes)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import pulse_env, run_pulse
+from tests.conftest import MARTS, pulse_env, run_pulse
 
 
 def fingerprint(directory: Path) -> dict[str, str]:
@@ -118,15 +118,7 @@ def counts(directory: Path) -> dict[str, int]:
     connection = duckdb.connect(str(directory / "analytics.duckdb"), read_only=True)
     for statement in (directory / "attach.sql").read_text().splitlines():
         connection.execute(statement)
-    marts = (
-        "test_telemetry",
-        "test_statistics_step",
-        "test_statistics_cycle",
-        "part_telemetry",
-        "part_statistics_step",
-        "part_statistics_cycle",
-    )
-    found = {mart: connection.execute(f"select count(*) from {mart}").fetchone()[0] for mart in marts}
+    found = {mart: connection.execute(f"select count(*) from {mart}").fetchone()[0] for mart in MARTS}
     connection.close()
     return found
 

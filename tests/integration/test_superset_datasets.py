@@ -10,7 +10,7 @@ import pytest
 
 from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets, check, descriptions
-from tests.conftest import REPO_ROOT, project_copy, pulse_env, run_pulse
+from tests.conftest import MARTS, REPO_ROOT, project_copy, pulse_env, run_pulse
 
 UNIT_SUFFIXES = {
     "__v": "(V)",
@@ -39,15 +39,7 @@ def docs() -> descriptions.Docs:
 
 def test_every_view_users_need_has_a_dataset(docs: descriptions.Docs) -> None:
     names = {dataset["table_name"] for _, dataset in physical_datasets()}
-    marts = {
-        "test_telemetry",
-        "test_statistics_step",
-        "test_statistics_cycle",
-        "part_telemetry",
-        "part_statistics_step",
-        "part_statistics_cycle",
-    }
-    assert marts <= names <= set(docs.columns)
+    assert set(MARTS) <= names <= set(docs.columns)
 
 
 def test_the_committed_datasets_carry_the_dbt_docs_descriptions(docs: descriptions.Docs) -> None:

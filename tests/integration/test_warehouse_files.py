@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from tests.conftest import pulse_env, run_pulse
+from tests.conftest import MARTS, pulse_env, run_pulse
 
 
 def test_analytics_catalog_holds_only_views(demo_warehouse_template: Path) -> None:
@@ -34,13 +34,6 @@ def test_attach_script_opens_every_view_in_plain_duckdb(demo_warehouse_template:
     for statement in (demo_warehouse_template / "attach.sql").read_text().split(";"):
         if statement.strip():
             connection.execute(statement)
-    for view in (
-        "test_telemetry",
-        "test_statistics_step",
-        "test_statistics_cycle",
-        "part_telemetry",
-        "part_statistics_step",
-        "part_statistics_cycle",
-    ):
+    for view in MARTS:
         assert connection.execute(f"select count(*) from {view}").fetchone()[0] > 0, view
     connection.close()

@@ -161,7 +161,7 @@ def test_series_keep_their_colours_across_page_loads(
 
 
 def test_every_dashboard_gives_each_cell_recipe_and_device_one_colour(superset_server: SupersetServer) -> None:
-    labels = colours.warehouse_labels(superset_server.api())
+    labels = colours.warehouse_labels(api := superset_server.api(), colours.dataset_ids(api))
     expected = colours.label_colours(labels)
     assert set(expected) == set().union(*labels.values()) and set(expected.values()) <= set(colours.PALETTE)
     for slug, _ in DASHBOARDS:

@@ -76,10 +76,13 @@ PALETTE = (
 def apply(api: SupersetApi) -> tuple[int, int]:
     """Write the label colours to every dashboard in git that does not hold them yet, leaving its modification time
     alone (so the next `pulse sync` still finds nothing changed). Returns (labels coloured, dashboards written)."""
-    labels = label_colours(warehouse_labels(api))
-    test_cycles = [int(cycle) for (cycle,) in distinct_rows(api, *TEST_CURVES) if cycle is not None]
+    datasets = dataset_ids(api)
+    labels = label_colours(warehouse_labels(api, datasets))
+    test_cycles = [int(cycle) for (cycle,) in distinct_rows(api, datasets, *TEST_CURVES) if cycle is not None]
     part_cycles = [
-        (str(part), int(cycle)) for part, cycle in distinct_rows(api, *PART_CURVES) if None not in (part, cycle)
+        (str(part), int(cycle))
+        for part, cycle in distinct_rows(api, datasets, *PART_CURVES)
+        if None not in (part, cycle)
     ]
     colours = {**labels, **cycle_colours(test_cycles), **cell_curve_colours(part_cycles, labels)}
     written = 0
@@ -142,22 +145,30 @@ def natural_key(label: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", label)]
 
 
-def warehouse_labels(api: SupersetApi) -> dict[str, list[str]]:
+def warehouse_labels(api: SupersetApi, datasets: dict[str, int]) -> dict[str, list[str]]:
     """Each label column's distinct values in the warehouse, read through Superset's chart-data API."""
-    rows = distinct_rows(api, LABEL_DATASET, LABEL_COLUMNS)
+    rows = distinct_rows(api, datasets, LABEL_DATASET, LABEL_COLUMNS)
     return {
         column: sorted({str(row[index]) for row in rows if row[index] is not None})
         for index, column in enumerate(LABEL_COLUMNS)
     }
 
 
+def dataset_ids(api: SupersetApi) -> dict[str, int]:
+    """Superset's id of each dataset, by the name of the view it reads."""
+    return {str(item.get("table_name")): item["id"] for item in api.list_all("/api/v1/dataset/")}
+
+
 def distinct_rows(
-    api: SupersetApi, dataset: str, columns: tuple[str, ...], overlay: list[str] | None = None
+    api: SupersetApi,
+    datasets: dict[str, int],
+    dataset: str,
+    columns: tuple[str, ...],
+    overlay: list[str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """The distinct values of columns in a dataset (only rows whose curve_overlay is one of `overlay`, when given),
     read through Superset's chart-data API, so on whatever engine Superset reads."""
-    datasets = [item for item in api.list_all("/api/v1/dataset/") if item.get("table_name") == dataset]
-    if not datasets:
+    if dataset not in datasets:
         raise PulseError(
             f"Superset at {api.url} has no dataset {dataset}, which the series colours are read "
             "from; run `pulse sync` again (it imports the datasets)."
@@ -170,7 +181,7 @@ def distinct_rows(
     if overlay is not None:
         query["filters"] = [{"col": "curve_overlay", "op": "IN", "val": overlay}]
     payload = {
-        "datasource": {"id": datasets[0]["id"], "type": "table"},
+        "datasource": {"id": datasets[dataset], "type": "table"},
         "queries": [query],
         "result_format": "json",
         "result_type": "full",

@@ -85,9 +85,10 @@ def bundle_fingerprint(url: str, target: str) -> str:
     """A hash of everything the import depends on: the asset files, the target and the PULSE_ANALYTICS_* settings the
     templates read."""
     digest = hashlib.sha256(json.dumps([url, target, config.resolved_environment()], sort_keys=True).encode())
+    root = project.root()
     for kind in assets.FOLDERS:
         for path in assets.files(kind):
-            digest.update(str(path.relative_to(project.root())).encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
