@@ -46,7 +46,7 @@ $(TRINO_GRAMMAR)/node_modules/.package-lock.json: $(TRINO_GRAMMAR)/package-lock.
 
 trino-grammar: $(TRINO_GRAMMAR)/node_modules/.package-lock.json
 
-demo: install
+demo: install chromium
 	$(BIN)/pulse demo
 
 # The production path without Docker: PostgreSQL and Trino (trino_catalogs/) started natively, the demo lab loaded,

@@ -13,19 +13,22 @@ from pathlib import Path
 from pulse_analytics import bdf, config, dbt, generate, project, warehouse
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
-from pulse_analytics.superset import server
+from pulse_analytics.superset import server, warm
 from pulse_analytics.superset import sync as superset_sync
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
     generate.seed(rows=args.rows, seed_value=args.seed)
     server.clear_cache()
+    warm.after_write()
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     exit_code = dbt.build(target=args.target, select=args.select).exit_code
     server.clear_cache()  # the views may read other data now: no chart result kept from before
+    if exit_code == 0 and args.target == "duckdb":
+        warm.after_write()
     return exit_code
 
 
@@ -48,6 +51,8 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
         reports, errors = bdf.import_files(args.files, options)
     finally:
         server.clear_cache()
+    if reports:
+        warm.after_write()
     if errors:
         rest = "; the others were" if reports else ""
         print(f"{len(errors)} of {len(args.files)} files not imported (see the errors above){rest}.", file=sys.stderr)
@@ -82,13 +87,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.target == "trino":
         return demo_on_trino(args)
-    step(f"1/5 Demo data in {config.warehouse_dir()}")
+    step(f"1/6 Demo data in {config.warehouse_dir()}")
     if demo_data_present():
         print("demo data already present: reusing it (run `pulse seed` to write it again)")
     else:
         generate.seed(rows=args.rows, seed_value=args.seed)
     bdf_errors = import_demo_bdf()
-    step("3/5 Building the views with dbt (target duckdb)")
+    step("3/6 Building the views with dbt (target duckdb)")
     result = dbt.build(target="duckdb")
     server.clear_cache()
     if result.exit_code != 0:
@@ -177,10 +182,12 @@ def run_demo_superset(detach: bool) -> int:
     Ctrl-C, SIGTERM or a failure at any point stops the Superset this demo runs: nothing is left running.
     """
     try:
-        step("4/5 Starting Superset")
+        step("4/6 Starting Superset")
         server.start()
-        step("5/5 Syncing the database, datasets, charts and dashboards into Superset")
+        step("5/6 Syncing the database, datasets, charts and dashboards into Superset")
         superset_sync.sync()
+        step("6/6 Warming the dashboards: each rendered once, so that your first view comes from the cache")
+        warm_for_demo()
         print(server.login_message(), flush=True)
         if detach:
             print("Superset keeps running in the background; stop it with `pulse superset stop`.")
@@ -193,6 +200,16 @@ def run_demo_superset(detach: bool) -> int:
         if server.stop():
             print("Stopped Superset: nothing is left running.", file=sys.stderr)
         raise
+
+
+def warm_for_demo() -> None:
+    if server.cache_seconds() == 0:
+        print("warm: PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS is 0, no chart result is kept: nothing to warm")
+        return
+    try:
+        warm.warm()
+    except PulseError as error:  # e.g. no Chromium: the demo runs, each dashboard's first view queries the warehouse
+        print(f"warm: not warmed ({error}); each dashboard's first view queries the warehouse.", file=sys.stderr)
 
 
 def interrupt(_signal: int, _frame: object) -> None:
@@ -210,6 +227,9 @@ def cmd_superset(args: argparse.Namespace) -> int:
     if args.action == "status":
         print(server.status())
         return 0 if server.running() else 3
+    if args.action == "warm":
+        print(f"warm: {warm.warm()} dashboards rendered; their first views are answered from the cache")
+        return 0
     from pulse_analytics.superset import screenshots  # needs Playwright (the test extra)
 
     screenshots.capture(server.url())
@@ -244,9 +264,9 @@ def import_demo_bdf() -> list[str]:
     """Import the BDF files of PULSE_ANALYTICS_BDF_DIR (if set) beside the demo data. Returns the errors."""
     folder = config.get("BDF_DIR")
     if not folder:
-        step("2/5 No BDF files to import (set PULSE_ANALYTICS_BDF_DIR to a folder of them to add real cells)")
+        step("2/6 No BDF files to import (set PULSE_ANALYTICS_BDF_DIR to a folder of them to add real cells)")
         return []
-    step(f"2/5 Importing the BDF files of {folder}")
+    step(f"2/6 Importing the BDF files of {folder}")
     try:
         return bdf.import_folder(Path(folder).expanduser().resolve())[1]
     except bdf.BdfError as error:
@@ -379,9 +399,10 @@ def parser() -> argparse.ArgumentParser:
     superset = commands.add_parser("superset", help="run the local Superset (docs/superset.md)")
     superset.add_argument(
         "action",
-        choices=("start", "stop", "status", "screenshots"),
-        help="start (in the background, waits until ready), stop, status, or screenshots "
-        "(every dashboard as a PNG in docs/screenshots/)",
+        choices=("start", "stop", "status", "warm", "screenshots"),
+        help="start (in the background, waits until ready), stop, status, warm (render every dashboard once, so "
+        "that its first view is answered from the data cache), or screenshots (every dashboard as a PNG in "
+        "docs/screenshots/)",
     )
     superset.set_defaults(func=cmd_superset)
 

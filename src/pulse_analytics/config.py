@@ -64,8 +64,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SUPERSET_PORT", "8088", "Port the local Superset listens on (http://localhost:<port>)."),
     Variable(
         "SUPERSET_CACHE_SECONDS",
-        "0",
-        "How long the local Superset keeps chart results (0: none, every chart queries the warehouse).",
+        "86400",
+        "How long the local Superset keeps a chart result of the DuckDB warehouse; never past a write (0: none kept).",
     ),
     Variable("SUPERSET_ADMIN_USER", "admin", "Superset admin, created on first start; `pulse sync` logs in as it."),
     Variable("SUPERSET_ADMIN_PASSWORD", "admin", "Password of the Superset admin (demo default: set your own)."),

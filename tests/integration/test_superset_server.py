@@ -11,10 +11,13 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import requests
 
-from pulse_analytics.superset import server
+from pulse_analytics import warehouse
+from pulse_analytics.superset import assets, rendering, server
 from tests.conftest import PULSE, REPO_ROOT, SupersetServer, count_rows, free_port, pulse_env, run_pulse
 
 DEMO_READY = "Press Ctrl-C to stop Superset"
@@ -122,7 +125,7 @@ def test_demo_prints_url_and_logins_and_ctrl_c_stops_everything(superset_server:
     )
     try:
         output = read_until(demo, DEMO_READY)
-        for step in ("1/5", "3/5", "4/5", "5/5"):
+        for step in ("1/6", "3/6", "4/6", "5/6", "6/6"):
             assert f"==> {step}" in output
         assert f"{superset_server.url}/dashboard/list/" in output
         assert "admin:     admin / the password in PULSE_ANALYTICS_SUPERSET_ADMIN_PASSWORD" in output
@@ -153,25 +156,70 @@ def test_status_of_a_state_folder_with_no_superset(tmp_path: Path) -> None:
     assert run_pulse("superset", "stop", env=env).stdout.strip() == "Superset was not running."
 
 
-def test_chart_cache_keeps_results_until_the_warehouse_is_rebuilt(superset_server: SupersetServer) -> None:
-    cached_env = {**superset_server.env, "PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS": "600"}
-    run_pulse("superset", "stop", env=superset_server.env)
-    try:
-        run_pulse("superset", "start", env=cached_env)
-        api = superset_server.api()
-        first, again = count_rows(api, "test_telemetry"), count_rows(api, "test_telemetry")
-        assert not first["is_cached"] and again["is_cached"] is True  # Superset says None for a fresh result
-        assert again["data"] == first["data"] and first["data"][0]["records"] > 0
-        assert any((superset_server.state_dir / "cache").iterdir())
+def test_chart_results_are_kept_until_any_program_writes_the_warehouse(superset_server: SupersetServer) -> None:
+    """The bundle's default: chart results kept, filed under the warehouse files' version. A write by a program other
+    than `pulse` (which would not empty the cache folder) still shows at the next request."""
+    api = superset_server.api()
+    first, again = count_rows(api, "part_metadata"), count_rows(api, "part_metadata")
+    assert again["is_cached"] is True and again["data"] == first["data"] and first["data"][0]["records"] > 0
+    parts = first["data"][0]["records"]
 
-        run_pulse("build", env=cached_env)  # the views may read other data now: the kept results are dropped
-        assert not any((superset_server.state_dir / "cache").iterdir())
-        assert not count_rows(api, "test_telemetry")["is_cached"]
+    metadata_file = warehouse.catalog_path("metadata", superset_server.warehouse_dir)
+    table = "pulse.part_metadata"
+    with duckdb.connect(str(metadata_file)) as writer:  # Superset holds no connection between queries
+        writer.execute(f"insert into {table} select * replace ('cache-probe' as part_id) from {table} limit 1")
+    try:
+        after_write = count_rows(api, "part_metadata")
+        assert not after_write["is_cached"] and after_write["data"][0]["records"] == parts + 1
+        assert count_rows(api, "part_metadata")["is_cached"] is True
     finally:
-        run_pulse("superset", "stop", env=cached_env, check=False)
-        run_pulse("superset", "start", env=superset_server.env)
-    api = superset_server.api()  # back to no cache for the other tests: the same request twice, never kept
-    assert not count_rows(api, "test_telemetry")["is_cached"] and not count_rows(api, "test_telemetry")["is_cached"]
+        with duckdb.connect(str(metadata_file)) as writer:
+            writer.execute(f"delete from {table} where part_id = 'cache-probe'")
+    restored = count_rows(api, "part_metadata")
+    assert not restored["is_cached"] and restored["data"][0]["records"] == parts
+
+
+def test_pulse_build_empties_the_cache_and_warms_every_dashboard(superset_server: SupersetServer) -> None:
+    cache = superset_server.state_dir / "cache"
+    stale = cache / "left-by-an-earlier-version"
+    stale.write_text("")
+    result = run_pulse("build", env=superset_server.env)
+    assert not stale.exists()
+    for slug in ("cycle-life", "lab-operations", "recipe-comparison", "test-explorer"):
+        assert re.search(rf"warm: \d/4 {slug} rendered", result.stderr), result.stderr[-2000:]
+    answers = first_view_answers(superset_server, "cycle-life")  # as a viewer, in a browser of its own
+    assert answers and all(answer["is_cached"] is True for answer in answers), answers
+
+
+def first_view_answers(superset_server: SupersetServer, slug: str) -> list[dict[str, Any]]:
+    """Superset's answer to each chart-data request of a dashboard's first view by the viewer (results only)."""
+    from playwright.sync_api import sync_playwright
+
+    from pulse_analytics.superset import browser, screenshots
+
+    answers: list[dict[str, Any]] = []
+
+    def keep(response: Any) -> None:
+        if "/api/v1/chart/data" in response.url and response.request.method == "POST":
+            answers.extend({"is_cached": result.get("is_cached")} for result in response.json()["result"])
+
+    with sync_playwright() as playwright:
+        chromium = browser.launch(playwright)
+        page = chromium.new_page(viewport=browser.VIEWPORT)
+        browser.login(page, superset_server.url, *superset_server.viewer)
+        page.on("response", keep)
+        browser.open_dashboard(page, superset_server.url, slug, dict(screenshots.dashboards())[slug])
+        chromium.close()
+    return answers
+
+
+def test_trino_results_are_never_kept() -> None:
+    template = assets.files("databases")[0]
+    rendered = {
+        target: rendering.render(template.read_text(), rendering.sync_environment(target, "test"), template)
+        for target in ("duckdb", "trino")
+    }
+    assert rendered["trino"]["cache_timeout"] == -1 and rendered["duckdb"]["cache_timeout"] is None
 
 
 def test_start_with_a_bad_cache_setting_names_the_variable(tmp_path: Path) -> None:

@@ -83,18 +83,21 @@ def adapt_app(app: Any) -> None:
 
 FLASK_APP_MUTATOR = adapt_app
 
-# Chart results: by default none are kept, so every chart queries the warehouse and follows new data at once.
-# PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS above 0 keeps each result that long in <state>/cache (one folder for all the
-# workers): a dashboard seen again within that time renders without querying; `pulse seed`, `import-bdf` and `build`
-# empty the folder, and a dashboard's "Force refresh" asks again. Its effect is measured in bench/REPORT.md.
+# Chart results are kept in <state>/cache (one folder for all the workers) for PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS
+# (a day by default; 0: none kept, every chart queries the warehouse), each filed under the version of the warehouse
+# files it was computed from (data_cache.py): a write to the warehouse, by `pulse` or anything else, makes every kept
+# result unreachable, so a chart never shows data older than the warehouse. `pulse seed`, `import-bdf` and `build`
+# also empty the folder, and warm it again when this Superset runs (`pulse superset warm`). The Trino database is
+# never cached (datasets/databases: its writers are out of sight). Measured in bench/README.md.
 CACHE_SECONDS = server.cache_seconds()
 if CACHE_SECONDS:
     DATA_CACHE_CONFIG = {
-        "CACHE_TYPE": "FileSystemCache",
+        "CACHE_TYPE": "pulse_analytics.superset.data_cache.WarehouseVersionedCache",
         "CACHE_DIR": str(server.state().cache),
         "CACHE_DEFAULT_TIMEOUT": CACHE_SECONDS,
-        "CACHE_THRESHOLD": 0,
+        "CACHE_THRESHOLD": 1000,  # results of earlier versions are pruned, oldest first, past this many
     }
+    CACHE_DEFAULT_TIMEOUT = CACHE_SECONDS  # what Superset files a result for when no chart or dataset says otherwise
 else:
     DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 

@@ -44,7 +44,7 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
     summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     api = server.admin_api(url)
     fingerprint = bundle_fingerprint(url, target)
-    if not force and last_sync(url) == {"fingerprint": fingerprint, "versions": asset_versions(api)}:
+    if not force and last_sync(url) == {"fingerprint": fingerprint, "versions": asset_versions(api), "target": target}:
         access.ensure_viewer_role(api)
         print(
             f"sync: Superset at {url} already holds the {summary} in git, unchanged since the last sync: "
@@ -66,7 +66,7 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
     check_imported(api)
     access.ensure_viewer_role(api)
     fix_colours(api)
-    record_sync(url, {"fingerprint": fingerprint, "versions": asset_versions(api)})
+    record_sync(url, {"fingerprint": fingerprint, "versions": asset_versions(api), "target": target})
     print(f"sync: {summary} in {url} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
 
 
@@ -119,6 +119,12 @@ def last_sync(url: str) -> dict[str, object] | None:
         return json.loads(records_file().read_text()).get(url)
     except (FileNotFoundError, json.JSONDecodeError):
         return None
+
+
+def synced_target(url: str) -> str | None:
+    """The target (duckdb or trino) the Superset at `url` was last synced for by this state folder, if any."""
+    record = last_sync(url) or {}
+    return str(record["target"]) if "target" in record else None
 
 
 def record_sync(url: str, record: dict[str, object]) -> None:

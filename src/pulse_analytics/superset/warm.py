@@ -1,0 +1,59 @@
+"""`pulse superset warm`: every dashboard rendered once in headless Chromium, so that each chart's first view by a user
+is answered from Superset's data cache (superset_config.py, data_cache.py) instead of queried.
+
+Rendering in a browser sends exactly the requests a user's first view sends (the dashboards' default filters, every
+chart of every tab), which a replay of the charts' stored parameters would not. Run after every write to the DuckDB
+warehouse while the local Superset runs (`pulse seed`, `import-bdf`, `build`), and by `pulse demo` after its sync.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from pulse_analytics import config
+from pulse_analytics.errors import PulseError
+from pulse_analytics.progress import step
+from pulse_analytics.superset import screenshots, server
+from pulse_analytics.superset import sync as superset_sync
+
+
+def warm(base_url: str | None = None) -> int:
+    """Render every dashboard of git once as the admin; return how many. Raises PulseError if a dashboard fails."""
+    try:
+        from playwright.sync_api import sync_playwright
+
+        from pulse_analytics.superset import browser
+    except ImportError as error:
+        raise PulseError("warming the dashboards needs Playwright: `.venv/bin/pip install -e '.[test]'`.") from error
+    base_url = base_url or server.url()
+    slugs = screenshots.dashboards()
+    with sync_playwright() as playwright:
+        chromium = browser.launch(playwright)
+        try:
+            page = chromium.new_page(viewport=browser.VIEWPORT)
+            browser.login(page, base_url, config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
+            for number, (slug, chart_count) in enumerate(slugs, start=1):
+                started = time.monotonic()
+                browser.open_dashboard(page, base_url, slug, chart_count)
+                print(
+                    f"warm: {number}/{len(slugs)} {slug} rendered, its chart results kept "
+                    f"({time.monotonic() - started:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        finally:
+            chromium.close()
+    return len(slugs)
+
+
+def after_write() -> None:
+    """After a write to the warehouse: warm the local Superset if it runs, keeps results and reads the DuckDB
+    warehouse. A warm-up that cannot run is reported, never an error of the write, which has succeeded."""
+    if not server.running() or server.cache_seconds() == 0 or superset_sync.synced_target(server.url()) != "duckdb":
+        return
+    step(f"Warming the dashboards of the Superset at {server.url()} (the first view of each is then cached)")
+    try:
+        warm()
+    except Exception as error:  # a browser's timeout or crash too: the data is written, only the warm-up failed
+        print(f"warm: not warmed ({error}); each dashboard's first view queries the warehouse.", file=sys.stderr)
