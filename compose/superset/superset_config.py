@@ -73,7 +73,8 @@ def adapt_app(app: Any) -> None:
 
 FLASK_APP_MUTATOR = adapt_app
 
-# Results follow each `dbt build` at once: no data cache, as in the embedded demo.
+# Results follow every write to Trino at once: no data cache (the producers that write Trino's catalogs are out of
+# sight, so no kept result could be known to be current; the Pulse database's cache_timeout is -1 on Trino as well).
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 
 # Trino's engine has no 30-minute grain in Superset 6.1; an analyst's chart in Explore may ask for one (as
