@@ -82,6 +82,15 @@ def load(path: Path) -> dict[str, Any]:
     return asset
 
 
+def dashboard(slug: str) -> dict[str, Any]:
+    """The dashboard in git with this slug (as Superset's URLs name it)."""
+    for path in files("dashboards"):
+        found = load(path)
+        if found.get("slug") == slug:
+            return found
+    raise PulseError(f"no dashboard in {folder('dashboards')} has the slug '{slug}'.")
+
+
 def chart_uuids(dashboard: dict[str, Any]) -> list[str]:
     """The charts a dashboard shows, on all its tabs, in layout order."""
     return [node["meta"]["uuid"] for node in layout.chart_nodes(dashboard.get("position") or {})]
