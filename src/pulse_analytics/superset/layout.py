@@ -155,6 +155,34 @@ def renumbered(dashboard: dict[str, Any]) -> dict[str, Any]:
     return fixed
 
 
+def attach_orphan_charts(position: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the layout with the CHART nodes no node holds (charts added to the dashboard outside its layout, e.g.
+    through the REST API) put in a new row at the end of the first container, where Superset's dashboard page shows
+    them: GRID_ID, or the first tab of top-level tabs. Superset's export does so itself only for a grid layout."""
+    fixed = copy.deepcopy(position)
+    layout = nodes(fixed)
+    held = {child for _, child in walk_children(fixed)}
+    orphans = sorted(node_id for node_id, node in layout.items() if node.get("type") == "CHART" and node_id not in held)
+    first = next(iter(layout.get(ROOT, {}).get("children") or []), None)
+    if not orphans or first not in layout:
+        return fixed
+    container = [ROOT, first]
+    if layout[first].get("type") == "TABS" and tab_ids(layout, first):
+        container.append(tab_ids(layout, first)[0])
+    row = f"ROW-{orphans[0].removeprefix('CHART-')}"
+    fixed[row] = {
+        "children": orphans,
+        "id": row,
+        "meta": {"background": "BACKGROUND_TRANSPARENT"},
+        "parents": container,
+        "type": "ROW",
+    }
+    layout[container[-1]].setdefault("children", []).append(row)
+    for chart in orphans:
+        layout[chart]["parents"] = [*container, row]
+    return fixed
+
+
 def walk_children(position: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(parent id, child id) for every child reference in the layout."""
     for node_id, node in nodes(position).items():
