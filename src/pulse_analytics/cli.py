@@ -381,7 +381,7 @@ def parser() -> argparse.ArgumentParser:
         "action",
         choices=("start", "stop", "status", "screenshots"),
         help="start (in the background, waits until ready), stop, status, or screenshots "
-        "(every dashboard as a PNG in docs/screenshots/)",
+        "(every tab of every dashboard as a PNG in docs/screenshots/)",
     )
     superset.set_defaults(func=cmd_superset)
 
