@@ -401,8 +401,8 @@ def parser() -> argparse.ArgumentParser:
         "action",
         choices=("start", "stop", "status", "warm", "screenshots"),
         help="start (in the background, waits until ready), stop, status, warm (render every dashboard once, so "
-        "that its first view is answered from the data cache), or screenshots (every dashboard as a PNG in "
-        "docs/screenshots/)",
+        "that its first view is answered from the data cache), or screenshots (every tab of every dashboard as a "
+        "PNG in docs/screenshots/)",
     )
     superset.set_defaults(func=cmd_superset)
 

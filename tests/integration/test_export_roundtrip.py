@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pulse_analytics.superset import assets
+from pulse_analytics.superset import assets, layout
 from pulse_analytics.superset.api import SupersetApi
 from tests.conftest import REPO_ROOT, SupersetServer, project_copy, run_pulse
 
@@ -124,9 +124,13 @@ def test_a_chart_added_in_superset_gets_a_file_named_from_its_title(
         )  # no ids, no defaults: as short as a hand-written chart
         assert set(differences(assets_copy)) == {"dashboards/charts/records_of_the_test.yaml", DASHBOARD}
         assert "check: " not in result.stderr  # the exported bundle passes `pulse check`
-        layout = (assets_copy / DASHBOARD).read_text()
-        charts_before = (REPO_ROOT / DASHBOARD).read_text().count("type: CHART")
-        assert "sliceName: Records of the test" in layout and f"chartId: {charts_before + 1}" in layout
+        # Superset's page shows a chart added outside the layout in a new row of the first tab: so does the export
+        position = assets.load(assets_copy / DASHBOARD)["position"]
+        [added] = [node for node in layout.chart_nodes(position) if node["meta"]["sliceName"] == "Records of the test"]
+        first_tab = assets.load(REPO_ROOT / DASHBOARD)["position"]["TABS-test-explorer"]["children"][0]
+        assert added["parents"][:3] == ["ROOT_ID", "TABS-test-explorer", first_tab]
+        shown_first = layout.charts_per_tab(assets.load(REPO_ROOT / DASHBOARD))[0][1]
+        assert added["meta"]["chartId"] == shown_first + 1  # numbered in layout order, after the first tab's charts
     finally:
         api.session.delete(f"{api.url}/api/v1/chart/{created['id']}", timeout=60).raise_for_status()
 

@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
-from pulse_analytics.superset import assets, browser, colours, screenshots
+from pulse_analytics.superset import assets, browser, colours, layout, screenshots
 from pulse_analytics.superset.api import SupersetError
 from tests.conftest import SupersetServer
 from tests.unit.test_colours import hue_apart
 
-DASHBOARDS = screenshots.dashboards()  # (slug, number of charts) of every dashboard in git
+DASHBOARDS = screenshots.dashboards()  # (slug, number of charts on all its tabs) of every dashboard in git
 CHARTS = [assets.load(path) for path in assets.files("charts")]
+ECHARTS = {chart["uuid"]: chart["slice_name"] for chart in CHARTS if chart["viz_type"].startswith("echarts_")}
 # Charts with a series per cell, recipe or device (coloured by colours.py), with a series per metric (coloured by
 # the dashboard's label_colors), and with a curve per cycle (coloured by colours.py by cycle number, or by cell).
 LABEL_CHARTS = {
@@ -44,20 +45,49 @@ def problems(views: list[browser.ChartView]) -> list[str]:
     return found
 
 
+def every_view(tabs: browser.TabViews) -> list[browser.ChartView]:
+    return [view for views in tabs.values() for view in views]
+
+
 @pytest.mark.parametrize("slug", [slug for slug, _ in DASHBOARDS])
 def test_every_chart_of_the_dashboard_renders(
     slug: str, superset_server: SupersetServer, admin_page: Page, screenshot_dir: Path
 ) -> None:
+    """On every tab (each shown in turn: Superset renders a tab's charts when it is first shown), with a screenshot of
+    each tab named as `pulse superset screenshots` names it."""
     listed = superset_server.api().get(f"/api/v1/dashboard/{slug}/charts")["result"]
     expected = {chart["id"]: chart["slice_name"] for chart in listed}
     assert len(expected) == dict(DASHBOARDS)[slug], f"Superset lists {sorted(expected.values())} for {slug}"
 
-    views = browser.open_dashboard(admin_page, superset_server.url, slug, len(expected))
-    browser.screenshot(admin_page, screenshot_dir / f"{slug}.png", len(expected))
+    names = iter(screenshots.file_names(slug))
 
-    on_page = {view.id: view.name for view in views}
+    def take_screenshot(_tab: str | None, views: list[browser.ChartView]) -> None:
+        browser.screenshot(admin_page, screenshot_dir / next(names), len(views))
+
+    tabs = browser.open_every_tab(admin_page, superset_server.url, slug, on_tab=take_screenshot)
+
+    on_page = {view.id: view.name for view in every_view(tabs)}
     assert on_page == expected, f"charts on the page differ from the dashboard's chart list: {on_page} != {expected}"
-    assert problems(views) == []
+    assert len(every_view(tabs)) == len(expected), f"a chart shown on two tabs: {tabs}"
+    assert problems(every_view(tabs)) == []
+
+
+def test_the_first_view_renders_only_the_first_tab(superset_server: SupersetServer, admin_page: Page) -> None:
+    """What the tabs are for: on opening a tabbed dashboard, only the first tab's charts ask for data."""
+    slug = "test-explorer"
+    [(_, first), *others] = layout.charts_per_tab(assets.dashboard(slug))
+    assert others, f"{slug} has no second tab"
+    asked: list[int] = []
+
+    def chart_request(request: Request) -> None:
+        if request.method == "POST" and "/api/v1/chart/data" in request.url:
+            chart_id = (request.post_data_json.get("form_data") or {}).get("slice_id")
+            asked.extend([chart_id] if chart_id else [])
+
+    admin_page.on("request", chart_request)
+    views = browser.open_dashboard(admin_page, superset_server.url, slug, first)
+    admin_page.wait_for_load_state("networkidle")
+    assert len(views) == first and sorted(set(asked)) == sorted(view.id for view in views)
 
 
 def test_every_time_grain_a_chart_uses_is_one_its_database_offers(superset_server: SupersetServer) -> None:
@@ -82,8 +112,8 @@ def test_viewer_sees_every_dashboard_but_cannot_edit(superset_server: SupersetSe
     for path in assets.files("dashboards"):
         expect(viewer_page.get_by_text(assets.load(path)["dashboard_title"], exact=True).first).to_be_visible()
     for slug, chart_count in DASHBOARDS:
-        views = browser.open_dashboard(viewer_page, superset_server.url, slug, chart_count)
-        assert problems(views) == [], f"as {superset_server.viewer[0]} on {slug}"
+        views = every_view(browser.open_every_tab(viewer_page, superset_server.url, slug))
+        assert len(views) == chart_count and problems(views) == [], f"as {superset_server.viewer[0]} on {slug}"
         expect(viewer_page.locator('[data-test="edit-dashboard-button"]')).to_have_count(0)
         expect(viewer_page.locator('[data-test="dashboard-header-container"]')).to_be_visible()
 
@@ -108,9 +138,9 @@ def test_viewer_cannot_open_sql_lab_explore_or_change_a_dashboard(
 def test_anonymous_visitor_is_sent_to_login(superset_server: SupersetServer, chromium: Browser) -> None:
     context = chromium.new_context(viewport=browser.VIEWPORT)
     page = context.new_page()
-    for slug, chart_count in DASHBOARDS:
+    for slug, _ in DASHBOARDS:
         with pytest.raises(SupersetError, match=r"sent the browser to its login page \(.*/login/\?next="):
-            browser.open_dashboard(page, superset_server.url, slug, chart_count)
+            browser.open_every_tab(page, superset_server.url, slug)
         expect(page.locator('[data-test="login-button"]')).to_be_visible()
     context.close()
 
@@ -124,17 +154,21 @@ def test_a_refused_login_says_who_and_what_the_page_shows(superset_server: Super
 
 
 def fresh_series_colours(chromium: Browser, server: SupersetServer, slug: str) -> dict[str, dict[str, str]]:
-    """Log in as the viewer in a new browser context (no cache, no storage), open the dashboard and read the colours
-    of the series whose colours are fixed (chart -> series -> colour)."""
+    """Log in as the viewer in a new browser context (no cache, no storage), open the dashboard, show every tab and
+    read the colours of the series whose colours are fixed (chart -> series -> colour), on every tab: Superset keeps
+    a tab it has shown in the page."""
     context = chromium.new_context(viewport=browser.VIEWPORT)
     try:
         page = context.new_page()
         browser.login(page, server.url, *server.viewer)
-        browser.open_dashboard(page, server.url, slug, dict(DASHBOARDS)[slug])
+        browser.open_every_tab(page, server.url, slug)
         drawn = browser.series_colours(page)
     finally:
         context.close()
-    return {chart: series for chart, series in drawn.items() if chart in LABEL_CHARTS | METRIC_CHARTS | CURVE_CHARTS}
+    fixed = {chart: series for chart, series in drawn.items() if chart in LABEL_CHARTS | METRIC_CHARTS | CURVE_CHARTS}
+    on_dashboard = {ECHARTS[uuid] for uuid in assets.chart_uuids(assets.dashboard(slug)) if uuid in ECHARTS}
+    assert set(fixed) == on_dashboard & (LABEL_CHARTS | METRIC_CHARTS | CURVE_CHARTS), f"charts read on {slug}"
+    return fixed
 
 
 def dashboard_metadata(server: SupersetServer, slug: str) -> dict[str, Any]:

@@ -170,13 +170,67 @@ def test_a_layout_node_cut_off_from_the_tree_is_caught(bundle: Path) -> None:
 
 
 def test_a_layout_child_that_is_not_a_node_is_caught(bundle: Path) -> None:
-    edit(bundle, DASHBOARD, lambda dashboard: dashboard["position"]["GRID_ID"]["children"].append("ROW-gone"))
-    only_problem(bundle, DASHBOARD, "layout node GRID_ID has child ROW-gone, which is not a node of the layout")
+    tab = "TAB-time-series-and-cycles"
+    edit(bundle, DASHBOARD, lambda dashboard: dashboard["position"][tab]["children"].append("ROW-gone"))
+    only_problem(bundle, DASHBOARD, f"layout node {tab} has child ROW-gone, which is not a node of the layout")
 
 
 def test_wrong_parents_in_the_layout_are_caught(bundle: Path) -> None:
     edit(bundle, DASHBOARD, lambda dashboard: dashboard["position"]["CHART-test_voltage"].update(parents=["ROOT_ID"]))
     only_problem(bundle, DASHBOARD, "layout node CHART-test_voltage lists parents ['ROOT_ID']")
+
+
+def test_two_tabs_with_one_title_are_caught(bundle: Path) -> None:
+    def same_title(dashboard: dict[str, Any]) -> None:
+        dashboard["position"]["TAB-curves-and-resistance"]["meta"]["text"] = "Time series and cycles"
+
+    edit(bundle, DASHBOARD, same_title)
+    only_problem(bundle, DASHBOARD, "tabs TABS-test-explorer has two tabs titled 'Time series and cycles'")
+
+
+def test_a_row_put_straight_into_the_tabs_is_caught(bundle: Path) -> None:
+    def row_in_tabs(dashboard: dict[str, Any]) -> None:
+        position = dashboard["position"]
+        position["TAB-curves-and-resistance"]["children"].remove("ROW-8")
+        position["TABS-test-explorer"]["children"].append("ROW-8")
+        position["ROW-8"]["parents"] = ["ROOT_ID", "TABS-test-explorer"]
+        for chart in position["ROW-8"]["children"]:
+            position[chart]["parents"] = ["ROOT_ID", "TABS-test-explorer", "ROW-8"]
+
+    edit(bundle, DASHBOARD, row_in_tabs)
+    only_problem(bundle, DASHBOARD, "layout node ROW-8 (ROW) is a child of TABS-test-explorer (TABS)")
+
+
+def test_a_filter_scope_rooted_in_a_tab_that_is_gone_is_caught(bundle: Path) -> None:
+    def scope_in_gone_tab(dashboard: dict[str, Any]) -> None:
+        dashboard["metadata"]["native_filter_configuration"][3]["scope"]["rootPath"] = ["TAB-curves"]
+
+    edit(bundle, DASHBOARD, scope_in_gone_tab)
+    only_problem(
+        bundle, DASHBOARD, "native_filter_configuration[3].scope.rootPath names 'TAB-curves', which is no ROOT or TAB"
+    )
+
+
+def test_the_spare_grid_of_a_tabbed_layout_must_stay_empty(bundle: Path) -> None:
+    """Superset keeps an empty GRID_ID beside top-level tabs; anything put in it would not be shown."""
+    edit(bundle, DASHBOARD, lambda dashboard: dashboard["position"]["GRID_ID"]["children"].append("ROW-8"))
+    only_problem(bundle, DASHBOARD, "layout node GRID_ID (GRID) is not under ROOT_ID")
+
+
+def test_charts_per_tab_are_the_charts_each_tab_shows() -> None:
+    """The first entry is what the first view of a dashboard renders; an untabbed dashboard is one untitled tab."""
+    explorer = assets.load(REPO_ROOT / DASHBOARD)
+    assert layout.charts_per_tab(explorer) == [("Time series and cycles", 6), ("Curves and resistance", 4)]
+    assert layout.charts_per_tab(assets.load(REPO_ROOT / "dashboards/dashboards/lab_operations.yaml")) == [(None, 10)]
+    position = explorer["position"]  # a chart above the tabs shows on every tab; nested tabs show their first tab
+    position["ROOT_ID"]["children"] = ["GRID_ID"]
+    position["GRID_ID"]["children"] = ["ROW-1", "TABS-test-explorer"]
+    position["TAB-time-series-and-cycles"]["children"].remove("ROW-1")
+    position["TAB-curves-and-resistance"]["children"] = ["TABS-inner"]
+    position["TABS-inner"] = {"id": "TABS-inner", "type": "TABS", "children": ["TAB-a", "TAB-b"]}
+    position["TAB-a"] = {"id": "TAB-a", "type": "TAB", "children": ["ROW-7"], "meta": {"text": "a"}}
+    position["TAB-b"] = {"id": "TAB-b", "type": "TAB", "children": ["ROW-8"], "meta": {"text": "b"}}
+    assert layout.charts_per_tab(explorer) == [("Time series and cycles", 6), ("Curves and resistance", 3)]
 
 
 def test_a_renamed_chart_still_named_the_old_way_in_the_layout_is_caught(bundle: Path) -> None:

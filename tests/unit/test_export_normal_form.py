@@ -112,3 +112,18 @@ def test_a_new_chart_is_written_short_under_a_name_from_its_title(git: Bundle, t
     assert "annotation_layers" not in result["params"]
     bundle = Bundle(tmp_path, git.environments)
     assert export.new_path(bundle, "charts", result) == tmp_path / "dashboards/charts/voltage_per_cell_v.yaml"
+
+
+def test_a_chart_added_outside_the_layout_goes_into_a_new_row_of_the_first_tab(git: Bundle) -> None:
+    """Superset's export leaves such a chart out of a tabbed layout (it appends it to GRID_ID only); its dashboard page
+    shows it in a new row of the first tab, and so does the export."""
+    item = asset(git, DASHBOARD)
+    exported = as_superset_exports(item)
+    meta = {"chartId": 999, "height": 50, "sliceName": "New chart", "uuid": "0f2ee4b5-2d1c-4c1e-9a4e-5d1f5c1e2a77"}
+    exported["position"]["CHART-x1"] = {"children": [], "id": "CHART-x1", "meta": meta, "type": "CHART"}
+    position = normalized(git, item, exported)["position"]
+    first_tab = ["ROOT_ID", "TABS-cycle-life", "TAB-capacity-fade"]
+    assert position["TAB-capacity-fade"]["children"][-1] == "ROW-x1"
+    assert position["ROW-x1"]["parents"] == first_tab and position["ROW-x1"]["children"] == ["CHART-x1"]
+    assert position["CHART-x1"]["parents"] == [*first_tab, "ROW-x1"]
+    assert position["CHART-x1"]["meta"]["chartId"] == layout.charts_per_tab(item.data)[0][1] + 1

@@ -22,6 +22,7 @@ import yaml
 
 from pulse_analytics import project
 from pulse_analytics.errors import PulseError
+from pulse_analytics.superset import layout
 
 YAML_SUFFIXES = {".yaml", ".yml"}
 
@@ -81,13 +82,18 @@ def load(path: Path) -> dict[str, Any]:
     return asset
 
 
+def dashboard(slug: str) -> dict[str, Any]:
+    """The dashboard in git with this slug (as Superset's URLs name it)."""
+    for path in files("dashboards"):
+        found = load(path)
+        if found.get("slug") == slug:
+            return found
+    raise PulseError(f"no dashboard in {folder('dashboards')} has the slug '{slug}'.")
+
+
 def chart_uuids(dashboard: dict[str, Any]) -> list[str]:
-    """The charts a dashboard shows, in layout order."""
-    return [
-        node["meta"]["uuid"]
-        for node in dashboard.get("position", {}).values()
-        if isinstance(node, dict) and node.get("type") == "CHART"
-    ]
+    """The charts a dashboard shows, on all its tabs, in layout order."""
+    return [node["meta"]["uuid"] for node in layout.chart_nodes(dashboard.get("position") or {})]
 
 
 @contextmanager

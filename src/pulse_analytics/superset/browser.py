@@ -1,14 +1,21 @@
 """Superset in a real browser (Playwright driving Debian's Chromium): log in, open a dashboard, wait until every chart
-has settled, read what each chart shows, take screenshots. Used by the smoke tests and `pulse superset screenshots`.
+has settled, read what each chart shows, show each tab, take screenshots. Used by the smoke tests and `pulse superset
+screenshots`.
 
 Waits are on signals from the page, never on fixed sleeps: a chart has settled when its spinner is gone, it shows its
 content, an error or "no results", and its canvases have stopped repainting (ECharts animates its first draw).
+
+Tabs: Superset 6.1 puts a tab's charts into the page only when the tab is first shown (so the first view queries
+only the first tab's charts), and keeps a tab it has shown in the page, hidden, when another tab is shown. So the
+waits and readings count the charts on screen (`checkVisibility`), and `open_every_tab` shows each tab in turn.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +24,7 @@ from playwright.sync_api import Browser, Page, Playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from pulse_analytics.errors import PulseError
+from pulse_analytics.superset import assets, layout
 from pulse_analytics.superset.api import SupersetError
 
 VIEWPORT = {"width": 1600, "height": 1000}
@@ -29,6 +37,9 @@ USERNAME_INPUT = '[data-test="username-input"]'
 PASSWORD_INPUT = '[data-test="password-input"]'
 
 CHART = "[data-test-chart-id]"
+TAB = '[role="tab"]'
+# The chart elements on screen: those of the tab shown (a tab shown before stays in the page, hidden).
+SHOWN_CHARTS_JS = f"Array.from(document.querySelectorAll('{CHART}')).filter(c => c.checkVisibility())"
 LOADING = '[data-test="loading-indicator"]'
 ERROR = '[role="alert"], .ant-alert-error'
 NO_RESULTS = "No results were returned"
@@ -48,14 +59,15 @@ CHART_STATE_JS = f"""(c) => {{
            noResults: text.includes('{NO_RESULTS}'), content: content}};
 }}"""
 
-# True once every chart shows its content, an error or "no results", with no spinner, and all chart canvases looked
-# the same for two polls in a row (ECharts animates its first draw).
+# True once every chart on screen shows its content, an error or "no results", with no spinner, and their canvases
+# looked the same for two polls in a row (ECharts animates its first draw).
 SETTLED_JS = f"""(expected) => {{
   const state = {CHART_STATE_JS};
-  const charts = Array.from(document.querySelectorAll('{CHART}')).map(state);
+  const shown = {SHOWN_CHARTS_JS};
+  const charts = shown.map(state);
   if (charts.length < expected) return false;
   if (!charts.every(c => !c.loading && (c.error !== null || c.content || c.noResults))) return false;
-  const picture = Array.from(document.querySelectorAll('{CHART} canvas')).map(c => c.toDataURL()).join('|');
+  const picture = shown.flatMap(c => Array.from(c.querySelectorAll('canvas'))).map(c => c.toDataURL()).join('|');
   const seen = window.__pulseSettle || (window.__pulseSettle = {{picture: null, same: 0}});
   seen.same = picture === seen.picture ? seen.same + 1 : 0;
   seen.picture = picture;
@@ -65,12 +77,13 @@ SETTLED_JS = f"""(expected) => {{
 # SETTLED_JS, or the page is Superset's login page (where no chart will ever settle).
 SETTLED_OR_LOGIN_JS = f"(expected) => window.location.pathname.startsWith('/login') || ({SETTLED_JS})(expected)"
 
-CHARTS_JS = f"() => Array.from(document.querySelectorAll('{CHART}')).map({CHART_STATE_JS})"
+CHARTS_JS = f"() => {SHOWN_CHARTS_JS}.map({CHART_STATE_JS})"
 
 # The series each ECharts chart draws, with their colours: the option Superset hands to ECharts (its Echart component's
 # prop `echartOptions`, found through the React fiber of the element ECharts draws in). ECharts draws on a canvas and
 # keeps its instances to itself, so the option is the one place the page states which colour each series has.
-# Per chart name: [series name, colour] pairs, or null when the chart is ECharts but its option was not found.
+# Per chart name: [series name, colour] pairs, or null when the chart is ECharts but its option was not found. Every
+# chart in the page, also those of a tab shown before and hidden since.
 SERIES_COLOURS_JS = f"""() => Object.fromEntries(Array.from(document.querySelectorAll('{CHART}'))
   .filter(chart => chart.querySelector('[_echarts_instance_]'))
   .map(chart => {{
@@ -145,11 +158,47 @@ def dashboard_url(base_url: str, slug: str) -> str:
     return f"{base_url}/superset/dashboard/{slug}/"
 
 
+TabViews = dict[str | None, list[ChartView]]  # tab title (None: a dashboard without tabs) -> its charts
+
+
 def open_dashboard(page: Page, base_url: str, slug: str, expected_charts: int) -> list[ChartView]:
-    """Open a dashboard, wait until its charts have settled, and return what each shows."""
+    """Open a dashboard, wait until the charts of its first view (its first tab, if it has tabs) have settled, and
+    return what each shows."""
     page.goto(dashboard_url(base_url, slug))
     wait_until_settled(page, expected_charts)
     return chart_views(page)
+
+
+def show_tab(page: Page, title: str, expected_charts: int) -> list[ChartView]:
+    """Click the tab of the open dashboard titled `title`, wait until its charts have settled and return what each
+    shows. The wait starts once the tab is the selected one: from then on the previous tab's charts are hidden and
+    no longer counted."""
+    tab = page.locator(TAB, has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
+    tab.click()
+    page.mouse.move(0, 0)  # off the tab bar: a hovered tab shows its link icon, in screenshots too
+    page.wait_for_function(
+        "(tab) => tab.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(), timeout=SETTLE_TIMEOUT_MS
+    )
+    wait_until_settled(page, expected_charts)
+    return chart_views(page)
+
+
+def open_every_tab(
+    page: Page, base_url: str, slug: str, on_tab: Callable[[str | None, list[ChartView]], None] | None = None
+) -> TabViews:
+    """Open a dashboard and show each of its tabs in turn (the first is shown on opening), waiting each time until
+    the tab's charts have settled: what each chart of each tab shows, by tab title (one entry, None, for a dashboard
+    without tabs). The number of charts to wait for on each tab comes from the dashboard's layout in git.
+    `on_tab(title, views)` is called while each tab is shown (e.g. to take its screenshot)."""
+    views: TabViews = {}
+    for index, (title, expected) in enumerate(layout.charts_per_tab(assets.dashboard(slug))):
+        if index == 0:
+            views[title] = open_dashboard(page, base_url, slug, expected)
+        else:
+            views[title] = show_tab(page, str(title), expected)
+        if on_tab is not None:
+            on_tab(title, views[title])
+    return views
 
 
 def wait_until_settled(page: Page, expected_charts: int) -> None:

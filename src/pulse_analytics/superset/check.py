@@ -105,6 +105,7 @@ SHAPES: dict[str, tuple[tuple[str, type], ...]] = {
         ("position.*.meta.chartId", int),
         ("position.*.meta.uuid", str),
         ("position.*.meta.sliceName", str),
+        ("position.*.meta.text", str),
         ("metadata", dict),
         ("metadata.native_filter_configuration", list),
         (NATIVE_FILTER, dict),
@@ -122,7 +123,11 @@ SHAPES: dict[str, tuple[tuple[str, type], ...]] = {
         (f"{NATIVE_FILTER}.scope", dict),
         (f"{NATIVE_FILTER}.scope.excluded", list),
         (f"{NATIVE_FILTER}.cascadeParentIds", list),
+        (f"{NATIVE_FILTER}.scope.rootPath", list),
+        (f"{NATIVE_FILTER}.scope.rootPath.*", str),
         (f"{NATIVE_FILTER}.chartsInScope", list),
+        (f"{NATIVE_FILTER}.tabsInScope", list),
+        (f"{NATIVE_FILTER}.tabsInScope.*", str),
         (f"{NATIVE_FILTER}.adhoc_filters", list),
         (f"{NATIVE_FILTER}.defaultDataMask", dict),
         (f"{NATIVE_FILTER}.defaultDataMask.extraFormData", dict),
@@ -294,7 +299,7 @@ def check_layout(bundle: Bundle, dashboard: Asset) -> None:
             if child in nodes and child not in paths:
                 paths[child] = paths[node_id] + [node_id]
     for node_id, node in nodes.items():
-        if node_id == layout.ROOT or node.get("type") == "HEADER":
+        if node_id == layout.ROOT or node.get("type") == "HEADER" or layout.is_spare_grid(node_id, node):
             continue
         if node_id not in paths:
             bundle.report(
@@ -308,8 +313,30 @@ def check_layout(bundle: Bundle, dashboard: Asset) -> None:
                 f"layout node {node_id} lists parents {node.get('parents')}, but its place in the "
                 f"tree is {paths[node_id]}",
             )
+    check_tabs(bundle, dashboard)
     check_chart_titles(bundle, dashboard)
     check_chart_ids(bundle, dashboard)
+    check_scope_nodes(bundle, dashboard)
+
+
+def check_tabs(bundle: Bundle, dashboard: Asset) -> None:
+    """A TABS node holds TAB nodes only, each with a title of its own: the browser code finds a tab by its title and
+    names its screenshot after it."""
+    position = dashboard.data.get("position") or {}
+    nodes = layout.nodes(position)
+    for parent, child in layout.walk_children(position):
+        kinds = (nodes[parent].get("type"), nodes.get(child, {}).get("type"))
+        if child in nodes and (kinds[0] == "TABS") != (kinds[1] == "TAB"):
+            bundle.report(
+                dashboard,
+                f"layout node {child} ({kinds[1]}) is a child of {parent} ({kinds[0]}); a TABS node holds TAB "
+                "nodes and a TAB node is only ever in a TABS node",
+            )
+    for node_id in (node_id for node_id, node in nodes.items() if node.get("type") == "TABS"):
+        titles = [layout.tab_title(nodes[tab]).strip() for tab in layout.tab_ids(nodes, node_id)]
+        for title in sorted({title for title in titles if titles.count(title) > 1 or not title}):
+            problem = f"two tabs titled {title!r}" if title else "a tab without a title"
+            bundle.report(dashboard, f"tabs {node_id} has {problem}; give each tab its own title (meta.text)")
 
 
 def check_chart_titles(bundle: Bundle, dashboard: Asset) -> None:
@@ -343,6 +370,25 @@ def check_chart_ids(bundle: Bundle, dashboard: Asset) -> None:
         return old
 
     layout.map_chart_ids(dashboard.data.get("metadata") or {}, verify)
+
+
+def check_scope_nodes(bundle: Bundle, dashboard: Asset) -> None:
+    """Filter scopes name layout nodes: rootPath the roots of the scope (ROOT_ID or a tab), tabsInScope tabs."""
+    nodes = layout.nodes(dashboard.data.get("position") or {})
+    metadata = dashboard.data.get("metadata") or {}
+    for index, native_filter in enumerate(metadata.get("native_filter_configuration") or []):
+        where = f"metadata.native_filter_configuration[{index}]"
+        scope = native_filter.get("scope") if isinstance(native_filter.get("scope"), dict) else {}
+        for key, node_ids, types in (
+            ("scope.rootPath", scope.get("rootPath") or [], ("ROOT", "TAB")),
+            ("tabsInScope", native_filter.get("tabsInScope") or [], ("TAB",)),
+        ):
+            for node_id in node_ids:
+                if nodes.get(node_id, {}).get("type") not in types:
+                    bundle.report(
+                        dashboard,
+                        f"{where}.{key} names {node_id!r}, which is no {' or '.join(types)} node of the layout",
+                    )
 
 
 def check_secrets(bundle: Bundle) -> None:

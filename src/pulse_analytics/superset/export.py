@@ -9,7 +9,8 @@ asset is matched to its file in git by uuid, then normalized so that only real e
 - where the git file is a template, a value whose rendering equals Superset's value keeps its template text
   (`schema: '{{ schema }}'`), and a virtual dataset's SQL gets `{{ schema }}.` back for the target schema;
 - dataset columns and metrics keep the order of the git file (new ones follow, by name); layout nodes name each chart
-  by its current title;
+  by its current title; a chart added to the dashboard outside its layout goes into a new row of the first tab (or
+  of the grid), where Superset's dashboard page shows it;
 - keys are sorted and the YAML is written by assets.normal_yaml; a file whose content did not change is not touched.
 Databases are never written: their file is a template with a URI per environment and no password; an export only
 says when Superset has a database git does not. New assets get file names from their titles.
@@ -239,7 +240,8 @@ def normalized(
         metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         for key in DERIVED_METADATA:
             metadata.pop(key, None)
-        for node in layout.chart_nodes(data.get("position") or {}):
+        data["position"] = layout.attach_orphan_charts(data.get("position") or {})
+        for node in layout.chart_nodes(data["position"]):
             if layout.chart_uuid(node) in titles:
                 node["meta"]["sliceName"] = titles[layout.chart_uuid(node)]
         data = layout.renumbered(data)

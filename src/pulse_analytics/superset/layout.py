@@ -1,9 +1,12 @@
 """A dashboard's layout (`position`) and the chart ids its metadata refers to.
 
-In an exported dashboard, `position` is a tree of nodes (ROOT_ID -> GRID_ID -> ROW -> CHART ...), each CHART node
-naming its chart by uuid and by `chartId`. The chartIds are only local labels: on import Superset replaces them with
-its own ids and maps every id in the metadata (native filter scopes, cross-filter configuration, ...) through them.
-The normal form numbers them 1, 2, ... in layout order, so the files do not depend on which Superset exported them.
+In an exported dashboard, `position` is a tree of nodes (ROOT_ID -> GRID_ID -> ROW -> CHART ..., or with top-level
+tabs ROOT_ID -> TABS -> TAB -> ROW -> CHART ...), each CHART node naming its chart by uuid and by `chartId`. The
+chartIds are only local labels: on import Superset replaces them with its own ids and maps every id in the metadata
+(native filter scopes, cross-filter configuration, ...) through them. The normal form numbers them 1, 2, ... in
+layout order, so the files do not depend on which Superset exported them.
+
+Superset renders the charts of a tab only when the tab is first shown (`charts_per_tab`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 ROOT = "ROOT_ID"
+GRID = "GRID_ID"
 NON_NODE_KEYS = {"DASHBOARD_VERSION_KEY"}
 
 ChartIdMap = Callable[[int, str], "int | None"]  # (old id, where it is used) -> new id, or None to drop the reference
@@ -22,6 +26,12 @@ ChartIdMap = Callable[[int, str], "int | None"]  # (old id, where it is used) ->
 def nodes(position: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The layout's nodes by id (the version key left out)."""
     return {key: node for key, node in position.items() if key not in NON_NODE_KEYS and isinstance(node, dict)}
+
+
+def is_spare_grid(node_id: str, node: dict[str, Any]) -> bool:
+    """Whether the node is the empty GRID_ID that Superset keeps outside the tree when top-level tabs hold the layout
+    (ROOT_ID -> TABS -> TAB -> ROW): its editor moves the charts back into it when the tabs are removed."""
+    return node_id == GRID and not node.get("children")
 
 
 def tree_order(position: dict[str, Any]) -> list[str]:
@@ -105,9 +115,15 @@ def map_chart_ids(metadata: dict[str, Any], new_id: ChartIdMap) -> dict[str, Any
 def _map_scope(holder: dict[str, Any], where: str, mapped_list: Callable[[Any, str], Any]) -> None:
     scope = holder.get("scope")
     if isinstance(scope, dict) and "excluded" in scope:
-        scope["excluded"] = mapped_list(scope["excluded"], f"{where}.scope.excluded")
+        scope["excluded"] = _id_set(mapped_list(scope["excluded"], f"{where}.scope.excluded"))
     if "chartsInScope" in holder:
-        holder["chartsInScope"] = mapped_list(holder["chartsInScope"], f"{where}.chartsInScope")
+        holder["chartsInScope"] = _id_set(mapped_list(holder["chartsInScope"], f"{where}.chartsInScope"))
+
+
+def _id_set(ids: Any) -> Any:
+    """A scope is a set of chart ids: sorted, so that charts moved to other places in the layout (renumbered) leave
+    the same scope written the same way."""
+    return sorted(ids) if isinstance(ids, list) and all(isinstance(chart_id, int) for chart_id in ids) else ids
 
 
 def _mapped(new_id: ChartIdMap, old: Any, where: str) -> int | None:
@@ -139,8 +155,87 @@ def renumbered(dashboard: dict[str, Any]) -> dict[str, Any]:
     return fixed
 
 
+def attach_orphan_charts(position: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the layout with the CHART nodes no node holds (charts added to the dashboard outside its layout, e.g.
+    through the REST API) put in a new row at the end of the first container, where Superset's dashboard page shows
+    them: GRID_ID, or the first tab of top-level tabs. Superset's export does so itself only for a grid layout."""
+    fixed = copy.deepcopy(position)
+    layout = nodes(fixed)
+    held = {child for _, child in walk_children(fixed)}
+    orphans = sorted(node_id for node_id, node in layout.items() if node.get("type") == "CHART" and node_id not in held)
+    first = next(iter(layout.get(ROOT, {}).get("children") or []), None)
+    if not orphans or first not in layout:
+        return fixed
+    container = [ROOT, first]
+    if layout[first].get("type") == "TABS" and tab_ids(layout, first):
+        container.append(tab_ids(layout, first)[0])
+    row = f"ROW-{orphans[0].removeprefix('CHART-')}"
+    fixed[row] = {
+        "children": orphans,
+        "id": row,
+        "meta": {"background": "BACKGROUND_TRANSPARENT"},
+        "parents": container,
+        "type": "ROW",
+    }
+    layout[container[-1]].setdefault("children", []).append(row)
+    for chart in orphans:
+        layout[chart]["parents"] = [*container, row]
+    return fixed
+
+
 def walk_children(position: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(parent id, child id) for every child reference in the layout."""
     for node_id, node in nodes(position).items():
         for child in node.get("children") or []:
             yield node_id, child
+
+
+def charts_per_tab(dashboard: dict[str, Any]) -> list[tuple[str | None, int]]:
+    """(title, number of charts shown) of each tab of the dashboard's outermost tabs, in order; [(None, number of
+    charts)] for a dashboard without tabs. Superset renders a tab's charts only when the tab is first shown, so these
+    are the charts a view of each tab waits for: the first entry is the first view of the dashboard. Charts outside
+    the tabs show on every tab; tabs nested in a tab count with their first tab, the one shown."""
+    position = dashboard.get("position") or {}
+    layout = nodes(position)
+    tabs = outer_tabs(position)
+    if tabs is None:
+        return [(None, _shown_charts(layout, ROOT, skip=None))]
+    everywhere = _shown_charts(layout, ROOT, skip=tabs)
+    return [
+        (tab_title(layout[tab]), everywhere + _shown_charts(layout, tab, skip=None)) for tab in tab_ids(layout, tabs)
+    ]
+
+
+def outer_tabs(position: dict[str, Any]) -> str | None:
+    """The id of the outermost TABS node (the first in layout order), None for a dashboard without tabs."""
+    layout = nodes(position)
+    return next((node_id for node_id in tree_order(position) if layout[node_id].get("type") == "TABS"), None)
+
+
+def tab_ids(layout: dict[str, dict[str, Any]], tabs: str) -> list[str]:
+    """The TAB nodes among the children of a TABS node, in order."""
+    children = [child for child in layout[tabs].get("children") or [] if isinstance(child, str)]
+    return [child for child in children if layout.get(child, {}).get("type") == "TAB"]
+
+
+def tab_title(node: dict[str, Any]) -> str:
+    meta = node.get("meta")
+    return str(meta.get("text") or "") if isinstance(meta, dict) else ""
+
+
+def _shown_charts(
+    layout: dict[str, dict[str, Any]], node_id: str, skip: str | None, seen: set[str] | None = None
+) -> int:
+    """The CHART nodes shown under node_id: of a TABS node only its first tab's, nothing under `skip`, each node once
+    (a malformed layout may loop; `pulse check` reports it)."""
+    seen = set() if seen is None else seen
+    node = layout.get(node_id)
+    if node is None or node_id == skip or node_id in seen:
+        return 0
+    seen.add(node_id)
+    if node.get("type") == "CHART":
+        return 1
+    children = [child for child in node.get("children") or [] if isinstance(child, str)]
+    if node.get("type") == "TABS":
+        children = children[:1]
+    return sum(_shown_charts(layout, child, skip, seen) for child in children)
