@@ -33,11 +33,12 @@ def warm(base_url: str | None = None) -> int:
         try:
             page = chromium.new_page(viewport=browser.VIEWPORT)
             browser.login(page, base_url, config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
-            for number, (slug, chart_count) in enumerate(slugs, start=1):
+            for number, (slug, _charts) in enumerate(slugs, start=1):
                 started = time.monotonic()
-                browser.open_dashboard(page, base_url, slug, chart_count)
+                tabs = browser.open_every_tab(page, base_url, slug)
+                shown = "every tab" if len(tabs) > 1 else "its charts"
                 print(
-                    f"warm: {number}/{len(slugs)} {slug} rendered, its chart results kept "
+                    f"warm: {number}/{len(slugs)} {slug} rendered ({shown}), its chart results kept "
                     f"({time.monotonic() - started:.1f} s)",
                     file=sys.stderr,
                     flush=True,
