@@ -127,3 +127,12 @@ def test_a_chart_added_outside_the_layout_goes_into_a_new_row_of_the_first_tab(g
     assert position["ROW-x1"]["parents"] == first_tab and position["ROW-x1"]["children"] == ["CHART-x1"]
     assert position["CHART-x1"]["parents"] == [*first_tab, "ROW-x1"]
     assert position["CHART-x1"]["meta"]["chartId"] == layout.charts_per_tab(item.data)[0][1] + 1
+
+
+def test_a_dataset_timeout_folded_in_from_its_database_is_exported_as_unset() -> None:
+    databases = {"db-1": {"cache_timeout": -1}}  # Trino's: never cached
+    inherited = {"database_uuid": "db-1", "cache_timeout": -1}
+    own = {"database_uuid": "db-1", "cache_timeout": 600}
+    export.unfold_inherited_cache_timeout(inherited, databases)
+    export.unfold_inherited_cache_timeout(own, databases)
+    assert inherited["cache_timeout"] is None and own["cache_timeout"] == 600

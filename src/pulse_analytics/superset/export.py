@@ -196,6 +196,8 @@ def write(git: Bundle, exported: dict[str, dict[str, dict[str, Any]]], schema: s
             )
     titles = {uuid: chart.data.get("slice_name") for uuid, chart in in_git["charts"].items()}
     titles.update({uuid: chart.get("slice_name") for uuid, chart in exported["charts"].items()})
+    for dataset in exported["datasets"].values():
+        unfold_inherited_cache_timeout(dataset, exported["databases"])
     for kind in ("datasets", "charts", "dashboards"):
         for uuid, asset in sorted(exported[kind].items()):
             existing = in_git[kind].get(uuid)
@@ -223,6 +225,16 @@ def write_file(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
+
+
+def unfold_inherited_cache_timeout(dataset: dict[str, Any], databases: dict[str, dict[str, Any]]) -> None:
+    """Superset exports a dataset's cache timeout as its database's when the dataset sets none (SqlaTable's
+    cache_timeout property falls back to the database's, e.g. -1 on Trino): that value is the database's, not the
+    dataset's, so it is exported as unset."""
+    database = databases.get(str(dataset.get("database_uuid")), {})
+    inherited = database.get("cache_timeout")
+    if inherited is not None and dataset.get("cache_timeout") == inherited:
+        dataset["cache_timeout"] = None
 
 
 def normalized(
