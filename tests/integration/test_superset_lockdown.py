@@ -25,7 +25,18 @@ def sql_lab(server: SupersetServer, sql: str, user: tuple[str, str] | None = Non
         item["id"] for item in server.api().list_all("/api/v1/database/") if item["database_name"] == "Pulse warehouse"
     )
     payload: dict[str, Any] = {"database_id": database_id, "sql": sql, "runAsync": False, "schema": "pulse"}
-    return api.session.post(f"{server.url}/api/v1/sqllab/execute/", json=payload, timeout=120)
+    for _ in range(SQL_LAB_TRIES):
+        answer = api.session.post(f"{server.url}/api/v1/sqllab/execute/", json=payload, timeout=120)
+        if QUERY_ROW_LOST not in answer.text:
+            return answer
+    return answer
+
+
+# Superset's synchronous SQL Lab run sometimes cannot read back the Query row it has just written to its SQLite
+# metadata database and answers 400 with this message before the statement ran (seen once in the Trino pass). That
+# says nothing about the statement: it is sent again, a few times.
+QUERY_ROW_LOST = "Failed at getting query"
+SQL_LAB_TRIES = 3
 
 
 def file_digests(folder: Path) -> dict[str, str]:
