@@ -206,10 +206,7 @@ def warm_for_demo() -> None:
     if server.cache_seconds() == 0:
         print("warm: PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS is 0, no chart result is kept: nothing to warm")
         return
-    try:
-        warm.warm()
-    except PulseError as error:  # e.g. no Chromium: the demo runs, each dashboard's first view queries the warehouse
-        print(f"warm: not warmed ({error}); each dashboard's first view queries the warehouse.", file=sys.stderr)
+    warm.attempt()
 
 
 def interrupt(_signal: int, _frame: object) -> None:

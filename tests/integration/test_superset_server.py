@@ -193,8 +193,6 @@ def test_pulse_build_empties_the_cache_and_warms_every_dashboard(superset_server
 
 def first_view_answers(superset_server: SupersetServer, slug: str) -> list[dict[str, Any]]:
     """Superset's answer to each chart-data request of a dashboard's first view by the viewer, every tab shown."""
-    from playwright.sync_api import sync_playwright
-
     from pulse_analytics.superset import browser
 
     answers: list[dict[str, Any]] = []
@@ -203,13 +201,9 @@ def first_view_answers(superset_server: SupersetServer, slug: str) -> list[dict[
         if "/api/v1/chart/data" in response.url and response.request.method == "POST":
             answers.extend({"is_cached": result.get("is_cached")} for result in response.json()["result"])
 
-    with sync_playwright() as playwright:
-        chromium = browser.launch(playwright)
-        page = chromium.new_page(viewport=browser.VIEWPORT)
-        browser.login(page, superset_server.url, *superset_server.viewer)
+    with browser.logged_in_page(superset_server.url, superset_server.viewer) as page:
         page.on("response", keep)
         browser.open_every_tab(page, superset_server.url, slug)
-        chromium.close()
     return answers
 
 

@@ -230,14 +230,9 @@ def measure(server: Server, warehouse_dir: Path, runs: int) -> dict[str, Any]:
 def render_dashboards(server: Server, runs: int) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, int]]:
     """Each dashboard rendered once (its chart-data requests captured), then `runs` times timed; with the peak memory
     of the Chromium processes."""
-    from playwright.sync_api import sync_playwright
-
     rendered, requests_sent = [], {}
     cache = "with the data cache" if server.cache_seconds else "no data cache"
-    with sync_playwright() as playwright:
-        chromium = browser.launch(playwright)
-        page = chromium.new_page(viewport=browser.VIEWPORT)
-        browser.login(page, server.url, *server.admin)
+    with browser.logged_in_page(server.url, server.admin) as page:
         for dashboard in dashboards():
             tabs = f" on the first of {len(dashboard.other_tabs) + 1} tabs" if dashboard.other_tabs else ""
             step(
@@ -255,7 +250,6 @@ def render_dashboards(server: Server, runs: int) -> tuple[list[dict[str, Any]], 
             rendered.append(summarise_renders(dashboard, timings))
             requests_sent[dashboard.slug] = captured
         chromium_memory = chromium_peak_rss_bytes()
-        chromium.close()
     return rendered, requests_sent, chromium_memory
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,22 @@ def chromium_path() -> str:
 def launch(playwright: Playwright) -> Browser:
     arguments = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium refuses to sandbox as root
     return playwright.chromium.launch(executable_path=chromium_path(), args=arguments)
+
+
+@contextmanager
+def logged_in_page(base_url: str, user: tuple[str, str]) -> Iterator[Page]:
+    """A page of a new headless Chromium, logged in to the Superset at `base_url` as `user` (name, password); the
+    browser is closed when the block ends."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        try:
+            page = chromium.new_page(viewport=VIEWPORT)
+            login(page, base_url, *user)
+            yield page
+        finally:
+            chromium.close()
 
 
 def login(page: Page, base_url: str, username: str, password: str, wait_ms: int = LOGIN_WAIT_MS) -> None:

@@ -55,7 +55,10 @@ class WarehouseVersionedCache(FileSystemCache):
         return f"{seen[key]}:{key}"
 
     def get(self, key: str) -> Any:
-        return super().get(self.versioned(key, lookup=True))
+        found = super().get(self.versioned(key, lookup=True))
+        if found is not None:  # a hit is not followed by a set: its version is not needed any more
+            self.looked_up.__dict__.get("versions", {}).pop(key, None)
+        return found
 
     def has(self, key: str) -> bool:
         return super().has(self.versioned(key, lookup=True))

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pulse_analytics import config, project
+from pulse_analytics import project
 from pulse_analytics.errors import PulseError
-from pulse_analytics.superset import assets, layout
+from pulse_analytics.superset import assets, layout, server
 
 if TYPE_CHECKING:  # Playwright is the test extra's; only the screenshot functions need it
     from playwright.sync_api import Page
@@ -45,19 +45,13 @@ def capture(base_url: str, folder: Path | None = None) -> list[Path]:
     screenshot of each tab in `folder` (default: docs/screenshots of the project)."""
     folder = folder or project.path("docs", "screenshots")
     try:
-        from playwright.sync_api import sync_playwright
-
         from pulse_analytics.superset import browser
     except ImportError as error:
         raise PulseError("screenshots need Playwright: `.venv/bin/pip install -e '.[test]'`.") from error
     written: list[Path] = []
-    with sync_playwright() as playwright:
-        chromium = browser.launch(playwright)
-        page = chromium.new_page(viewport=browser.VIEWPORT)
-        browser.login(page, base_url, config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
+    with browser.logged_in_page(base_url, server.admin_login()) as page:
         for slug, _ in dashboards():
             written += capture_dashboard(page, base_url, slug, folder)
-        chromium.close()
     return written
 
 

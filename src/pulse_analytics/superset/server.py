@@ -277,10 +277,15 @@ def ensure_logins() -> None:
     )
 
 
+def admin_login() -> tuple[str, str]:
+    """The admin's name and password (PULSE_ANALYTICS_SUPERSET_ADMIN_*)."""
+    return config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD")
+
+
 def admin_api(superset_url: str | None = None, admin: tuple[str, str] | None = None) -> SupersetApi:
     """A session of the admin user (PULSE_ANALYTICS_SUPERSET_ADMIN_*, or `admin`) on the Superset at `superset_url`
     (default: the local one)."""
-    user, password = admin or (config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
+    user, password = admin or admin_login()
     return SupersetApi(superset_url or url(), user, password)
 
 

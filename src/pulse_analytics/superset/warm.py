@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 import time
 
-from pulse_analytics import config
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 from pulse_analytics.superset import screenshots, server
@@ -21,30 +20,22 @@ from pulse_analytics.superset import sync as superset_sync
 def warm(base_url: str | None = None) -> int:
     """Render every dashboard of git once as the admin; return how many. Raises PulseError if a dashboard fails."""
     try:
-        from playwright.sync_api import sync_playwright
-
         from pulse_analytics.superset import browser
     except ImportError as error:
         raise PulseError("warming the dashboards needs Playwright: `.venv/bin/pip install -e '.[test]'`.") from error
     base_url = base_url or server.url()
     slugs = screenshots.dashboards()
-    with sync_playwright() as playwright:
-        chromium = browser.launch(playwright)
-        try:
-            page = chromium.new_page(viewport=browser.VIEWPORT)
-            browser.login(page, base_url, config.get("SUPERSET_ADMIN_USER"), config.get("SUPERSET_ADMIN_PASSWORD"))
-            for number, (slug, _charts) in enumerate(slugs, start=1):
-                started = time.monotonic()
-                tabs = browser.open_every_tab(page, base_url, slug)
-                shown = "every tab" if len(tabs) > 1 else "its charts"
-                print(
-                    f"warm: {number}/{len(slugs)} {slug} rendered ({shown}), its chart results kept "
-                    f"({time.monotonic() - started:.1f} s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        finally:
-            chromium.close()
+    with browser.logged_in_page(base_url, server.admin_login()) as page:
+        for number, (slug, _charts) in enumerate(slugs, start=1):
+            started = time.monotonic()
+            tabs = browser.open_every_tab(page, base_url, slug)
+            shown = "every tab" if len(tabs) > 1 else "its charts"
+            print(
+                f"warm: {number}/{len(slugs)} {slug} rendered ({shown}), its chart results kept "
+                f"({time.monotonic() - started:.1f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
     return len(slugs)
 
 
@@ -54,7 +45,13 @@ def after_write() -> None:
     if not server.running() or server.cache_seconds() == 0 or superset_sync.synced_target(server.url()) != "duckdb":
         return
     step(f"Warming the dashboards of the Superset at {server.url()} (the first view of each is then cached)")
+    attempt()
+
+
+def attempt() -> None:
+    """Warm the local Superset; a warm-up that cannot run (no Chromium, a browser's timeout or crash) is reported,
+    not raised: whatever came before it (a write, the demo's sync) has succeeded."""
     try:
         warm()
-    except Exception as error:  # a browser's timeout or crash too: the data is written, only the warm-up failed
+    except Exception as error:
         print(f"warm: not warmed ({error}); each dashboard's first view queries the warehouse.", file=sys.stderr)
