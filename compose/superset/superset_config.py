@@ -9,6 +9,8 @@ import os
 from typing import Any
 from urllib.parse import quote
 
+from superset.config import THEME_DARK, THEME_DEFAULT  # Superset's own, defined before it reads this file
+
 
 def required(name: str) -> str:
     value = os.environ.get(name, "")
@@ -39,6 +41,12 @@ FEATURE_FLAGS = {
     # The dashboards are small: render every chart at once, as the embedded demo does.
     "DASHBOARD_VIRTUALIZATION": False,
 }
+
+
+# Charts draw at once (ECharts' first-draw animation off), as in the local Superset (a test keeps them equal).
+NO_CHART_ANIMATION = {"echartsOptionsOverrides": {"animation": False}}
+THEME_DEFAULT = {**THEME_DEFAULT, **NO_CHART_ANIMATION}
+THEME_DARK = {**THEME_DARK, **NO_CHART_ANIMATION} if THEME_DARK else None
 
 
 def answer_anonymous_event_logs_quietly(app: Any) -> None:

@@ -47,3 +47,11 @@ def test_compose_superset_adapts_the_app_as_the_local_one(name: str) -> None:
 @pytest.mark.parametrize("name", ["RATELIMIT_ENABLED", "RATELIMIT_APPLICATION", "AUTH_RATE_LIMITED", "AUTH_RATE_LIMIT"])
 def test_compose_superset_throttles_logins_as_the_local_one(name: str) -> None:
     assert assigned(COMPOSE, name) == assigned(LOCAL, name)
+
+
+def test_compose_superset_draws_charts_without_animation_as_the_local_one() -> None:
+    assert assigned(LOCAL, "NO_CHART_ANIMATION") == {"echartsOptionsOverrides": {"animation": False}}
+    assert assigned(COMPOSE, "NO_CHART_ANIMATION") == assigned(LOCAL, "NO_CHART_ANIMATION")
+    for path in (LOCAL, COMPOSE):
+        for theme in ("THEME_DEFAULT", "THEME_DARK"):
+            assert f"{theme} = {{**{theme}, **NO_CHART_ANIMATION}}" in path.read_text(), f"{path}: {theme}"
