@@ -1,7 +1,7 @@
 -- Every cycle once, with its test's recipe, the device and recipe metadata, and the cycle metrics of the test
--- (formulas in _marts.yml): coulombic and energy efficiency, cumulative throughput within the test, whether the
--- cycle is a full one, whether its test is a cycling or a characterisation test, and whether the voltage-curve
--- charts overlay it by default (int_cycles).
+-- (formulas in _marts.yml): coulombic and energy efficiency; and from int_cycles, where their windows run over narrow
+-- rows: cumulative throughput within the test, whether the cycle is a full one, whether its test is a cycling or a
+-- characterisation test, and whether the voltage-curve charts overlay it by default.
 with cycles as (
     {{ with_test_metadata(ref('statistics_cycle')) }}
 )
@@ -10,14 +10,8 @@ select
     cycles.*,
     cycles.discharge_capacity__ah / nullif(cycles.charge_capacity__ah, 0) as coulombic_efficiency,
     cycles.discharge_energy__wh / nullif(cycles.charge_energy__wh, 0) as energy_efficiency,
-    sum(cycles.charge_capacity__ah + cycles.discharge_capacity__ah) over (
-        partition by cycles.device_id, cycles.test_id order by cycles.cycle_number
-        rows between unbounded preceding and current row
-    ) as cumulative_throughput__ah,
-    sum(cycles.charge_energy__wh + cycles.discharge_energy__wh) over (
-        partition by cycles.device_id, cycles.test_id order by cycles.cycle_number
-        rows between unbounded preceding and current row
-    ) as cumulative_throughput__wh,
+    cycle_facts.cumulative_throughput__ah,
+    cycle_facts.cumulative_throughput__wh,
     cycle_facts.cycle_kind,
     cycle_facts.test_purpose,
     cycle_facts.curve_overlay
