@@ -4,7 +4,13 @@
 -- Where a part's numbers are consecutive in each of its tests, a part number is the test's own number plus the test's
 -- offset (int_part_test_offsets explains why): no record is sorted, and a part_id filter reads only the part's
 -- telemetry. ranked_records ranks the records of the other parts, the definition the offsets reproduce.
-with ranked_records as (
+-- The columns are test_telemetry's, but the device and recipe metadata join the part's tests (part_tests), not each
+-- record: a record meets one hash join on its way, where test_telemetry's two and the offsets' would be three.
+with part_tests as (
+    {{ with_test_metadata(ref('int_part_test_offsets')) }}
+),
+
+ranked_records as (
     select
         part_tests.part_id,
         telemetry.device_id,
@@ -32,9 +38,11 @@ select
     part_tests.part_id,
     part_tests.part_test_number,
     records.*,
-{%- for column in columns_of(ref('part_metadata')) %}
-    part_tests.pm__{{ column.name | lower }},
-{%- endfor %}
+    part_tests.recipe_id,
+    {{- prefixed_column_names(ref('device_metadata'), 'part_tests', 'dm__') }},
+    {{- prefixed_column_names(ref('recipe_metadata'), 'part_tests', 'rm__') }},
+    {{ map_value('records.auxiliary', var('temperature_auxiliary_key')) }} as temperature__c,
+    {{- prefixed_column_names(ref('part_metadata'), 'part_tests', 'pm__') }},
     case
         when part_tests.part_numbers_consecutive then records.cycle_number + part_tests.part_cycle_offset
         else ranked_records.part_cycle_number
@@ -47,8 +55,8 @@ select
         when part_tests.part_numbers_consecutive then records.record_number + part_tests.part_record_offset
         else ranked_records.part_record_number
     end as part_record_number
-from {{ ref('test_telemetry') }} as records
-inner join {{ ref('int_part_test_offsets') }} as part_tests
+from {{ ref('telemetry') }} as records
+inner join part_tests
     on records.device_id = part_tests.device_id
     and records.test_id = part_tests.test_id
 left join ranked_records
