@@ -7,14 +7,7 @@ with cycles as (
 )
 
 select
-    cycles.*,
-    cycles.discharge_capacity__ah / nullif(cycles.charge_capacity__ah, 0) as coulombic_efficiency,
-    cycles.discharge_energy__wh / nullif(cycles.charge_energy__wh, 0) as energy_efficiency,
-    cycle_facts.cumulative_throughput__ah,
-    cycle_facts.cumulative_throughput__wh,
-    cycle_facts.cycle_kind,
-    cycle_facts.test_purpose,
-    cycle_facts.curve_overlay
+{{- cycle_columns('cycles', 'cycle_facts') }}
 from cycles
 left join {{ ref('int_cycles') }} as cycle_facts
     on cycles.device_id = cycle_facts.device_id
