@@ -60,6 +60,7 @@ def test_every_warehouse_measurement_is_taken(bench_run: tuple[dict[str, Any], P
     kinds = sorted((query["name"].split(",")[0], query["group"]) for query in size["queries"])
     assert kinds == [
         ("part_statistics_cycle", "aggregate"),
+        ("part_statistics_cycle", "original"),
         ("part_statistics_step", "aggregate"),
         ("part_telemetry", "aggregate"),
         ("part_telemetry", "selection"),

@@ -11,6 +11,10 @@ Lower bounds read the same rows and columns without the views:
                    computed on the source table the mart is built on.
   stored copy      (chart queries) the same SQL on a database where each view it reads is a table holding the view's
                    rows: the cost if the view were stored instead of computed at query time.
+  original view    (part_statistics_cycle) the original pulse-analytics project's view of the same name, written as
+                   a query on the same base tables: a part's cycles joined to its part metadata and numbered by
+                   row_number() over the part in time order, with none of this project's cycle kinds, reference
+                   capacity, life metrics or exclusions. A reference to compare with, not a bound.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ class Query:
     """A query on the views and its lower bound (`bound_method` says which kind, see the module doc)."""
 
     name: str
-    group: str  # selection | aggregate | chart
+    group: str  # selection | aggregate | original | chart
     sql: str | list[str]  # a chart may send several queries: a run executes each
     bound_sql: str | list[str]
     bound_method: str
@@ -203,6 +207,7 @@ def warehouse_queries(size: Size, target: Target) -> list[Query]:
                 "base tables",
             ),
             *aggregates(),
+            original_view(),
         ]
     finally:
         connection.close()
@@ -309,6 +314,22 @@ def aggregates() -> list[Query]:
             "base tables",
         ),
     ]
+
+
+def original_view() -> Query:
+    """part_statistics_cycle against the original project's view (see the module doc): one row per cycle of a part's
+    tests on both sides."""
+    return Query(
+        "part_statistics_cycle, the whole view",
+        "original",
+        f"select * from {view('part_statistics_cycle')}",
+        f"select links.part_id, cycles.*, parts.*, row_number() over ("
+        f"partition by links.part_id order by cycles.start_time, cycles.cycle_number) as part_cycle_number "
+        f"from {source('statistics_cycle')} as cycles inner join {source('device_test_part')} as links "
+        f"on cycles.device_id = links.device_id and cycles.test_id = links.test_id "
+        f"left join {source('part_metadata')} as parts on links.part_id = parts.part_id",
+        "original view",
+    )
 
 
 def literal(value: Any) -> str:

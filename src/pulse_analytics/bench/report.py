@@ -9,7 +9,15 @@ from typing import Any
 
 RESULTS, REPORT, PLOT = "results.json", "REPORT.md", "bench.png"
 GIB = 1024**3
-TARGETS = {"ratio": 2.0, "dashboard_s": 3.0, "chart_s": 1.0, "dbt_views_s": 30.0, "memory_bytes": 4 * GIB}
+TARGETS = {
+    "ratio": 2.0,
+    "part_ratio": 1.5,  # part_telemetry against its lower bounds, the views issue's tighter target
+    "original_ratio": 1.0,  # part_statistics_cycle at least as fast as the original project's view
+    "dashboard_s": 3.0,
+    "chart_s": 1.0,
+    "dbt_views_s": 30.0,
+    "memory_bytes": 4 * GIB,
+}
 
 
 def write(results: dict[str, Any], folder: Path) -> None:
@@ -69,6 +77,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             None if ratio is None else ratio <= TARGETS["ratio"],
         ),
     ]
+    found += view_targets(size, rows)
     superset = size.get("superset")
     if superset:
         slowest = slowest_render(superset["dashboards"])
@@ -123,6 +132,31 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     return found
 
 
+def view_targets(size: dict[str, Any], rows: str) -> list[tuple[str, str, bool | None]]:
+    """part_telemetry within part_ratio of its lower bounds, one part and aggregated; part_statistics_cycle against
+    the original project's view."""
+    parts = [query for query in size["queries"] if query["name"].startswith("part_telemetry")]
+    original = [query for query in size["queries"] if query["group"] == "original"]
+    found: list[tuple[str, str, bool | None]] = [
+        (
+            f"part_telemetry within {TARGETS['part_ratio']:g}x of its lower bound, one part and all parts aggregated "
+            f"({rows})",
+            "; ".join(f"{query['name']}: {query['ratio']}x" for query in parts) or "not measured",
+            all(query["ratio"] <= TARGETS["part_ratio"] for query in parts) if parts else None,
+        )
+    ]
+    for query in original:
+        found.append(
+            (
+                f"{query['name'].split(',')[0]} at least as fast as the original project's view ({rows})",
+                f"{seconds(query['view']['median'])} s against {seconds(query['lower_bound']['median'])} s: "
+                f"{query['ratio']}x",
+                query["ratio"] <= TARGETS["original_ratio"],
+            )
+        )
+    return found
+
+
 def slowest_render(dashboards: list[dict[str, Any]]) -> dict[str, Any] | None:
     return max(dashboards, key=lambda dashboard: dashboard["settled"]["median"], default=None)
 
@@ -150,6 +184,12 @@ def markdown(results: dict[str, Any]) -> str:
         f"![median time against telemetry rows]({PLOT})",
         "",
         *query_table(sizes, ("selection", "aggregate"), "Queries on the views (DuckDB, time to an Arrow result)"),
+        *query_table(
+            sizes,
+            ("original",),
+            "part_statistics_cycle against the original project's view (DuckDB, time to an Arrow result)",
+            reference="original",
+        ),
         *dbt_table(sizes),
         *superset_tables(sizes),
         *query_table(sizes, ("chart",), "Chart queries on the embedded DuckDB (the SQL Superset sends)"),
@@ -176,17 +216,19 @@ def machine_lines(results: dict[str, Any]) -> list[str]:
     ]
 
 
-def query_table(sizes: list[dict[str, Any]], groups: tuple[str, ...], title: str) -> list[str]:
+def query_table(
+    sizes: list[dict[str, Any]], groups: tuple[str, ...], title: str, reference: str = "bound"
+) -> list[str]:
     names = [query["name"] for query in sizes[0]["queries"] if query["group"] in groups]
     if not names:
         return []
     header = ["Query"]
     for size in sizes:
-        header += [f"view s ({label(size)})", f"bound s ({label(size)})", f"ratio ({label(size)})"]
+        header += [f"view s ({label(size)})", f"{reference} s ({label(size)})", f"ratio ({label(size)})"]
     steps = list(zip(sizes[:-1], sizes[1:], strict=True))  # growth from each size to the next
     for smaller, larger in steps:
         span = f"{label(smaller)}→{label(larger)}"
-        header += [f"growth view {span}", f"growth bound {span}"]
+        header += [f"growth view {span}", f"growth {reference} {span}"]
     lines = [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for name in names:
         cells = [name]
@@ -203,7 +245,8 @@ def query_table(sizes: list[dict[str, Any]], groups: tuple[str, ...], title: str
     )
     lines += [
         "",
-        f"Lower bound: {', '.join(methods)} (docs/benchmarks.md). Growth: the median at one size over the "
+        f"{'Lower bound' if reference == 'bound' else 'Reference'}: {', '.join(methods)} (docs/benchmarks.md). "
+        "Growth: the median at one size over the "
         "median at the size before.",
         "",
     ]
