@@ -1,7 +1,7 @@
 {#-
   The rows of a relation keyed by device_id and test_id (a telemetry-level source view, or int_part_test_offsets),
   each exactly once, with the test's recipe_id, every device_metadata column as dm__* and every recipe_metadata column
-  as rm__* (test_metadata_columns lists them in this order).
+  as rm__* (prefixed_column_names selects them again by these names).
   Left joins on unique keys (tested in models/sources/_sources_models.yml): no row is dropped or duplicated. The recipe
   and its metadata are joined to each other first, so a record meets two hash joins, not three (telemetry at 10M
   rows: a third of the joins' time).
