@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pulse_analytics import config, dbt
+from pulse_analytics import config, dbt, state
 from pulse_analytics.superset.api import SupersetApi
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -228,6 +228,11 @@ class SupersetServer:
 
     sessions: dict[tuple[str, str], tuple[float, SupersetApi]] = field(default_factory=dict)
 
+    @property
+    def files(self) -> Path:
+        """Superset's own folder in the state folder (metadata database, secret key, logs, cache)."""
+        return self.state_dir / state.SUPERSET
+
     def api(self, user: tuple[str, str] | None = None) -> SupersetApi:
         """A REST session logged in as the admin (or as `user`), kept for a few minutes as a client keeps its session:
         Superset throttles logins per address, and its access tokens expire after 15 minutes."""
@@ -257,6 +262,27 @@ def chart_data(api: SupersetApi, dataset: str, columns: list[str], metrics: list
 def count_rows(api: SupersetApi, dataset: str) -> dict[str, Any]:
     """A chart-data request counting a dataset's rows; Superset's answer (is_cached, data)."""
     return chart_data(api, dataset, [], [{"expressionType": "SQL", "sqlExpression": "count(*)", "label": "records"}])
+
+
+def bundle_processes(state_dir: Path) -> list[str]:
+    """The running processes of the bundle whose state is in `state_dir` ("pid command"): every one that works in a
+    folder inside it (gunicorn's master and workers in superset/, PostgreSQL and its children in trino/postgres/data,
+    Trino in trino/) or names it on its command line. Zombies (exited, not yet reaped) do not count."""
+    root = str(state_dir.resolve())
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command_line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            folder = os.readlink(proc / "cwd")
+            zombie = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except (OSError, IndexError):
+            continue
+        inside = folder == root or folder.startswith(root + "/") or root in command_line
+        if inside and not zombie and int(proc.name) != os.getpid():
+            found.append(f"{proc.name} {command_line}")
+    return found
 
 
 def free_port() -> int:

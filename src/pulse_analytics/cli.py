@@ -153,7 +153,7 @@ def demo_on_trino(args: argparse.Namespace) -> int:
     finally:
         if not keep_running:
             server.stop()
-            trino_native.stop()
+            trino_native.stop()  # raises, naming what still runs, when a process did not stop
             print("Stopped Superset, Trino and PostgreSQL: nothing is left running.", file=sys.stderr)
 
 

@@ -60,7 +60,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TRINO_HOME", "./.cache/trino", "Folder `make trino` installs the pinned Trino server into (gitignored)."),
     Variable("TRINO_JAVA_HOME", "", "JDK of the native Trino (empty: JAVA_HOME, else the newest in /usr/lib/jvm)."),
     Variable("TRINO_MEMORY", "4G", "Heap of the native Trino (`pulse trino start`), a JVM size such as 4G."),
-    Variable("STATE_DIR", "./state", "Folder of Superset's state: metadata, secret key, logs, pid (gitignored)."),
+    Variable(
+        "STATE_DIR",
+        "./state",
+        "Folder of what the bundle runs, one subfolder per service: superset/ (metadata, secret key, logs), trino/ "
+        "(the native stack) (gitignored).",
+    ),
     Variable("SUPERSET_PORT", "8088", "Port the local Superset listens on (http://localhost:<port>)."),
     Variable(
         "SUPERSET_CACHE_SECONDS",

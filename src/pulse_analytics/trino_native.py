@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pulse_analytics import config, project
+from pulse_analytics import state as state_folder
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 
@@ -165,6 +166,25 @@ def as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+def check_postgres_can_enter(folder: Path) -> None:
+    """As root, PostgreSQL runs as the `postgres` account: every folder on the way to the stack's must let it in.
+    Asked of the account itself (runuser), so ACLs and group memberships count as the kernel counts them."""
+    if os.geteuid() != 0:
+        return
+    way = [str(path) for path in reversed([folder, *folder.parents])]
+    probe = 'for d; do [ -x "$d" ] || { echo "$d"; exit 1; }; done'
+    answer = subprocess.run(as_postgres(["sh", "-c", probe, "sh", *way]), capture_output=True, text=True)
+    if answer.returncode == 0:
+        return
+    blocked = Path(answer.stdout.strip() or way[0])
+    mode = oct(blocked.stat().st_mode & 0o777) if blocked.exists() else "unknown"
+    raise NativeStackError(
+        f"PostgreSQL runs as the system account `postgres`, which cannot enter {blocked} (mode {mode}) on the way to "
+        f"the native stack's folder {folder}. Let it through (`chmod o+x {blocked}`), or set "
+        "PULSE_ANALYTICS_STATE_DIR to a folder it can reach (e.g. under /var/tmp), then start again."
+    )
+
+
 # --- the stack ----------------------------------------------------------------------------------------------------
 
 
@@ -203,7 +223,7 @@ class Paths:
 
 
 def stack_dir() -> Path:
-    return config.state_dir() / "trino"
+    return state_folder.service_dir(state_folder.TRINO)
 
 
 def start(root: Path | None = None, trino_port: int | None = None) -> Stack:
@@ -219,6 +239,7 @@ def start(root: Path | None = None, trino_port: int | None = None) -> Stack:
         return stack
     paths.root.mkdir(parents=True, exist_ok=True)
     paths.root.chmod(0o755)  # the postgres user must reach its folder inside
+    check_postgres_can_enter(paths.root)
     stack = load_or_create(paths, trino_port)
     step(f"Starting PostgreSQL on 127.0.0.1:{stack.postgres_port} ({paths.postgres})")
     start_postgres(paths, stack)
@@ -477,33 +498,58 @@ def running(root: Path | None = None) -> Stack | None:
 
 
 def stop(root: Path | None = None) -> bool:
-    """Stop Trino and PostgreSQL of the stack in `root`. True if something was running."""
+    """Stop Trino and PostgreSQL of the stack in `root`. True if something was running; a process that did not stop
+    is an error naming it (and what its stop command said), never reported as stopped."""
     paths = Paths((root or stack_dir()).resolve())
-    stopped = False
+    stopped, failures = False, []
     if (trino_home() / "bin" / "launcher").exists() and paths.trino_etc.exists() and launcher_running(paths):
-        subprocess.run(
-            [
-                str(trino_home() / "bin" / "launcher"),
-                "stop",
-                "--etc-dir",
-                str(paths.trino_etc),
-                "--data-dir",
-                str(paths.trino_data),
-            ],
-            capture_output=True,
-            timeout=STOP_TIMEOUT_S,
-        )
         stopped = True
-    if (paths.postgres_data / "postmaster.pid").exists():
-        subprocess.run(
-            as_postgres(
-                [str(postgres_bin() / "pg_ctl"), "--pgdata", str(paths.postgres_data), "--mode=fast", "--wait", "stop"]
-            ),
-            capture_output=True,
-            timeout=STOP_TIMEOUT_S,
-        )
+        launcher = trino_home() / "bin" / "launcher"
+        folders = ["--etc-dir", str(paths.trino_etc), "--data-dir", str(paths.trino_data)]
+        answer = run_stop([str(launcher), "stop", *folders])
+        if launcher_running(paths):
+            failures.append(f"Trino ({paths.trino_data}) still runs after `launcher stop`: {answer}")
+    if (pid := postmaster_pid(paths)) is not None:
         stopped = True
+        pg_ctl = [str(postgres_bin() / "pg_ctl"), "--pgdata", str(paths.postgres_data), "--mode=fast", "--wait", "stop"]
+        answer = run_stop(as_postgres(pg_ctl))
+        if process_alive(pid):
+            failures.append(f"PostgreSQL (pid {pid}, {paths.postgres_data}) still runs after `pg_ctl stop`: {answer}")
+    if failures:
+        raise NativeStackError(
+            "the native stack did not stop:\n  "
+            + "\n  ".join(failures)
+            + "\nStop what is left by its pid (`kill -INT <pid>` stops PostgreSQL), then run `pulse trino stop` again."
+        )
     return stopped
+
+
+def run_stop(command: list[str]) -> str:
+    """Run a stop command; what it said (its exit code and last lines), for the error when the process lives on."""
+    try:
+        answer = subprocess.run(command, capture_output=True, text=True, timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return f"no answer within {STOP_TIMEOUT_S} s"
+    said = (answer.stdout + answer.stderr).strip().splitlines()[-3:]
+    return f"exit {answer.returncode}" + (f", {' '.join(said)}" if said else "")
+
+
+def postmaster_pid(paths: Paths) -> int | None:
+    """The pid of the stack's PostgreSQL while it runs (the first line of postmaster.pid), else None."""
+    try:
+        pid = int((paths.postgres_data / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if process_alive(pid) else None
+
+
+def process_alive(pid: int) -> bool:
+    """True while the process runs (a zombie, exited but not yet reaped, does not count)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[0] != "Z"
 
 
 def status(root: Path | None = None) -> str:

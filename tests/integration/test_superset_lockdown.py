@@ -84,8 +84,8 @@ def test_sql_lab_cannot_touch_the_host(superset_server: SupersetServer, statemen
     """DuckDB's file functions, ATTACH and settings (the embedded warehouse; on Trino, Superset's user `superset` may
     read the analytics catalog only: tests/e2e/test_trino_access.py)."""
     warehouse_before = file_digests(superset_server.warehouse_dir)
-    secret = (superset_server.state_dir / "secret_key").read_text().strip()
-    sql = statement.format(warehouse=superset_server.warehouse_dir, state=superset_server.state_dir)
+    secret = (superset_server.files / "secret_key").read_text().strip()
+    sql = statement.format(warehouse=superset_server.warehouse_dir, state=superset_server.files)
 
     response = sql_lab(superset_server, sql)
 
@@ -116,9 +116,9 @@ def test_the_viewer_has_no_sql_lab(superset_server: SupersetServer) -> None:
 
 @pytest.mark.trino
 def test_state_files_are_private(superset_server: SupersetServer) -> None:
-    assert superset_server.state_dir.stat().st_mode & 0o777 == 0o700
+    assert superset_server.files.stat().st_mode & 0o777 == 0o700
     for name in ("secret_key", "superset.db"):
-        assert (superset_server.state_dir / name).stat().st_mode & 0o777 == 0o600, name
+        assert (superset_server.files / name).stat().st_mode & 0o777 == 0o600, name
 
 
 def login_from(server: SupersetServer, address: str, password: str) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import queue
 import re
 import signal
@@ -23,26 +22,19 @@ import requests
 
 from pulse_analytics import warehouse
 from pulse_analytics.superset import assets, rendering, server
-from tests.conftest import PULSE, REPO_ROOT, SupersetServer, count_rows, free_port, pulse_env, run_pulse
+from tests.conftest import (
+    PULSE,
+    REPO_ROOT,
+    SupersetServer,
+    bundle_processes,
+    count_rows,
+    free_port,
+    pulse_env,
+    run_pulse,
+)
 
 DEMO_READY = "Press Ctrl-C to stop Superset"
 DEMO_TIMEOUT_S = 600  # reading the demo's output gives up after this: it is a hang, not a slow step
-
-
-def superset_pids(state_dir: Path) -> list[int]:
-    """Processes whose command line or working folder belong to this Superset (its gunicorn master and workers)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            command_line = (proc / "cmdline").read_bytes()
-            folder = os.readlink(proc / "cwd")
-        except OSError:
-            continue
-        if b"gunicorn" in command_line and folder == str(state_dir.resolve()):
-            found.append(int(proc.name))
-    return found
 
 
 def port_open(url: str) -> bool:
@@ -52,7 +44,7 @@ def port_open(url: str) -> bool:
 
 
 def test_secret_key_is_generated_private_and_kept(superset_server: SupersetServer) -> None:
-    key_file = superset_server.state_dir / "secret_key"
+    key_file = superset_server.files / "secret_key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     key = key_file.read_text().strip()
     assert len(key) >= 40
@@ -61,11 +53,11 @@ def test_secret_key_is_generated_private_and_kept(superset_server: SupersetServe
 
 
 def test_stop_leaves_nothing_running_and_start_reuses_the_state(superset_server: SupersetServer) -> None:
-    key = (superset_server.state_dir / "secret_key").read_text()
-    assert superset_pids(superset_server.state_dir), "the session's Superset should be running"
+    key = (superset_server.files / "secret_key").read_text()
+    assert bundle_processes(superset_server.state_dir), "the session's Superset should be running"
 
     assert run_pulse("superset", "stop", env=superset_server.env).stdout.strip() == "Superset stopped."
-    assert superset_pids(superset_server.state_dir) == []
+    assert bundle_processes(superset_server.state_dir) == []
     assert not port_open(superset_server.url)
     status = run_pulse("superset", "status", env=superset_server.env, check=False)
     assert status.returncode == 3 and "not running" in status.stdout, status.stdout
@@ -74,7 +66,7 @@ def test_stop_leaves_nothing_running_and_start_reuses_the_state(superset_server:
     assert "first start" not in started.stderr  # metadata, roles and admin reused
     assert f"Superset: {superset_server.url}/dashboard/list/" in started.stdout
     assert run_pulse("superset", "status", env=superset_server.env).returncode == 0
-    assert (superset_server.state_dir / "secret_key").read_text() == key
+    assert (superset_server.files / "secret_key").read_text() == key
     assert superset_server.api().get("/api/v1/dashboard/cycle-life")["result"]["dashboard_title"] == "Cycle life"
 
 
@@ -139,7 +131,7 @@ def test_demo_prints_url_and_logins_and_ctrl_c_stops_everything(superset_server:
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=server.STOP_TIMEOUT_S + 30) == 130
-        assert superset_pids(superset_server.state_dir) == []
+        assert bundle_processes(superset_server.state_dir) == []
         assert not port_open(superset_server.url)
     finally:
         if demo.poll() is None:
@@ -151,7 +143,7 @@ def test_demo_detached_keeps_superset_running(superset_server: SupersetServer) -
     result = run_pulse("demo", "--rows", "20000", "--detach", env=superset_server.env)
     assert "keeps running in the background" in result.stdout
     assert "nothing to import" in result.stderr  # the assets were already in sync
-    assert superset_pids(superset_server.state_dir) and port_open(superset_server.url)
+    assert bundle_processes(superset_server.state_dir) and port_open(superset_server.url)
 
 
 def test_status_of_a_state_folder_with_no_superset(tmp_path: Path) -> None:
@@ -185,7 +177,7 @@ def test_chart_results_are_kept_until_any_program_writes_the_warehouse(superset_
 
 
 def test_pulse_build_empties_the_cache_and_warms_every_dashboard(superset_server: SupersetServer) -> None:
-    cache = superset_server.state_dir / "cache"
+    cache = superset_server.files / "cache"
     stale = cache / "left-by-an-earlier-version"
     stale.write_text("")
     result = run_pulse("build", env=superset_server.env)
@@ -271,7 +263,7 @@ def log_in_by_the_form(browser: requests.Session, superset_server: SupersetServe
 
 def metadata_database(superset_server: SupersetServer) -> sqlite3.Connection:
     """Superset's SQLite metadata database, opened read-only beside the running Superset."""
-    return sqlite3.connect(f"file:{superset_server.state_dir / 'superset.db'}?mode=ro", uri=True)
+    return sqlite3.connect(f"file:{superset_server.files / 'superset.db'}?mode=ro", uri=True)
 
 
 def event_log_actions(superset_server: SupersetServer) -> Counter[str]:

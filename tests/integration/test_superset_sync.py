@@ -157,6 +157,6 @@ def test_sync_with_a_wrong_password_names_the_variable(superset_server: Superset
 
 
 def test_sync_records_no_secret(superset_server: SupersetServer) -> None:
-    records = (superset_server.state_dir / "sync-records.json").read_text()
+    records = (superset_server.files / "sync-records.json").read_text()
     assert superset_server.admin[1] not in records and superset_server.viewer[1] not in records
     assert superset_server.url in json.loads(records)

@@ -57,7 +57,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     server = getattr(item, "funcargs", {}).get("superset_server")
     if report.failed and isinstance(server, SupersetServer):
-        access_log = server.state_dir / "access.log"
+        access_log = server.files / "access.log"
         if access_log.exists():
             lines = access_log.read_text(errors="replace").splitlines()[-ACCESS_LOG_LINES:]
             report.sections.append((f"end of {access_log}", "\n".join(lines)))

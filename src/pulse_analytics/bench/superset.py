@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pulse_analytics import config
+from pulse_analytics import config, state
 from pulse_analytics.bench.measure import load_average, pulse_command, run_child, summary, vm_hwm
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
@@ -125,7 +125,7 @@ class Server:
 
     @property
     def files(self) -> superset_server.State:
-        return superset_server.State(self.state_dir)
+        return superset_server.State(self.state_dir / state.SUPERSET)
 
     def api(self) -> SupersetApi:
         return superset_server.admin_api(self.url, self.admin)

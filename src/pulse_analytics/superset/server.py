@@ -1,9 +1,9 @@
 """`pulse superset start|stop|status`: a local Superset served by gunicorn, all of its state in one folder.
 
-The state folder (PULSE_ANALYTICS_STATE_DIR, default ./state) holds superset.db (Superset's metadata, SQLite),
-secret_key (generated on first start, never in git), superset.log, access.log (one line per HTTP request: time,
-status, method, path, duration) and superset.pid. The first start creates the
-metadata database, the roles and the admin user (about half a minute); later starts reuse them.
+Its folder, PULSE_ANALYTICS_STATE_DIR/superset (default ./state/superset, mode 0700; see state.py), holds superset.db
+(Superset's metadata, SQLite), secret_key (generated on first start, never in git), superset.log, access.log (one line
+per HTTP request: time, status, method, path, duration) and superset.pid. The first start creates the metadata
+database, the roles and the admin user (about half a minute); later starts reuse them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 
 from pulse_analytics import config
+from pulse_analytics import state as state_folder
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 from pulse_analytics.superset import access
@@ -73,7 +74,7 @@ class State:
 
 
 def state() -> State:
-    return State(config.state_dir())
+    return State(state_folder.service_dir(state_folder.SUPERSET))
 
 
 def port() -> int:
@@ -128,7 +129,7 @@ def start() -> None:
             f"port {port()} is in use by another program; stop it or set PULSE_ANALYTICS_SUPERSET_PORT to a free port."
         )
     cache_seconds()  # a bad value stops here, not in Superset's log
-    files.folder.mkdir(parents=True, exist_ok=True)
+    files.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     ensure_secret_key(files)
     initialize(files)
     make_private(files)
@@ -291,29 +292,33 @@ def admin_api(superset_url: str | None = None, admin: tuple[str, str] | None = N
 
 def stop() -> bool:
     """Stop the Superset of this state folder and all its workers. Returns False when none was running."""
+    flat_pid = state_folder.flat_superset_pid(config.state_dir())  # one started before Superset had its own folder
+    if flat_pid is not None:
+        stop_group(flat_pid)
+        (config.state_dir() / "superset.pid").unlink(missing_ok=True)
+        return True
     files = state()
     pid = running_pid(files)
     if pid is None:
         files.pid.unlink(missing_ok=True)
         return False
+    stop_group(pid)
+    files.pid.unlink(missing_ok=True)
+    return True
+
+
+def stop_group(pid: int) -> None:
+    """SIGTERM to gunicorn's process group, SIGKILL to what is left after STOP_TIMEOUT_S."""
     os.killpg(pid, signal.SIGTERM)  # gunicorn leads its own process group: master and workers
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while group_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     if group_alive(pid):
         os.killpg(pid, signal.SIGKILL)
-    files.pid.unlink(missing_ok=True)
-    return True
 
 
 def running_pid(files: State) -> int | None:
-    """The pid in the pid file if that process is alive and is this bundle's gunicorn (not a reused pid)."""
-    try:
-        pid = int(files.pid.read_text().strip())
-        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
-    return pid if b"gunicorn" in command_line and b"superset.app" in command_line else None
+    return state_folder.superset_pid(files.pid)
 
 
 def group_alive(pgid: int) -> bool:

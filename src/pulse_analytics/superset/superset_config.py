@@ -1,13 +1,12 @@
 """Superset's configuration for Pulse Analytics: loaded by Superset itself through SUPERSET_CONFIG_PATH.
 
 `pulse superset start` sets SUPERSET_CONFIG_PATH to this file and PULSE_ANALYTICS_STATE_DIR to the state folder;
-everything Superset writes (metadata database, secret key, logs) lives in that folder. Nothing here is a secret: the
-SECRET_KEY is generated on first start into <state>/secret_key and read from there.
+everything Superset writes (metadata database, secret key, logs) lives in its subfolder superset/. Nothing here is a
+secret: the SECRET_KEY is generated on first start into <state>/superset/secret_key and read from there.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,14 @@ from superset.utils.log import DBEventLogger
 from pulse_analytics import warehouse
 from pulse_analytics.superset import server
 
-STATE_DIR = Path(os.environ["PULSE_ANALYTICS_STATE_DIR"]).resolve()
-SECRET_KEY_FILE = STATE_DIR / "secret_key"
+SUPERSET_DIR = server.state().folder
+SECRET_KEY_FILE = SUPERSET_DIR / "secret_key"
 if not SECRET_KEY_FILE.exists():
     raise RuntimeError(f"{SECRET_KEY_FILE} does not exist: start Superset with `pulse superset start`, which makes it.")
 
 SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
-DATA_DIR = str(STATE_DIR)
-SQLALCHEMY_DATABASE_URI = f"sqlite:///{STATE_DIR / 'superset.db'}"
+DATA_DIR = str(SUPERSET_DIR)
+SQLALCHEMY_DATABASE_URI = f"sqlite:///{SUPERSET_DIR / 'superset.db'}"
 APP_NAME = "Pulse Analytics"
 
 # Logins are throttled per client address: a password cannot be guessed at speed. Superset turns its rate limiter on
@@ -111,7 +110,7 @@ def adapt_app(app: Any) -> None:
 
 FLASK_APP_MUTATOR = adapt_app
 
-# Chart results are kept in <state>/cache (one folder for all the workers) for PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS
+# Chart results are kept in superset/cache (one folder for all the workers) for PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS
 # (a day by default; 0: none kept, every chart queries the warehouse), each filed under the version of the warehouse
 # files it was computed from (data_cache.py): a write to the warehouse, by `pulse` or anything else, makes every kept
 # result unreachable, so a chart never shows data older than the warehouse. `pulse seed`, `import-bdf` and `build`
@@ -180,7 +179,7 @@ def attach_source_catalogs(dbapi_connection: Any, _connection_record: Any) -> No
 
 @event.listens_for(Engine, "connect")
 def write_ahead_log_for_the_metadata_database(dbapi_connection: Any, _connection_record: Any) -> None:
-    """Superset's SQLite metadata database (<state>/superset.db) in write-ahead-log mode, synced at checkpoints only:
+    """Superset's SQLite metadata database (superset.db) in write-ahead-log mode, synced at checkpoints only:
     its readers (every request reads users, permissions, charts) no longer wait for a writer (the event log, filter
     states, SQL Lab's queries), and a commit no longer waits for the disk. A crash of the machine may lose the last
     commits of Superset's own bookkeeping, never the database file: SQLite's documented trade-off for synchronous=NORMAL
@@ -188,7 +187,7 @@ def write_ahead_log_for_the_metadata_database(dbapi_connection: Any, _connection
     if type(dbapi_connection).__module__ != "sqlite3":
         return
     files = [row[2] for row in dbapi_connection.execute("pragma database_list").fetchall() if row[1] == "main"]
-    if files != [str(STATE_DIR / "superset.db")]:
+    if files != [str(SUPERSET_DIR / "superset.db")]:
         return
     dbapi_connection.execute("pragma journal_mode = wal")
     dbapi_connection.execute("pragma synchronous = normal")

@@ -111,7 +111,7 @@ def asset_versions(api: SupersetApi) -> dict[str, str | None]:
 
 
 def records_file() -> Path:
-    return config.state_dir() / "sync-records.json"
+    return server.state().folder / "sync-records.json"
 
 
 def last_sync(url: str) -> dict[str, object] | None:
