@@ -36,30 +36,32 @@
 {#-
   What is wrong with a source table's columns, one sentence each. The kinds follow the pulse-telemetry schemas:
   in the telemetry tables, measurements (a name with a unit after a double underscore, e.g. voltage__V) are numbers;
-  in every table, cycle, step and record numbers are integers, times are timestamps, device, test, recipe and part ids
-  are text. The lab's own metadata columns may have any type. A type of another kind
+  in every table, cycle, step and record numbers are integers, times are timestamps, step types are text. Device,
+  test, recipe and part ids may be text, integers (a LIMS's serial keys) or UUIDs: the source views give them one type,
+  text (macros/select_lowercase.sql), so joins and dashboards work the same; a number with a fraction, a time or a
+  nested value cannot be an identifier. The lab's own metadata columns may have any type. A type of another kind
   would make the views compare or sum text (max('n/a') > max(4.2)), so it fails here instead.
 -#}
 {% macro source_column_problems(relation, is_telemetry) %}
     {%- set integer_columns = ['cycle_number', 'step_number', 'record_number', 'step_id', 'num_records'] -%}
     {%- set time_columns = ['timestamp', 'start_time', 'end_time', 'update_ts'] -%}
-    {%- set text_columns = ['device_id', 'test_id', 'recipe_id', 'part_id', 'step_type'] -%}
     {%- set problems = [] -%}
     {%- for column in columns_of(relation) -%}
         {%- set name = column.name | lower -%}
-        {%- set base = column.dtype | lower | replace(' with time zone', '') -%}
-        {%- set base = base.split('(')[0].strip() -%}
+        {%- set kind = column_kind(column) -%}
         {%- set expected = none -%}
         {%- if not modules.re.match('^[a-z_][a-z0-9_]*$', name) -%}
             {%- do problems.append('column "' ~ column.name ~ '": name it with letters, digits and underscores only (e.g. ' ~ modules.re.sub('[^a-z0-9_]+', '_', name).strip('_') ~ ')') -%}
         {%- elif name in integer_columns -%}
-            {%- set expected = 'an integer' if base not in ('tinyint', 'smallint', 'integer', 'int', 'bigint', 'hugeint') -%}
+            {%- set expected = 'an integer' if kind != 'integer' -%}
         {%- elif name in time_columns -%}
-            {%- set expected = 'a timestamp' if not base.startswith('timestamp') -%}
-        {%- elif name in text_columns -%}
-            {%- set expected = 'text (varchar)' if base not in ('varchar', 'char', 'text', 'string') -%}
+            {%- set expected = 'a timestamp' if kind != 'timestamp' -%}
+        {%- elif name in id_columns() -%}
+            {%- set expected = 'text, an integer or a UUID (an identifier)' if kind not in ('text', 'integer', 'uuid') -%}
+        {%- elif name == 'step_type' -%}
+            {%- set expected = 'text (varchar)' if kind != 'text' -%}
         {%- elif is_telemetry and '__' in name -%}
-            {%- set expected = 'a number' if base not in ('double', 'real', 'float', 'decimal', 'numeric', 'tinyint', 'smallint', 'integer', 'int', 'bigint', 'hugeint') -%}
+            {%- set expected = 'a number' if kind not in ('number', 'integer') -%}
         {%- endif -%}
         {%- if expected -%}
             {%- do problems.append('column ' ~ column.name ~ ' is ' ~ column.dtype ~ ', expected ' ~ expected) -%}

@@ -1,5 +1,6 @@
 {#-
-  SELECT every column of a relation under its lower-case name (Trino lower-cases identifiers; DuckDB keeps case).
+  SELECT every column of a relation under its lower-case name (Trino lower-cases identifiers; DuckDB keeps case), the
+  ids (device, test, recipe, part) as text whatever their type in the table (integers and UUIDs are cast: '42').
   With `one_row_per` (key columns), each key keeps one row whatever the relation holds: the row whose other columns
   sort first, column by column in table order, nulls last. A key the lab wrote twice can then never multiply the rows
   that join to it; the sources' data tests still fail the build naming the key (models/sources/_sources.yml).
@@ -8,7 +9,11 @@
 {%- set columns = columns_of(relation) %}
 select
 {%- for column in columns %}
+    {%- if column.name | lower in id_columns() and column_kind(column) != 'text' %}
+    cast({{ adapter.quote(column.name) }} as varchar) as {{ column.name | lower }}{{ "," if not loop.last }}
+    {%- else %}
     {{ adapter.quote(column.name) }} as {{ column.name | lower }}{{ "," if not loop.last }}
+    {%- endif %}
 {%- endfor %}
 {%- if one_row_per %}
 {%- set others = columns | rejectattr('name', 'in', one_row_per) | list %}

@@ -72,6 +72,24 @@ def metadata_column_with_a_space(directory: Path) -> None:
     change(directory, "metadata", 'alter table pulse.part_metadata add column "Cell Type" varchar')
 
 
+def part_id_of_type(column_type: str, value: str) -> Callable[[Path], None]:
+    """part_metadata recreated with a part_id of another type, holding one row."""
+
+    def breaks(directory: Path) -> None:
+        change(
+            directory,
+            "metadata",
+            "create table pulse.typed as select * replace (null as part_id) from pulse.part_metadata limit 0",
+            f"alter table pulse.typed alter part_id type {column_type}",
+            f"insert into pulse.typed (part_id) values ({value})",
+            "drop table pulse.part_metadata",
+            "alter table pulse.typed rename to part_metadata",
+        )
+
+    return breaks
+
+
+IDENTIFIER = "expected text, an integer or a UUID (an identifier)"
 CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "duplicate key in device_metadata": (
         duplicate_device,
@@ -87,6 +105,18 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "text in a measurement column": (
         text_voltage,
         ["telemetry.pulse.telemetry", "column voltage__V is VARCHAR", "expected a number"],
+    ),
+    "a part id that is a double": (
+        part_id_of_type("DOUBLE", "1.5"),
+        ["metadata.pulse.part_metadata", "column part_id is DOUBLE", IDENTIFIER],
+    ),
+    "a part id that is a timestamp": (
+        part_id_of_type("TIMESTAMP", "TIMESTAMP '2026-01-01'"),
+        ["metadata.pulse.part_metadata", "column part_id is TIMESTAMP", IDENTIFIER],
+    ),
+    "a part id that is a list": (
+        part_id_of_type("INTEGER[]", "[1]"),
+        ["metadata.pulse.part_metadata", "column part_id is INTEGER[]", IDENTIFIER],
     ),
     "metadata column name with a space": (
         metadata_column_with_a_space,
