@@ -64,7 +64,7 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
 def cmd_export_bdf(args: argparse.Namespace) -> int:
     from pulse_analytics.bdf import export
 
-    exported = export.export_test(args.test_id, args.device_id, args.output)
+    exported = export.export_test(args.test_id, args.device_id, args.output, kind=args.format)
     print(
         f"wrote {exported.path} ({exported.rows:,} records; columns {', '.join(exported.columns)}) and its "
         f"sidecar {exported.sidecar.name}; `pulse import-bdf {exported.path}` gives the same test back"
@@ -372,7 +372,12 @@ def parser() -> argparse.ArgumentParser:
         "-o",
         type=Path,
         metavar="PATH",
-        help="file (*.bdf.csv) or folder to write (default: <test>.bdf.csv here)",
+        help="file (*.bdf.csv, *.bdf.parquet) or folder to write (default: <test>.bdf.csv here)",
+    )
+    export_bdf.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        help="BDF CSV or BDF Parquet (default: as the --output file's name ends, else csv)",
     )
     export_bdf.set_defaults(func=cmd_export_bdf)
 
