@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas
 
-from pulse_analytics.bdf.vendor import Recording
+from pulse_analytics.bdf.vendor import ReaderFailed, Recording, call
 
 QUARTER_HOUR = timedelta(minutes=15)
 LARGEST_OFFSET = timedelta(hours=14)  # UTC-12:00 to UTC+14:00 are the zones in use
@@ -24,7 +24,7 @@ LARGEST_OFFSET = timedelta(hours=14)  # UTC-12:00 to UTC+14:00 are the zones in 
 def read(path: Path) -> Recording:
     import NewareNDA
 
-    frame = NewareNDA.read(str(path), log_level="WARNING")
+    frame = call(NewareNDA.read, str(path), log_level="WARNING")
     recording = Recording(pandas.DataFrame(), f"NewareNDA {version('NewareNDA')}")
     if frame.empty:
         return recording
@@ -54,9 +54,9 @@ def cycler_offset(path: Path, first: pandas.Timestamp) -> str | None:
     if path.suffix.lower() != ".ndax":
         return None
     try:
-        started = NewareNDA.read_metadata(str(path))["TestInfo"]["TestInfo"]["StartTime"]
+        started = call(NewareNDA.read_metadata, str(path))["TestInfo"]["TestInfo"]["StartTime"]
         local = datetime.strptime(started, "%Y-%m-%d %H:%M:%S")
-    except (KeyError, TypeError, ValueError):
+    except (ReaderFailed, KeyError, TypeError, ValueError):
         return None
     difference = local - first.to_pydatetime()
     offset = round(difference / QUARTER_HOUR) * QUARTER_HOUR

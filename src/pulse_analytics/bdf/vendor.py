@@ -15,15 +15,18 @@ import io
 import logging
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas
 
 from pulse_analytics.bdf.files import file_stem, sidecar_path
 from pulse_analytics.bdf.formats import ARBIN_RES, BIOLOGIC_MPR, NEWARE_NDA, NEWARE_NDAX, format_of
 from pulse_analytics.bdf.report import BdfError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,6 +53,18 @@ READERS = {NEWARE_NDA: "neware", NEWARE_NDAX: "neware", ARBIN_RES: "arbin", BIOL
 
 def reads(path: Path) -> bool:
     return format_of(path) in READERS
+
+
+class ReaderFailed(Exception):
+    """A reader library's own failure (its exception is the cause): refused as the reader's, with its reason."""
+
+
+def call(function: Callable[..., T], *arguments: Any, **keywords: Any) -> T:
+    """Call a reader library: an exception it raises is its failure, not pulse's (ReaderFailed)."""
+    try:
+        return function(*arguments, **keywords)
+    except Exception as error:
+        raise ReaderFailed() from error
 
 
 class Said(logging.Handler):
@@ -94,10 +109,11 @@ def read(path: Path) -> Recording:
         with collected() as lines:
             module = importlib.import_module(f"pulse_analytics.bdf.{READERS[found]}")
             recording = module.read(path)
-    except BdfError:
-        raise
-    except Exception as error:  # the reader's own failure: its reason, told as the reader's
-        reason = str(error).strip().rstrip(".") or type(error).__name__
+    except ReaderFailed as failed:  # the reader's own failure: its reason, told as the reader's
+        error = failed.__cause__
+        reason = str(error).strip().rstrip(".")
+        if not any(character.isalpha() for character in reason):  # KeyError(8192): say what it is
+            reason = f"{type(error).__name__} {reason}".strip()
         said = "; ".join(
             dict.fromkeys(line.strip() for line in lines if line.strip() and line.strip().rstrip(".") != reason)
         )
