@@ -25,7 +25,7 @@ BDF_PARQUET = Format("Battery Data Format Parquet", (".parquet",), "any", "pulse
 NEWARE_NDA = Format("Neware NDA", (".nda",), "Neware (BTS 7 to 9)", "NewareNDA (BSD-3-Clause)")
 NEWARE_NDAX = Format("Neware NDAX", (".ndax",), "Neware (BTS 8 and later)", "NewareNDA (BSD-3-Clause)")
 ARBIN_RES = Format("Arbin RES", (".res",), "Arbin (MITS Pro)", "access-parser (Apache-2.0)")
-BIOLOGIC_MPR = Format("BioLogic MPR", (".mpr",), "BioLogic (EC-Lab)", "pulse's own reader, bdf/mpr.py (Apache-2.0)")
+BIOLOGIC_MPR = Format("BioLogic MPR", (".mpr",), "BioLogic (EC-Lab)", "pulse's MPR reader (bdf/mpr.py, Apache-2.0)")
 FORMATS = (BDF_CSV, BDF_PARQUET, NEWARE_NDA, NEWARE_NDAX, ARBIN_RES, BIOLOGIC_MPR)
 CYCLER_FORMATS = (NEWARE_NDA, NEWARE_NDAX, ARBIN_RES, BIOLOGIC_MPR)  # read by a reader, then imported as BDF
 
