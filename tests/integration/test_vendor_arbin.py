@@ -116,3 +116,33 @@ def test_the_command_line_imports_an_arbin_file_and_refuses_a_damaged_one(tmp_pa
     result = run_pulse("import", str(damaged), env=pulse_env(tmp_path / "warehouse"), check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: {damaged}: access-parser cannot read this Arbin RES file: ")
+
+
+@pytest.mark.parametrize("name", ["arbin_example.res", "20160805_test001_45_cc_01.res"])
+def test_charge_and_discharge_times_are_the_cyclers_own_summary(imported, name):
+    """Arbin's Channel_Statistic_Table: at each cycle's last record, the time the cycle spent charging and
+    discharging. The imported records of each cycle, by the sign of their current, add up to them."""
+    warehouse, _ = imported
+    database = AccessParser(str(ARBIN / name))
+    summary = pandas.DataFrame(dict(database.parse_table("Channel_Statistic_Table")))
+    found = dict(
+        (cycle, (charging, discharging))
+        for cycle, charging, discharging in rows(
+            warehouse,
+            """
+            SELECT cycle_number, sum(seconds) FILTER ("current__A" > 0), sum(seconds) FILTER ("current__A" < 0)
+            FROM (SELECT cycle_number, "current__A",
+                         epoch("timestamp") - lag(epoch("timestamp")) OVER (ORDER BY record_number) AS seconds
+                  FROM telemetry.pulse.telemetry WHERE test_id = ?)
+            GROUP BY cycle_number
+        """,
+            [name.removesuffix(".res")],
+        )
+    )
+    cycles = records(name).set_index("Data_Point")["Cycle_Index"]
+    assert len(summary) >= 4
+    for point, charging, discharging in summary[["Data_Point", "Charge_Time", "Discharge_Time"]].itertuples(
+        index=False
+    ):
+        ours = found[cycles[point]]
+        assert ours[0] == pytest.approx(charging, rel=1e-5) and ours[1] == pytest.approx(discharging, rel=1e-5)
