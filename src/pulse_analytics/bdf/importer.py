@@ -17,7 +17,7 @@ import duckdb
 from pulse_analytics import config, warehouse
 from pulse_analytics.bdf.checks import check_text
 from pulse_analytics.bdf.files import Identity, Options, bdf_files, read_sidecar, resolve_identity
-from pulse_analytics.bdf.formats import BDF_PARQUET, format_of
+from pulse_analytics.bdf.formats import BDF_PARQUET, format_of, listed
 from pulse_analytics.bdf.metadata import metadata_rows, write_metadata
 from pulse_analytics.bdf.reading import Columns, check_format, map_columns, read_header, read_text
 from pulse_analytics.bdf.report import BdfError, Report
@@ -255,11 +255,11 @@ def import_files(
 
 
 def import_folder(folder: Path, warehouse_dir: Path | None = None) -> tuple[list[Report], list[str]]:
-    """Import every BDF file of a folder (the demo's PULSE_ANALYTICS_BDF_DIR), each with its sidecar."""
+    """Import every file of a folder pulse reads (the demo's PULSE_ANALYTICS_BDF_DIR), each with its sidecar."""
     if not folder.is_dir():
         raise BdfError(f"{folder} is not a folder (PULSE_ANALYTICS_BDF_DIR); point it at the folder of BDF files")
     files = bdf_files(folder)
     if not files:
-        print(f"no BDF files (*.csv, *.bdf, *.gz) in {folder}: nothing to import")
+        print(f"no files pulse imports in {folder} ({listed()}): nothing to import")
         return [], []
     return import_files(files, Options(), warehouse_dir)
