@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pulse_analytics import bdf, config, dbt, generate, project, warehouse
+from pulse_analytics.bdf import formats
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 from pulse_analytics.superset import server, warm
@@ -64,7 +65,7 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
 def cmd_export_bdf(args: argparse.Namespace) -> int:
     from pulse_analytics.bdf import export
 
-    exported = export.export_test(args.test_id, args.device_id, args.output)
+    exported = export.export_test(args.test_id, args.device_id, args.output, kind=args.format)
     print(
         f"wrote {exported.path} ({exported.rows:,} records; columns {', '.join(exported.columns)}) and its "
         f"sidecar {exported.sidecar.name}; `pulse import-bdf {exported.path}` gives the same test back"
@@ -344,14 +345,14 @@ def parser() -> argparse.ArgumentParser:
     import_bdf = commands.add_parser(
         "import",
         aliases=["import-bdf"],
-        help="import Battery Data Format files (and Neware .nda/.ndax) as tests (docs/bdf.md)",
+        help="import Battery Data Format files (CSV, Parquet) and cyclers' own files as tests (docs/bdf.md)",
     )
     import_bdf.add_argument(
         "files",
         nargs="+",
         type=Path,
         metavar="FILE",
-        help="BDF CSV files (.csv, .bdf, .gz) or Neware files (.nda, .ndax)",
+        help=f"files of these formats: {formats.listed()}",
     )
     import_bdf.add_argument("--device-id", help="device (cycler channel) of the test (default: from the file name)")
     import_bdf.add_argument("--test-id", help="test id (default: the file name without .bdf.csv)")
@@ -372,7 +373,12 @@ def parser() -> argparse.ArgumentParser:
         "-o",
         type=Path,
         metavar="PATH",
-        help="file (*.bdf.csv) or folder to write (default: <test>.bdf.csv here)",
+        help="file (*.bdf.csv, *.bdf.parquet) or folder to write (default: <test>.bdf.csv here)",
+    )
+    export_bdf.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        help="BDF CSV or BDF Parquet (default: as the --output file's name ends, else csv)",
     )
     export_bdf.set_defaults(func=cmd_export_bdf)
 

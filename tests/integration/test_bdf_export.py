@@ -1,5 +1,6 @@
-"""`pulse export-bdf`: a test written back as a Battery Data Format file; importing that file gives the same test
-(import -> export -> import, on the real reference recordings and on a hand-made file with cycler labels)."""
+"""`pulse export-bdf`: a test written back as a Battery Data Format file, CSV or Parquet; importing that file gives the
+same test (import -> export -> import, on the real reference recordings and on a hand-made file with cycler
+labels)."""
 
 from __future__ import annotations
 
@@ -80,18 +81,19 @@ def same(first: list[tuple], second: list[tuple]) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def round_trip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+@pytest.fixture(scope="module", params=["csv", "parquet"])
+def round_trip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """The reference files and a labelled file imported into one warehouse, each test exported with `pulse
-    export-bdf`, and the exported files imported into a second warehouse."""
-    root = tmp_path_factory.mktemp("bdf-export")
+    export-bdf --format csv|parquet`, and the exported files imported into a second warehouse."""
+    kind = request.param
+    root = tmp_path_factory.mktemp(f"bdf-export-{kind}")
     labelled = write_bdf(root / "in", LABELLED, name="LAB__cell-L1__2025-02-01__cccv__Maccor.bdf.csv")
     first, second, files = root / "first", root / "second", root / "exported"
     reports, errors = bdf.import_files([*REFERENCE, labelled], bdf.Options(part_id=None), first)
     assert not errors, errors
     for report in reports:
-        run_pulse("export-bdf", report.identity.test_id, "--output", str(files), env=pulse_env(first))
-    reports, errors = bdf.import_files(sorted(files.glob("*.bdf.csv")), bdf.Options(), second)
+        run_pulse("export-bdf", report.identity.test_id, "--output", str(files), "--format", kind, env=pulse_env(first))
+    reports, errors = bdf.import_files(sorted(files.glob(f"*.bdf.{kind}")), bdf.Options(), second)
     assert not errors and len(reports) == 3, errors
     return first, second, files
 
@@ -112,8 +114,8 @@ def test_the_reimported_statistics_equal_the_first_import(round_trip):
 
 def test_the_file_follows_the_standard_and_keeps_the_cyclers_labels(round_trip):
     _, _, files = round_trip
-    exported = files / "LAB__cell-L1__2025-02-01__cccv__Maccor.bdf.csv"
-    header = exported.read_text().splitlines()[0].split(",")
+    (exported,) = files.glob("LAB__cell-L1__2025-02-01__cccv__Maccor.bdf.*")
+    header = [row[0] for row in duckdb.sql(f"DESCRIBE FROM '{exported}'").fetchall()]
     assert header[:4] == ["test_time_second", "unix_time_second", "voltage_volt", "current_ampere"]
     assert {
         "cycle_count",
@@ -123,7 +125,7 @@ def test_the_file_follows_the_standard_and_keeps_the_cyclers_labels(round_trip):
         "temperature_t1_celsius",
         "strain_um",
     } <= set(header)
-    labels = duckdb.sql(f"SELECT list(DISTINCT step_type ORDER BY step_type) FROM read_csv('{exported}')").fetchone()
+    labels = duckdb.sql(f"SELECT list(DISTINCT step_type ORDER BY step_type) FROM '{exported}'").fetchone()
     assert labels[0] == ["CC_CHG", "CC_DCH", "CV_CHG", "OCV", "REST"]
     sidecar = exported.with_name("LAB__cell-L1__2025-02-01__cccv__Maccor.yaml").read_text()
     assert "device_id: LAB-Maccor" in sidecar and "part_id: cell-L1" in sidecar
@@ -134,3 +136,21 @@ def test_export_of_an_unknown_test_names_the_tests_there_are(round_trip):
     result = run_pulse("export-bdf", "no-such-test", env=pulse_env(first), check=False)
     assert result.returncode == 1
     assert "no test 'no-such-test' in the telemetry catalog; tests there include LAB-Maccor/" in result.stderr
+
+
+def test_a_parquet_file_has_bdf_types_and_a_wrong_file_name_is_refused(tmp_path):
+    warehouse = tmp_path / "warehouse"
+    labelled = write_bdf(tmp_path / "in", LABELLED, name="LAB__cell-L1__2025-02-01__cccv__Maccor.bdf.csv")
+    assert not bdf.import_files([labelled], bdf.Options(), warehouse)[1]
+    test = "LAB__cell-L1__2025-02-01__cccv__Maccor"
+    exported = tmp_path / "out" / "cell.bdf.parquet"
+    run_pulse("export-bdf", test, "-o", str(exported), env=pulse_env(warehouse))  # Parquet, as the name ends
+    types = dict(duckdb.sql(f"SELECT name, type FROM parquet_schema('{exported}')").fetchall())
+    assert types["voltage_volt"] == types["charging_capacity_ah"] == "DOUBLE" and types["step_type"] == "BYTE_ARRAY"
+    assert (tmp_path / "out" / "cell.yaml").exists()
+    wrong = tmp_path / "x.bdf.csv"
+    result = run_pulse(
+        "export-bdf", test, "-o", str(wrong), "--format", "parquet", env=pulse_env(warehouse), check=False
+    )
+    assert result.returncode == 1 and not wrong.exists()
+    assert f"{wrong}: a parquet file is named *.bdf.parquet; name it so, or give a folder" in result.stderr

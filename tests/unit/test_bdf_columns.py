@@ -181,15 +181,20 @@ def test_counters_of_the_program_are_kept_in_auxiliary(tmp_path, warehouse):
 @pytest.mark.parametrize(
     ("name", "kind"),
     [
-        ("cell.mpt", "a BioLogic MPT export"),
-        ("cell.mpr", "a BioLogic MPR file"),
-        ("cell.res", "an Arbin RES file"),
+        ("cell.mpt", "a BioLogic MPT text export"),
+        ("cell.xlsx", "an Excel workbook"),
+        ("cell.txt", "a file of a format pulse does not read"),
         ("cell.csv", "a binary file"),
     ],
 )
-def test_files_in_a_cyclers_own_format_are_refused_naming_it(tmp_path, warehouse, name, kind):
+def test_files_in_a_format_pulse_does_not_read_are_refused_naming_it_and_the_formats_it_reads(
+    tmp_path, warehouse, name, kind
+):
     path = tmp_path / name
     path.write_bytes(b"\x00\x01NEWARE\x00" * 100)
     message = import_error(warehouse, path, start_time=None)
     assert message.startswith(f"{path}: {kind}")
-    assert "pulse imports Battery Data Format CSV files (*.csv, *.bdf, and their .gz forms) and Neware .nda" in message
+    assert (
+        "pulse imports Battery Data Format CSV (.csv, .bdf, .csv.gz, .bdf.gz); Battery Data Format Parquet "
+        "(.parquet); Neware NDA (.nda); Neware NDAX (.ndax); Arbin RES (.res); BioLogic MPR (.mpr) (docs/bdf.md)"
+    ) in message

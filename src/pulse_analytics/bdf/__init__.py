@@ -1,5 +1,5 @@
-"""Import Battery Data Format (BDF) CSV files into the telemetry catalog as pulse-telemetry rows (and export a test
-as one: export.py).
+"""Import Battery Data Format (BDF) files, CSV or Parquet, and cyclers' own files into the telemetry catalog as
+pulse-telemetry rows (and export a test as a BDF file: export.py).
 
 One file is one test of one cell. The file is staged in DuckDB temp tables (which spill to disk, so memory stays
 bounded), checked, repaired by the documented rules, and only then written: telemetry and its statistics in one
@@ -7,7 +7,7 @@ transaction, the metadata links in a second one (DuckDB writes one attached data
 and what it reports, is listed in docs/bdf.md.
 
 Pipeline (each step one function, each a query or two):
-  read      the CSV as text, every cell VARCHAR, with its line number
+  read      the CSV (or Parquet) file as text, every cell VARCHAR, with its line (row) number
   columns   map headers (`voltage_volt` or `Voltage / V`) to BDF quantities; other numeric columns -> auxiliary
   check     time, voltage and current present, numbers and within what a cycler measures, else reject naming line
             and column; optional columns with unusable values fall back (not used, or treated as empty cells)
@@ -19,10 +19,15 @@ Pipeline (each step one function, each a query or two):
 Modules, in pipeline order:
   vocabulary  BDF's quantities (names, labels, units), earlier versions' names, the quantities the importer uses and
               the auxiliary key of every other one
+  formats     the formats pulse reads, one table: names, cyclers, readers (docs/bdf.md, "Formats")
   files       which files are imported, file stems, the sidecar, identifiers and start time (Options, Identity)
   report      BdfError (a file refused) and Report (what one import did)
-  vendor      cyclers' own formats pulse reads (Neware .nda, .ndax), converted to a BDF file first (loaded only then)
-  reading     read: format check, header, every cell staged as text; columns: headers -> quantities (Columns)
+  vendor      cyclers' files: read by their reader, written as BDF Parquet, imported as it; the reader's messages
+  neware      Neware .nda / .ndax through NewareNDA       (each loaded only when such a file is imported)
+  arbin       Arbin .res through access-parser
+  biologic    BioLogic .mpr through mpr, pulse's own MPR reader
+  mpr         the BioLogic .mpr layout, read here (the readers that exist are GPL)
+  reading     read: format check, header (CSV or Parquet), every cell staged as text; columns: headers -> quantities
   checks      check: what is rejected or falls back; the limits of what a cycler measures
   rows        repair: numbers, duplicate rows, test time; the test's start
   steps       derive and repair: steps, step types, 0 s steps merged, cycles

@@ -1,4 +1,4 @@
-"""Write a test of the telemetry catalog back out as a Battery Data Format CSV file (docs/bdf.md, "Export").
+"""Write a test of the telemetry catalog back out as a Battery Data Format file, CSV or Parquet (docs/bdf.md, "Export").
 
 The file holds what the telemetry rows hold, in BDF's machine-readable columns: time since the start and unix time,
 voltage, current, power, the test's cycle and step numbers and step types, cumulative capacity and energy counters,
@@ -45,9 +45,15 @@ COLUMNS = {
     "cycle_count": "cycle_number",
     "step_count": "step_number",
     "step_type": "coalesce(json_extract_string(metadata, '$.step_type'), step_type)",
-    # cumulative counters: exact running sums, kept non-decreasing (an importer reads a drop as a reset)
-    **{counter: f"rtrim(rtrim(CAST(max({counter}) OVER so_far AS VARCHAR), '0'), '.')" for counter in COUNTER_SOURCES},
 }
+# cumulative counters: exact running sums, kept non-decreasing (an importer reads a drop as a reset); in a CSV file
+# their exact decimal text, in a Parquet file the nearest double
+COUNTERS = {
+    "csv": "rtrim(rtrim(CAST(max({counter}) OVER so_far AS VARCHAR), '0'), '.')",
+    "parquet": "CAST(max({counter}) OVER so_far AS DOUBLE)",
+}
+SUFFIXES = {"csv": ".bdf.csv", "parquet": ".bdf.parquet"}
+COPY_OPTIONS = {"csv": "FORMAT csv, HEADER, DELIMITER ','", "parquet": "FORMAT parquet"}
 
 
 @dataclass(frozen=True)
@@ -67,16 +73,22 @@ def connect(warehouse_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def default_name(test_id: str) -> str:
+def default_name(test_id: str, kind: str) -> str:
     """A file name from the test id: characters other than letters, digits, '-', '_' and '.' become '_'."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", test_id) + ".bdf.csv"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", test_id) + SUFFIXES[kind]
 
 
 def export_test(
-    test_id: str, device_id: str | None = None, output: Path | None = None, warehouse_dir: Path | None = None
+    test_id: str,
+    device_id: str | None = None,
+    output: Path | None = None,
+    warehouse_dir: Path | None = None,
+    kind: str | None = None,
 ) -> Exported:
     """Write one test as a BDF file (and its sidecar). `output` is a file, a folder, or None (the current folder);
-    without a device, the one device holding the test id."""
+    without a device, the one device holding the test id. `kind`: csv or parquet (default: as the output file's name
+    ends, else csv)."""
+    kind = kind or ("parquet" if output is not None and output.name.lower().endswith(".parquet") else "csv")
     tables = {table.name: warehouse.quoted(table) for table in config.source_tables()}
     connection = connect(warehouse_dir)
     try:
@@ -91,10 +103,11 @@ def export_test(
                 f"{warehouse.catalog_path(config.get('TELEMETRY_CATALOG'), warehouse_dir)}; "
                 f"{known_tests(connection, tables['telemetry'], test_id)}"
             )
-        path = output_path(output, test_id)
+        path = output_path(output, test_id, kind)
         auxiliary = auxiliary_columns(connection, tables["telemetry"], test)
         select = ", ".join(
             [f"{sql} AS {name}" for name, sql in COLUMNS.items()]
+            + [f"{COUNTERS[kind].format(counter=counter)} AS {counter}" for counter in COUNTER_SOURCES]
             + [f'auxiliary[{sql_string(key)}] AS "{header}"' for key, header in auxiliary]
         )
         sums = ", ".join(
@@ -122,13 +135,13 @@ def export_test(
                 WINDOW whole AS (ORDER BY record_number),
                        so_far AS (ORDER BY record_number ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
                 ORDER BY record_number
-            ) TO '{partial}' (HEADER, DELIMITER ',')
+            ) TO '{partial}' ({COPY_OPTIONS[kind]})
         """,
             {"device_id": device_id, "test_id": test_id},
         )
         partial.replace(path)  # a file at `path` is always whole
         sidecar = write_sidecar(connection, tables, path, device_id, test_id)
-        return Exported(path, sidecar, rows, [*COLUMNS, *(header for _, header in auxiliary)])
+        return Exported(path, sidecar, rows, [*COLUMNS, *COUNTER_SOURCES, *(header for _, header in auxiliary)])
     finally:
         connection.close()
 
@@ -153,14 +166,16 @@ def only_device(connection: duckdb.DuckDBPyConnection, telemetry: str, test_id: 
     raise BdfError(f"no test '{test_id}' in the telemetry catalog; {known_tests(connection, telemetry, test_id)}")
 
 
-def output_path(output: Path | None, test_id: str) -> Path:
+def output_path(output: Path | None, test_id: str, kind: str) -> Path:
     if output is None:
-        return Path.cwd() / default_name(test_id)
-    if output.name.endswith((".csv", ".bdf")) and not output.is_dir():
+        return Path.cwd() / default_name(test_id, kind)
+    if output.name.lower().endswith((".csv", ".bdf", ".parquet")) and not output.is_dir():
+        if not output.name.lower().endswith(".parquet" if kind == "parquet" else (".csv", ".bdf")):
+            raise BdfError(f"{output}: a {kind} file is named *{SUFFIXES[kind]}; name it so, or give a folder")
         return output
     if output.exists() and not output.is_dir():
-        raise BdfError(f"{output}: not a folder, and not a *.bdf.csv file name; give one of them")
-    return output / default_name(test_id)  # a folder (created if needed)
+        raise BdfError(f"{output}: not a folder, and not a *{SUFFIXES[kind]} file name; give one of them")
+    return output / default_name(test_id, kind)  # a folder (created if needed)
 
 
 def auxiliary_columns(connection: duckdb.DuckDBPyConnection, telemetry: str, test: list[str]) -> list[tuple[str, str]]:
@@ -172,7 +187,7 @@ def auxiliary_columns(connection: duckdb.DuckDBPyConnection, telemetry: str, tes
     """,
         test,
     ).fetchall()
-    columns, seen = [], set(COLUMNS)
+    columns, seen = [], {*COLUMNS, *COUNTER_SOURCES}
     for (key,) in keys:
         header = BDF_NAMES.get(key, key)
         if key in PROGRAM_COUNTERS or header in seen:

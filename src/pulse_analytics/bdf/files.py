@@ -12,11 +12,9 @@ from typing import Any
 
 import yaml
 
+from pulse_analytics.bdf.formats import FORMATS, suffixes
 from pulse_analytics.bdf.report import BdfError
 
-# Cyclers' own formats pulse reads (through vendor.READERS): suffix -> format.
-NATIVE_FORMATS = {".nda": "Neware NDA", ".ndax": "Neware NDAX"}
-FILE_SUFFIXES = (".gz", ".csv", ".bdf", *NATIVE_FORMATS)  # stripped from a file name to give its stem
 DEFAULT_DEVICE = "bdf-import"
 SIDECAR_TABLES = {"device": "device_metadata", "part": "part_metadata", "recipe": "recipe_metadata"}
 SIDECAR_KEYS = {"device_id", "test_id", "part_id", "recipe_id", "start_time", "metadata", *SIDECAR_TABLES}
@@ -56,9 +54,9 @@ class Sidecar:
 
 
 def file_stem(path: Path) -> str:
-    """The file's name without its BDF suffixes: `A__B__2024-01-02__X.bdf.csv` -> `A__B__2024-01-02__X`."""
+    """The file's name without its format's suffixes: `A__B__2024-01-02__X.bdf.csv` -> `A__B__2024-01-02__X`."""
     name = path.name
-    while (suffix := next((s for s in FILE_SUFFIXES if name.lower().endswith(s)), None)) and len(name) > len(suffix):
+    while (suffix := next((s for s in suffixes() if name.lower().endswith(s)), None)) and len(name) > len(suffix):
         name = name[: -len(suffix)]
     return name
 
@@ -68,10 +66,8 @@ def sidecar_path(path: Path) -> Path:
 
 
 def bdf_files(folder: Path) -> list[Path]:
-    """The files of a folder (not its subfolders) pulse imports: *.csv, *.bdf and their .gz forms, and the cyclers'
-    formats it reads (*.nda, *.ndax), by name."""
-    patterns = ("*.csv", "*.bdf", "*.csv.gz", "*.bdf.gz", *(f"*{suffix}" for suffix in NATIVE_FORMATS))
-    return sorted({path for pattern in patterns for path in folder.glob(pattern) if path.is_file()})
+    """The files of a folder (not its subfolders) pulse imports, by name: every format of formats.FORMATS."""
+    return sorted(path for path in folder.iterdir() if path.is_file() and any(found.matches(path) for found in FORMATS))
 
 
 def read_sidecar(path: Path) -> Sidecar:

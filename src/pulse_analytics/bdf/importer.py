@@ -4,10 +4,11 @@ the package docstring), with its report; several files each imported on their ow
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import duckdb
 from pulse_analytics import config, warehouse
 from pulse_analytics.bdf.checks import check_text
 from pulse_analytics.bdf.files import Identity, Options, bdf_files, read_sidecar, resolve_identity
+from pulse_analytics.bdf.formats import BDF_PARQUET, format_of, listed
 from pulse_analytics.bdf.metadata import metadata_rows, write_metadata
 from pulse_analytics.bdf.reading import Columns, check_format, map_columns, read_header, read_text
 from pulse_analytics.bdf.report import BdfError, Report
@@ -31,10 +33,10 @@ def stage(
 ) -> tuple[Columns, list[str]]:
     """Read, check and repair the file into bdf_rows / bdf_time. Returns the columns and the auxiliary names."""
     check_format(path)
-    headers, delimiter = read_header(path)
-    columns = map_columns(path, headers)
-    report.rows_read = read_text(connection, path, headers, delimiter)
-    progress.advance(f"read {report.rows_read:,} rows, {len(headers)} columns")
+    layout = read_header(connection, path)
+    columns = map_columns(path, layout.headers)
+    report.rows_read = read_text(connection, path, layout)
+    progress.advance(f"read {report.rows_read:,} rows, {len(layout.headers)} columns")
     check_text(connection, path, columns, report)
     auxiliary = stage_numbers(connection, columns)
     progress.advance("checked every value")
@@ -58,42 +60,64 @@ STAGING_TABLES = (
 
 
 def import_any(connection: duckdb.DuckDBPyConnection, path: Path, options: Options) -> Report:
-    """A BDF file as it is; a file in a cycler's own format that pulse reads (vendor.READERS) converted to BDF first,
-    its report and errors naming the user's file."""
-    from pulse_analytics.bdf import vendor  # the reader libraries load only when such a file is imported
+    """A BDF file as it is; a file in a cycler's own format read by its reader and imported as BDF Parquet, its
+    report and errors naming the user's file (formats.FORMATS)."""
+    from pulse_analytics.bdf import vendor  # the readers load only when such a file is imported
 
     if not vendor.reads(path):
-        return import_file(connection, path, options)
-    with (
-        tempfile.TemporaryDirectory(prefix="pulse-vendor-") as folder,
-        vendor.as_bdf(path, Path(folder)) as (converted, how),
-    ):
+        return in_rows(path, lambda: import_file(connection, path, options))
+    with tempfile.TemporaryDirectory(prefix="pulse-vendor-") as folder, vendor.as_bdf(path, Path(folder)) as converted:
+        source = {"file": path.name, **converted.recording.metadata}
         try:
-            report = import_file(connection, converted, options, source_file=path.name)
+            report = in_rows(converted.path, lambda: import_file(connection, converted.path, options, source))
         except BdfError as error:
             raise BdfError(
                 str(error).replace(
-                    str(converted), f"{path} (as converted to BDF, whose line N holds the file's record N-1)"
+                    str(converted.path),
+                    f"{path} (as read by {converted.recording.reader}, whose row N is the file's record N)",
                 )
             ) from error
     report.path = path
-    report.derivations.insert(0, how)
+    report.derivations[:0] = [
+        f"read: {format_of(path).name} file read by {converted.recording.reader}, columns mapped to BDF (docs/bdf.md)",
+        *converted.recording.notes,
+    ]
     return report
 
 
-def import_file(
-    connection: duckdb.DuckDBPyConnection, path: Path, options: Options, source_file: str | None = None
-) -> Report:
-    """Import one BDF file: all checks first, then telemetry + statistics (one transaction), then metadata links."""
+def in_rows(path: Path, run: Callable[[], Report]) -> Report:
+    """A Parquet file has rows, not lines: its report and errors say `row N` where a CSV file's say `line N`."""
+    if format_of(path) is not BDF_PARQUET:
+        return run()
     try:
-        return import_staged(connection, path, options, source_file or path.name)
+        report = run()
+    except BdfError as error:
+        raise BdfError(LINE.sub("row", str(error))) from error
+    report.repairs, report.flags, report.derivations = (
+        [LINE.sub("row", line) for line in lines] for lines in (report.repairs, report.flags, report.derivations)
+    )
+    return report
+
+
+LINE = re.compile(r"\bline(?= \d)")
+
+
+def import_file(
+    connection: duckdb.DuckDBPyConnection, path: Path, options: Options, source: dict[str, str] | None = None
+) -> Report:
+    """Import one BDF file: all checks first, then telemetry + statistics (one transaction), then metadata links.
+    `source`: what every record's metadata says of the file (default: its name)."""
+    try:
+        return import_staged(connection, path, options, source or {"file": path.name})
     finally:
         connection.execute("DROP VIEW IF EXISTS bdf_text")
         for table in STAGING_TABLES:
             connection.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def import_staged(connection: duckdb.DuckDBPyConnection, path: Path, options: Options, source_file: str) -> Report:
+def import_staged(
+    connection: duckdb.DuckDBPyConnection, path: Path, options: Options, origin: dict[str, str]
+) -> Report:
     started = time.monotonic()
     sidecar = read_sidecar(path)
     identity = resolve_identity(path, options, sidecar)
@@ -110,7 +134,7 @@ def import_staged(connection: duckdb.DuckDBPyConnection, path: Path, options: Op
         "SELECT (SELECT count(*) FROM bdf_records), count(*), count(DISTINCT cycle_number) FROM bdf_steps"
     ).fetchone()
     progress.advance("derived steps, cycles and timestamps")
-    source = json.dumps({"source": "bdf", "file": source_file, **(sidecar.get("metadata") or {})}, default=str)
+    source = json.dumps({"source": "bdf", **origin, **(sidecar.get("metadata") or {})}, default=str)
     write_telemetry(connection, identity, select, {"start": start, "metadata": source})
     flag_capacity_beyond_nominal(connection, identity, metadata, report)
     progress.advance("wrote telemetry and statistics")
@@ -231,11 +255,11 @@ def import_files(
 
 
 def import_folder(folder: Path, warehouse_dir: Path | None = None) -> tuple[list[Report], list[str]]:
-    """Import every BDF file of a folder (the demo's PULSE_ANALYTICS_BDF_DIR), each with its sidecar."""
+    """Import every file of a folder pulse reads (the demo's PULSE_ANALYTICS_BDF_DIR), each with its sidecar."""
     if not folder.is_dir():
         raise BdfError(f"{folder} is not a folder (PULSE_ANALYTICS_BDF_DIR); point it at the folder of BDF files")
     files = bdf_files(folder)
     if not files:
-        print(f"no BDF files (*.csv, *.bdf, *.gz) in {folder}: nothing to import")
+        print(f"no files pulse imports in {folder} ({listed()}): nothing to import")
         return [], []
     return import_files(files, Options(), warehouse_dir)

@@ -1,5 +1,6 @@
-"""Reading and column mapping: refuse a file that is not BDF text, read its header, stage every cell as text with its
-line number (temp view bdf_text), and map the headers to BDF quantities (Columns)."""
+"""Reading and column mapping: refuse a file pulse does not read, read its header (a CSV file's first line, a Parquet
+file's column names), stage every cell as text with its line number (temp view bdf_text), and map the headers to BDF
+quantities (Columns)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from pulse_analytics.bdf.formats import BDF_CSV, BDF_PARQUET, CYCLER_FORMATS, REFUSED, format_of, listed
 from pulse_analytics.bdf.report import BdfError
 from pulse_analytics.bdf.vocabulary import (
     AUXILIARY_KEYS,
@@ -55,26 +57,13 @@ BASES = {label.partition(" / ")[0]: name for label, name in LABELS.items() if " 
 KNOWN = {*QUANTITIES, *LEGACY_NAMES}
 
 
-# Cyclers' own file formats, recognised by suffix so that a user is told what to do instead of a parser error.
-VENDOR_FORMATS = {  # (.nda and .ndax are read: vendor.READERS)
-    ".mpr": "a BioLogic MPR file",
-    ".mpt": "a BioLogic MPT export",
-    ".res": "an Arbin RES file",
-    ".xlsx": "an Excel workbook",
-    ".xls": "an Excel workbook",
-    ".mat": "a MATLAB file",
-    ".parquet": "a Parquet file",
-    ".h5": "an HDF5 file",
-}
-SUPPORTED = (
-    "Battery Data Format CSV files (*.csv, *.bdf, and their .gz forms) and Neware .nda / .ndax files (docs/bdf.md)"
-)
-
-
 def check_format(path: Path) -> None:
-    """Refuse, naming the format, a file that is not BDF text: a cycler's own format, or any binary file."""
-    kind = VENDOR_FORMATS.get(path.suffix.lower())
-    if kind is None:
+    """Refuse, naming the format, a file pulse does not read: another format, or a binary file named as CSV."""
+    found = format_of(path)
+    kind = REFUSED.get(path.suffix.lower(), "a file of a format pulse does not read")
+    if found is BDF_PARQUET or found in CYCLER_FORMATS:
+        return
+    if found is BDF_CSV:
         opener = gzip.open if path.name.lower().endswith(".gz") else open
         try:
             with opener(path, "rb") as handle:
@@ -83,15 +72,41 @@ def check_format(path: Path) -> None:
             raise BdfError(f"{path}: cannot be read: {error}") from error
         if b"\0" not in start:
             return
-        kind = "a binary file (or text not in UTF-8)"
+        kind = "a binary file (or text not in UTF-8), not a Battery Data Format CSV file"
     raise BdfError(
-        f"{path}: {kind}, not a Battery Data Format CSV file. pulse imports {SUPPORTED}; convert the "
-        f"file to BDF first (the cycler's software exports CSV; the BDF maintainers' `batterydf` package "
-        f"reads several cyclers' formats), then import the .bdf.csv"
+        f"{path}: {kind}. pulse imports {listed()} (docs/bdf.md); export or convert the file to one "
+        f"of them (the cycler's software exports CSV), then import that"
     )
 
 
-def read_header(path: Path) -> tuple[list[str], str]:
+@dataclass(frozen=True)
+class Layout:
+    """How a file's cells are read: its header and its delimiter (None: a Parquet file, whose columns are typed)."""
+
+    headers: list[str]
+    delimiter: str | None
+
+
+def read_header(connection: duckdb.DuckDBPyConnection, path: Path) -> Layout:
+    """A CSV file's header and delimiter; a Parquet file's column names."""
+    if format_of(path) is BDF_PARQUET:
+        try:
+            names = connection.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_path(path)})").fetchall()
+        except duckdb.Error as error:
+            raise BdfError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]})") from error
+        return Layout([row[0] for row in names], None)
+    return Layout(*read_csv_header(path))
+
+
+def sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_csv_header(path: Path) -> tuple[list[str], str]:
     """The header cells and the delimiter (`,`, `;` or tab: the most frequent in the header line)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
@@ -110,20 +125,28 @@ def read_header(path: Path) -> tuple[list[str], str]:
     return next(csv.reader(io.StringIO(first), delimiter=delimiter)), delimiter
 
 
-def read_text(connection: duckdb.DuckDBPyConnection, path: Path, headers: list[str], delimiter: str) -> int:
-    """Stage every cell as text in temp table bdf_text, with its line number. Returns the number of data rows."""
-    columns = "{" + ", ".join(f"'column{index}': 'VARCHAR'" for index in range(len(headers))) + "}"
-    location = str(path).replace("'", "''")
-    separator = "\\t" if delimiter == "\t" else delimiter
+def read_text(connection: duckdb.DuckDBPyConnection, path: Path, layout: Layout) -> int:
+    """Stage every cell as text in temp table bdf_text, with its line number (a Parquet file's row number). Returns
+    the number of data rows."""
+    columns = {f"column{index}": header for index, header in enumerate(layout.headers)}
     try:
-        connection.execute(f"""
-            CREATE OR REPLACE TEMP TABLE bdf_file AS
-            SELECT * FROM read_csv('{location}', header = true, delim = E'{separator}', quote = '"', escape = '"',
-                                   auto_detect = false, columns = {columns})
-        """)
+        if layout.delimiter is None:
+            cells = ", ".join(f"CAST({quoted(header)} AS VARCHAR) AS {staged}" for staged, header in columns.items())
+            connection.execute(
+                f"CREATE OR REPLACE TEMP TABLE bdf_file AS SELECT {cells} FROM read_parquet({sql_path(path)})"
+            )
+        else:
+            types = "{" + ", ".join(f"'{staged}': 'VARCHAR'" for staged in columns) + "}"
+            separator = "\\t" if layout.delimiter == "\t" else layout.delimiter
+            connection.execute(f"""
+                CREATE OR REPLACE TEMP TABLE bdf_file AS
+                SELECT * FROM read_csv({sql_path(path)}, header = true, delim = E'{separator}', quote = '"',
+                                       escape = '"', auto_detect = false, columns = {types})
+            """)
     except duckdb.Error as error:
         raise BdfError(f"{path}: {csv_problem(error)}") from error
-    connection.execute("CREATE OR REPLACE TEMP VIEW bdf_text AS SELECT rowid + 2 AS line, * FROM bdf_file")
+    first = 1 if layout.delimiter is None else 2  # a CSV file's line 1 is its header
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW bdf_text AS SELECT rowid + {first} AS line, * FROM bdf_file")
     rows = connection.execute("SELECT count(*) FROM bdf_text").fetchone()[0]
     if rows == 0:
         raise BdfError(f"{path}: the file has a header but no data rows")
