@@ -51,9 +51,13 @@ def renumber_ids(directory: Path, as_type: str) -> None:
 
 
 @pytest.fixture
-def labs(tmp_path: Path, dbt_target: str) -> Iterator[tuple[Path, Path, dict[str, str]]]:
+def labs(
+    tmp_path: Path, dbt_target: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[Path, Path, dict[str, str]]]:
     """The demo lab (small) twice, keyed by integers and by the same ids as text, in schema pulse_e2e_integer_ids
     (also of the views); in the Trino pass, that schema's tables and views are dropped afterwards."""
+    if dbt_target == "trino":
+        request.getfixturevalue("trino_stack")
     schemas = {"TELEMETRY_SCHEMA": SCHEMA, "METADATA_SCHEMA": SCHEMA, "TARGET_SCHEMA": SCHEMA}
     integers, texts = tmp_path / "integer-ids", tmp_path / "text-ids"
     run_pulse("seed", "--rows", "2000", env=pulse_env(integers, **schemas))
