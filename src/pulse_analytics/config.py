@@ -61,6 +61,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TRINO_JAVA_HOME", "", "JDK of the native Trino (empty: JAVA_HOME, else the newest in /usr/lib/jvm)."),
     Variable("TRINO_MEMORY", "4G", "Heap of the native Trino (`pulse trino start`), a JVM size such as 4G."),
     Variable(
+        "TRINO_LOCAL_ROOT",
+        "",
+        "Folder Trino's Iceberg catalogs call local:// (their local.location), as this machine sees it: where "
+        "`pulse load-trino` writes Parquet for them (the native stack's is printed by `pulse trino start`).",
+    ),
+    Variable("S3_ENDPOINT", "", "Object store of Trino's Iceberg catalogs (s3:// locations), e.g. http://minio:9000."),
+    Variable("S3_REGION", "us-east-1", "Region of the object store."),
+    Variable("S3_ACCESS_KEY", "", "Access key `pulse load-trino` writes Parquet into the object store with."),
+    Variable("S3_SECRET_KEY", "", "Secret key of that access key (never commit it)."),
+    Variable(
         "STATE_DIR",
         "./state",
         "Folder of what the bundle runs, one subfolder per service: superset/ (metadata, secret key, logs), trino/ "

@@ -564,7 +564,10 @@ def status(root: Path | None = None) -> str:
 
 def client_environment(stack: Stack) -> dict[str, str]:
     """PULSE_ANALYTICS_* values that point `pulse load-trino`, `build --target trino` and `sync` at this stack."""
-    return server_settings("127.0.0.1", stack.trino_port)
+    return {
+        **server_settings("127.0.0.1", stack.trino_port),
+        config.PREFIX + "TRINO_LOCAL_ROOT": str(Paths(Path(stack.root)).iceberg),
+    }
 
 
 def server_settings(host: str, port: int | str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pulse_analytics import config, trino_connection, trino_load, warehouse
+from pulse_analytics import config, trino_connection, trino_files, trino_load, warehouse
 from tests.conftest import pulse_env, run_pulse
 
 SCRATCH_SCHEMA = "pulse_e2e_load"
@@ -270,10 +270,10 @@ def rendered_sql(expression: str, type_: str, depth: int = 0) -> str:
         return f"to_hex(to_ieee754_32({expression}))"
     if type_ in ("date", "timestamp(6)"):
         return f"CAST({expression} AS varchar)"
-    if type_ in trino_load.INTEGER_TYPES:
+    if type_ in trino_files.INTEGER_TYPES:
         return f"CAST({expression} AS bigint)"
     if type_.startswith("map("):
-        key_type, value_type = trino_load.split_map_type(type_)
+        key_type, value_type = trino_files.split_map_type(type_)
         key, value = f"k{depth}", f"v{depth}"
         keys = f"transform_keys({expression}, ({key}, {value}) -> {rendered_sql(key, key_type, depth + 1)})"
         return f"transform_values({keys}, ({key}, {value}) -> {rendered_sql(value, value_type, depth + 1)})"
@@ -292,7 +292,7 @@ def rendered(value: Any, type_: str) -> Any:
     if type_ == "timestamp(6)":
         return value.isoformat(sep=" ", timespec="microseconds")
     if type_.startswith("map("):
-        key_type, value_type = trino_load.split_map_type(type_)
+        key_type, value_type = trino_files.split_map_type(type_)
         return {rendered(key, key_type): rendered(item, value_type) for key, item in value.items()}
     return value
 
@@ -320,7 +320,7 @@ def test_load_carries_every_value_exactly(
                     [rendered(value, column.trino_type) for value, column in zip(row, columns, strict=True)],
                     sort_keys=True,
                 )
-                for row in trino_load.duckdb_rows(sources, table, columns)
+                for row in sources.execute(trino_load.select_sql(table, columns)).fetchall()
             )
             selected = ", ".join(
                 rendered_sql(trino_connection.quote(column.trino_name), column.trino_type) for column in columns

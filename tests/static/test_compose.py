@@ -201,7 +201,7 @@ def test_jobs_act_as_the_trino_users_the_rules_define(resolved: dict) -> None:
 
 def test_ports_are_published_on_localhost_only(resolved: dict) -> None:
     published = {name: published_ports(service) for name, service in resolved["services"].items()}
-    assert {name for name, ports in published.items() if ports} == {"trino", "superset"}
+    assert {name for name, ports in published.items() if ports} == {"trino", "superset", "minio"}
     for name, ports in published.items():
         for port in ports:
             assert port["host_ip"] == "127.0.0.1", f"{name} publishes {port} beyond this machine"

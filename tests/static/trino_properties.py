@@ -77,6 +77,7 @@ ICEBERG = {
     "iceberg.hive-catalog-name",
     "iceberg.materialized-views.storage-schema",
     "iceberg.register-table-procedure.enabled",
+    "iceberg.add-files-procedure.enabled",
     "iceberg.query-partition-filter-required",
     "iceberg.security",
     "security.config-file",
