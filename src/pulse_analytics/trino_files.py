@@ -11,12 +11,10 @@ PULSE_ANALYTICS_S3_* settings). A table dropped in Trino takes its folder, files
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,11 +237,9 @@ class FilesTable:
     def trino(self, sql: str) -> list[tuple]:
         return trino_connection.run(self.cursor, sql)
 
-    def create(self) -> str:
-        """Create the table; its location (where the files must go)."""
+    def create(self) -> None:
         self.trino(f"DROP TABLE IF EXISTS {self.target}")
         self.trino(create_table_sql(self.target, self.columns, " WITH (format = 'PARQUET')"))
-        return self.location()
 
     def location(self) -> str:
         created = self.trino(f"SHOW CREATE TABLE {self.target}")[0][0]
@@ -283,11 +279,3 @@ class FilesTable:
     def drop(self) -> None:
         with contextlib.suppress(Exception):  # a first error is the one to report
             self.trino(f"DROP TABLE IF EXISTS {self.target}")
-
-
-def unique_suffix() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-def remove_local_folder(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
