@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,8 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
         recipe_id=args.recipe_id,
         start_time=args.start_time,
     )
+    if args.target == "trino":
+        return import_into_trino(args.files, options)
     try:
         reports, errors = bdf.import_files(args.files, options)
     finally:
@@ -59,6 +62,24 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
         print(f"{len(errors)} of {len(args.files)} files not imported (see the errors above){rest}.", file=sys.stderr)
         return 1
     print(f"{len(reports)} BDF file(s) imported; run `pulse build` to show them in the views.")
+    return 0
+
+
+def import_into_trino(files: list[Path], options: bdf.Options) -> int:
+    """Import the files into a scratch warehouse of their own, then add their tests to Trino's tables (appended, the
+    rest of each table left as it is): all or nothing."""
+    from pulse_analytics import trino_append
+
+    with tempfile.TemporaryDirectory(prefix="pulse-import-") as scratch:
+        reports, errors = bdf.import_files(files, options, warehouse_dir=Path(scratch))
+        if errors:
+            print(
+                f"{len(errors)} of {len(files)} files not imported (see the errors above): nothing was added to Trino.",
+                file=sys.stderr,
+            )
+            return 1
+        trino_append.append_warehouse(Path(scratch))
+    print(f"{len(reports)} file(s) imported into Trino; `pulse build --target trino` runs the data tests on them.")
     return 0
 
 
@@ -353,6 +374,13 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help=f"files of these formats: {formats.listed()}",
+    )
+    import_bdf.add_argument(
+        "--target",
+        choices=dbt.TARGETS,
+        default="duckdb",
+        help="duckdb: into the embedded warehouse (default); trino: added to the Trino of PULSE_ANALYTICS_TRINO_* "
+        "(appended, nothing else rewritten; the same file again changes nothing)",
     )
     import_bdf.add_argument("--device-id", help="device (cycler channel) of the test (default: from the file name)")
     import_bdf.add_argument("--test-id", help="test id (default: the file name without .bdf.csv)")

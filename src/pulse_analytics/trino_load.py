@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -65,11 +66,11 @@ def select_sql(table: config.SourceTable, columns: Sequence[Column]) -> str:
     return f"SELECT {selected} FROM {warehouse.quoted(table)}"
 
 
-def open_sources() -> duckdb.DuckDBPyConnection:
-    """The embedded warehouse's source catalogs, attached read-only."""
-    warehouse.require_warehouse()
+def open_sources(warehouse_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The embedded warehouse's source catalogs (or those in `warehouse_dir`), attached read-only."""
+    warehouse.require_warehouse(warehouse_dir)
     connection = duckdb.connect()
-    for statement in warehouse.attach_statements():
+    for statement in warehouse.attach_statements(warehouse_dir):
         connection.execute(statement)
     return connection
 
