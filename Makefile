@@ -50,9 +50,10 @@ demo: install chromium
 	$(BIN)/pulse demo
 
 # The production path without Docker: PostgreSQL and Trino (trino_catalogs/) started natively, the demo lab loaded,
-# the views built with dbt-trino, Superset on Trino; Ctrl-C stops all of it.
+# the views built with dbt-trino, Superset on Trino; Ctrl-C stops all of it. WORKERS=N: a coordinator and N workers
+# (default 1, PULSE_ANALYTICS_TRINO_WORKERS).
 demo-trino: trino
-	$(BIN)/pulse demo --target trino
+	$(BIN)/pulse demo --target trino $(if $(WORKERS),--workers $(WORKERS))
 
 # docs/screenshots/*.png of every dashboard, from the running Superset (start it with `make demo`).
 screenshots: install chromium

@@ -146,7 +146,7 @@ def demo_on_trino(args: argparse.Namespace) -> int:
     step("2/7 Starting the native Trino stack (PostgreSQL, Trino with trino_catalogs/)")
     keep_running = False
     try:
-        stack = trino_native.start()
+        stack = trino_native.start(workers=args.workers)
         os.environ.update(trino_native.client_environment(stack))
         step("3/7 Loading the demo lab into the telemetry and metadata catalogs (Trino user loader)")
         os.environ[config.PREFIX + "TRINO_USER"] = "loader"
@@ -186,7 +186,7 @@ def cmd_trino(args: argparse.Namespace) -> int:
         trino_native.install()
         return 0
     if args.action == "start":
-        stack = trino_native.start()
+        stack = trino_native.start(workers=args.workers)
         print(trino_native.status())
         settings = trino_native.client_environment(stack)
         print("Point the bundle at it: " + " ".join(f"{name}={value}" for name, value in settings.items()))
@@ -322,6 +322,16 @@ def start_time(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"'{text}' is not an ISO 8601 time such as 2024-10-23T09:30:00+02:00"
         ) from error
+
+
+def add_workers_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="native Trino: a coordinator and N worker processes (0: one process; default "
+        "PULSE_ANALYTICS_TRINO_WORKERS, 1); a running stack gets the workers it lacks",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -480,6 +490,7 @@ def parser() -> argparse.ArgumentParser:
         help="duckdb: the embedded warehouse (default); trino: the production path, a native Trino "
         "started by `pulse trino start` (docs/trino.md)",
     )
+    add_workers_option(demo)
     demo.set_defaults(func=cmd_demo)
 
     trino = commands.add_parser(
@@ -490,6 +501,7 @@ def parser() -> argparse.ArgumentParser:
         choices=("install", "start", "stop", "status"),
         help="install (fetch the pinned Trino once), start (in the background, waits until ready), stop, status",
     )
+    add_workers_option(trino)
     trino.set_defaults(func=cmd_trino)
 
     bench = commands.add_parser("bench", help="time the views and dashboards at several sizes (docs/benchmarks.md)")

@@ -59,7 +59,14 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TRINO_THREADS", "4", "Number of models dbt builds at once on Trino."),
     Variable("TRINO_HOME", "./.cache/trino", "Folder `make trino` installs the pinned Trino server into (gitignored)."),
     Variable("TRINO_JAVA_HOME", "", "JDK of the native Trino (empty: JAVA_HOME, else the newest in /usr/lib/jvm)."),
-    Variable("TRINO_MEMORY", "4G", "Heap of the native Trino (`pulse trino start`), a JVM size such as 4G."),
+    Variable(
+        "TRINO_WORKERS",
+        "1",
+        "Workers of the native Trino (`pulse trino start`): a coordinator that only schedules and this many worker "
+        "processes (0: one process that does both).",
+    ),
+    Variable("TRINO_MEMORY", "4G", "Heap of each native Trino worker (or of the one process), a JVM size such as 4G."),
+    Variable("TRINO_COORDINATOR_MEMORY", "2G", "Heap of the native Trino's coordinator when it has workers."),
     Variable(
         "TRINO_LOCAL_ROOT",
         "",

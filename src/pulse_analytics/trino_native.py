@@ -25,7 +25,7 @@ import tarfile
 import tempfile
 import time
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pulse_analytics import config, project
@@ -190,12 +190,14 @@ def check_postgres_can_enter(folder: Path) -> None:
 
 @dataclass
 class Stack:
-    """One native stack: its folder, ports and the database passwords (secrets.json)."""
+    """One native stack: its folder, ports and the database passwords (secrets.json). Trino runs as a coordinator on
+    trino_port and one worker per entry of worker_ports (none: the coordinator does the work itself)."""
 
     root: str
     trino_port: int
     postgres_port: int
     passwords: dict[str, str]
+    worker_ports: list[int] = field(default_factory=list)
 
     @property
     def folder(self) -> Path:
@@ -204,6 +206,41 @@ class Stack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.trino_port}"
+
+    @property
+    def workers(self) -> int:
+        return len(self.worker_ports)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One Trino process of a stack: its node id and its folder (etc/, data/, launcher.log)."""
+
+    node_id: str
+    folder: Path
+
+    @property
+    def etc(self) -> Path:
+        return self.folder / "etc"
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.data / "var" / "log" / "server.log"
+
+    @property
+    def launcher_log(self) -> Path:
+        return self.folder / "launcher.log"
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.node_id == COORDINATOR
+
+
+COORDINATOR = "pulse-coordinator"
 
 
 class Paths:
@@ -215,35 +252,58 @@ class Paths:
         self.postgres = root / "postgres"  # owned by the postgres user when run as root
         self.postgres_data = self.postgres / "data"
         self.postgres_log = self.postgres / "postgres.log"
-        self.trino_etc = root / "trino" / "etc"
-        self.trino_data = root / "trino" / "data"
-        self.trino_log = root / "trino" / "data" / "var" / "log" / "server.log"
-        self.launcher_log = root / "trino" / "launcher.log"
+        self.coordinator = Node(COORDINATOR, root / "trino")
         self.iceberg = root / "iceberg"
+
+    def worker(self, number: int) -> Node:
+        """Worker `number` (1, 2, ...): its own node id, data folder and port; the same catalogs and storage."""
+        return Node(f"pulse-worker-{number}", self.root / f"trino-worker-{number}")
+
+    def nodes(self, stack: Stack) -> list[Node]:
+        """The coordinator and the stack's workers."""
+        return [self.coordinator, *(self.worker(number) for number in range(1, stack.workers + 1))]
+
+    def every_node(self) -> list[Node]:
+        """The coordinator and every worker that has a folder (that ever ran)."""
+        workers = sorted(self.root.glob("trino-worker-*"), key=lambda path: int(path.name.rsplit("-", 1)[1]))
+        return [self.coordinator, *(self.worker(int(path.name.rsplit("-", 1)[1])) for path in workers)]
 
 
 def stack_dir() -> Path:
     return state_folder.service_dir(state_folder.TRINO)
 
 
-def start(root: Path | None = None, trino_port: int | None = None) -> Stack:
-    """Start PostgreSQL and Trino (or find them running) and wait until Trino answers queries."""
+def workers_setting() -> int:
+    value = config.get("TRINO_WORKERS")
+    if not value.isdigit():
+        raise NativeStackError(f"PULSE_ANALYTICS_TRINO_WORKERS is {value!r}: give a number of workers, e.g. 1.")
+    return int(value)
+
+
+def start(root: Path | None = None, trino_port: int | None = None, workers: int | None = None) -> Stack:
+    """Start PostgreSQL, Trino's coordinator and `workers` workers (default PULSE_ANALYTICS_TRINO_WORKERS), or find
+    them running (starting workers that are missing), and wait until every node answers."""
     if not installed():
         raise NativeStackError(
             f"Trino {TRINO_VERSION} is not installed in {trino_home()}: run `make trino` (or "
             "`pulse trino install`) first."
         )
+    workers = workers_setting() if workers is None else workers
+    if workers < 0:
+        raise NativeStackError(f"--workers is {workers}: give 0 (one process) or more workers.")
     paths = Paths((root or stack_dir()).resolve())
     if (stack := running(paths.root)) is not None:
-        print(f"Trino already running at {stack.url} (folder {paths.root})")
+        rejoin_workers(paths, stack, workers)
+        print(f"Trino already running at {stack.url} with {stack.workers} worker(s) (folder {paths.root})")
         return stack
     paths.root.mkdir(parents=True, exist_ok=True)
     paths.root.chmod(0o755)  # the postgres user must reach its folder inside
     check_postgres_can_enter(paths.root)
-    stack = load_or_create(paths, trino_port)
+    stack = load_or_create(paths, trino_port, workers)
     step(f"Starting PostgreSQL on 127.0.0.1:{stack.postgres_port} ({paths.postgres})")
     start_postgres(paths, stack)
-    step(f"Starting Trino {TRINO_VERSION} on {stack.url} (catalogs: {project.path('trino_catalogs', 'catalog')})")
+    shape = f"a coordinator and {workers} worker(s)" if workers else "one node (coordinator and worker in one)"
+    step(f"Starting Trino {TRINO_VERSION}, {shape}, on {stack.url} (catalogs: trino_catalogs/catalog)")
     try:
         start_trino(paths, stack)
     except BaseException:
@@ -252,7 +312,7 @@ def start(root: Path | None = None, trino_port: int | None = None) -> Stack:
     return stack
 
 
-def load_or_create(paths: Paths, trino_port: int | None) -> Stack:
+def load_or_create(paths: Paths, trino_port: int | None, workers: int) -> Stack:
     """The stack's ports and passwords: kept from an earlier start, or new (free ports, random passwords)."""
     port = trino_port or int(config.get("TRINO_PORT"))
     if paths.secrets.exists():
@@ -268,10 +328,16 @@ def load_or_create(paths: Paths, trino_port: int | None) -> Stack:
             f"port {stack.trino_port} on 127.0.0.1 is taken: stop what listens there, or set "
             "PULSE_ANALYTICS_TRINO_PORT to a free port."
         )
+    kept = [port for port in stack.worker_ports[:workers] if port_free(port) and port != stack.trino_port]
+    stack.worker_ports = kept + [free_port() for _ in range(workers - len(kept))]
     stack.root = str(paths.root)
+    save(paths, stack)
+    return stack
+
+
+def save(paths: Paths, stack: Stack) -> None:
     paths.secrets.touch(mode=0o600)
     paths.secrets.write_text(json.dumps(asdict(stack), indent=2))
-    return stack
 
 
 def start_postgres(paths: Paths, stack: Stack) -> None:
@@ -358,23 +424,32 @@ def trino_environment(paths: Paths, stack: Stack) -> dict[str, str]:
     }
 
 
-def write_trino_config(paths: Paths, stack: Stack) -> None:
-    paths.trino_etc.mkdir(parents=True, exist_ok=True)
+def heap_of(node: Node, stack: Stack) -> str:
+    """A worker's heap is PULSE_ANALYTICS_TRINO_MEMORY; so is a coordinator's that works alone, and one that only
+    schedules has PULSE_ANALYTICS_TRINO_COORDINATOR_MEMORY."""
+    if node.is_coordinator and stack.workers:
+        return config.get("TRINO_COORDINATOR_MEMORY")
+    return config.get("TRINO_MEMORY")
+
+
+def write_node_config(paths: Paths, stack: Stack, node: Node, port: int) -> None:
+    """etc/ of one node: its id, data folder and port; the stack's catalogs and access rules; its memory."""
+    node.etc.mkdir(parents=True, exist_ok=True)
     paths.iceberg.mkdir(parents=True, exist_ok=True)
-    memory = config.get("TRINO_MEMORY")
-    (paths.trino_etc / "node.properties").write_text(
-        f"node.environment=pulse\nnode.id=pulse-native\nnode.data-dir={paths.trino_data}\nnode.bind-ip=127.0.0.1\n"
+    heap = heap_of(node, stack)
+    (node.etc / "node.properties").write_text(
+        f"node.environment=pulse\nnode.id={node.node_id}\nnode.data-dir={node.data}\nnode.bind-ip=127.0.0.1\n"
         "node.internal-address=127.0.0.1\n"
     )
-    (paths.trino_etc / "jvm.config").write_text(
+    (node.etc / "jvm.config").write_text(
         "\n".join(
             [
                 "-server",
-                f"-Xmx{memory}",
+                f"-Xmx{heap}",
                 "-XX:+UseG1GC",
                 "-XX:+ExitOnOutOfMemoryError",
                 "-XX:+HeapDumpOnOutOfMemoryError",
-                f"-XX:HeapDumpPath={paths.trino_data}",
+                f"-XX:HeapDumpPath={node.data}",
                 "-Djdk.attach.allowAttachSelf=true",
                 "-Dfile.encoding=UTF-8",
                 "",
@@ -382,48 +457,96 @@ def write_trino_config(paths: Paths, stack: Stack) -> None:
         )
     )
     catalogs = project.path("trino_catalogs")
-    (paths.trino_etc / "config.properties").write_text(
+    worker_memory = query_memory_mb(config.get("TRINO_MEMORY"))
+    role = (
+        ["coordinator=true", f"node-scheduler.include-coordinator={'false' if stack.workers else 'true'}"]
+        if node.is_coordinator
+        else ["coordinator=false"]
+    )
+    (node.etc / "config.properties").write_text(
         "\n".join(
             [
-                "coordinator=true",
-                "node-scheduler.include-coordinator=true",
-                f"http-server.http.port={stack.trino_port}",
+                *role,
+                f"http-server.http.port={port}",
                 f"discovery.uri=http://127.0.0.1:{stack.trino_port}",
                 f"catalog.config-dir={catalogs / 'catalog'}",
                 f"access-control.config-files={catalogs / 'access-control.properties'}",
-                f"query.max-memory={query_memory_mb(memory)}MB",
-                f"query.max-memory-per-node={query_memory_mb(memory)}MB",
+                f"query.max-memory={worker_memory * max(stack.workers, 1)}MB",
+                f"query.max-memory-per-node={min(worker_memory, query_memory_mb(heap))}MB",
+                # A node that stops answering fails the queries it served after 10 s (Trino's default: 1 minute):
+                # on one machine, a worker that does not answer is gone, not slow.
+                "exchange.max-error-duration=10s",
                 "",
             ]
         )
     )
-    (paths.trino_etc / "log.properties").write_text("io.trino=INFO\n")
+    (node.etc / "log.properties").write_text("io.trino=INFO\n")
 
 
 def query_memory_mb(heap: str) -> int:
-    """Memory one query may use: 60 % of the heap, as Trino wants it below the heap minus its 30 % headroom (a fixed
-    2 GB kept Trino from starting with PULSE_ANALYTICS_TRINO_MEMORY=2G)."""
+    """Memory one query may use on a node: 60 % of its heap, as Trino wants it below the heap minus its 30 % headroom
+    (a fixed 2 GB kept Trino from starting with a 2G heap)."""
     found = re.fullmatch(r"(\d+)([kmgt]?)", heap.strip().lower())
     if not found:
-        raise NativeStackError(f"PULSE_ANALYTICS_TRINO_MEMORY is {heap!r}: give a JVM size such as 4G or 2048M.")
+        raise NativeStackError(f"a Trino heap is {heap!r}: give a JVM size such as 4G or 2048M.")
     mb = int(found.group(1)) * {"": 1 / 2**20, "k": 1 / 2**10, "m": 1, "g": 2**10, "t": 2**20}[found.group(2)]
     return max(int(mb * 0.6), 1)
 
 
-def start_trino(paths: Paths, stack: Stack) -> None:
-    write_trino_config(paths, stack)
-    launcher = trino_home() / "bin" / "launcher"
-    command = [
-        str(launcher),
-        "start",
+def launch(paths: Paths, stack: Stack, node: Node, port: int) -> None:
+    write_node_config(paths, stack, node, port)
+    run_checked(
+        launcher_command(node, "start"), f"Trino's launcher ({node.node_id})", env=trino_environment(paths, stack)
+    )
+
+
+def launcher_command(node: Node, action: str) -> list[str]:
+    return [
+        str(trino_home() / "bin" / "launcher"),
+        action,
         "--etc-dir",
-        str(paths.trino_etc),
+        str(node.etc),
         "--data-dir",
-        str(paths.trino_data),
+        str(node.data),
         "--launcher-log-file",
-        str(paths.launcher_log),
+        str(node.launcher_log),
     ]
-    run_checked(command, "Trino's launcher", env=trino_environment(paths, stack))
+
+
+def start_trino(paths: Paths, stack: Stack) -> None:
+    """The coordinator, then every worker; ready once all of them answer (waits START_TIMEOUT_S at most)."""
+    launch(paths, stack, paths.coordinator, stack.trino_port)
+    for number, port in enumerate(stack.worker_ports, start=1):
+        launch(paths, stack, paths.worker(number), port)
+    wait_until_ready(paths, stack)
+
+
+def rejoin_workers(paths: Paths, stack: Stack, workers: int) -> None:
+    """On a running stack: `workers` workers. Those beyond it stop; those missing or not active (stopped, killed)
+    start, and the coordinator is waited for until all of them have joined."""
+    stopped = []
+    while stack.workers > workers:
+        node = paths.worker(stack.workers)
+        step(f"Stopping Trino worker {stack.workers}")
+        run_stop(launcher_command(node, "stop"))
+        stack.worker_ports.pop()
+        stopped.append(node.node_id)
+    while stack.workers < workers:
+        stack.worker_ports.append(free_port())
+    save(paths, stack)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while stopped and set(stopped) & active_node_ids(stack) and time.monotonic() < deadline:
+        time.sleep(0.5)  # until the coordinator no longer schedules work on them
+    active = active_node_ids(stack)
+    missing = [number for number in range(1, stack.workers + 1) if paths.worker(number).node_id not in active]
+    for number in missing:
+        step(f"Starting Trino worker {number} on port {stack.worker_ports[number - 1]}")
+        launch(paths, stack, paths.worker(number), stack.worker_ports[number - 1])
+    if missing:
+        wait_until_ready(paths, stack)
+
+
+def wait_until_ready(paths: Paths, stack: Stack) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     started = time.monotonic()
     first_answer: float | None = None
@@ -431,16 +554,26 @@ def start_trino(paths: Paths, stack: Stack) -> None:
         if trino_ready(stack):
             first_answer = first_answer or time.monotonic()
             if time.monotonic() - first_answer >= NODE_REFRESH_S:
-                print(f"Trino ready after {time.monotonic() - started:.0f} s: {stack.url}", file=sys.stderr, flush=True)
+                print(
+                    f"Trino ready after {time.monotonic() - started:.0f} s: {stack.url}, "
+                    f"{stack.workers + 1} node(s) active",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 return
         else:
             first_answer = None
-        if not launcher_running(paths):
-            break
+        if stopped := [node for node in paths.nodes(stack) if not launcher_running(node)]:
+            node = stopped[0]
+            raise NativeStackError(
+                f"Trino's {node.node_id} stopped while starting; its log ({node.log}) says:\n"
+                f"{first_error(node.log) or tail(node.launcher_log)}"
+            )
         time.sleep(1)
+    coordinator = paths.coordinator
     raise NativeStackError(
-        f"Trino did not start within {START_TIMEOUT_S} s; its log ({paths.trino_log}) says:\n"
-        f"{first_error(paths.trino_log) or tail(paths.launcher_log)}"
+        f"Trino did not start within {START_TIMEOUT_S} s ({stack.workers + 1} node(s) expected); the coordinator's "
+        f"log ({coordinator.log}) says:\n{first_error(coordinator.log) or tail(coordinator.launcher_log)}"
     )
 
 
@@ -451,64 +584,63 @@ NODE_REFRESH_S = 6
 
 
 def trino_ready(stack: Stack) -> bool:
-    """True once Trino runs queries. /v1/info saying "not starting" is not enough: for a moment after it, the
-    coordinator has not yet announced itself as a worker and every query fails with NO_NODES_AVAILABLE."""
+    """True once Trino runs queries on all its nodes. /v1/info saying "not starting" is not enough: for a moment after
+    it, the coordinator has not yet counted its workers and every query fails with NO_NODES_AVAILABLE."""
+    expected = {COORDINATOR, *(f"pulse-worker-{number}" for number in range(1, stack.workers + 1))}
+    return expected <= active_node_ids(stack)
+
+
+def active_node_ids(stack: Stack) -> set[str]:
+    """The nodes the coordinator counts as active (none when it does not answer or is still starting)."""
+    import trino  # installed with dbt-trino
+
     try:
         with urllib.request.urlopen(f"{stack.url}/v1/info", timeout=2) as answer:
             if json.load(answer).get("starting") is not False:
-                return False
+                return set()
     except (OSError, ValueError):
-        return False
-    return answers_queries(stack)
-
-
-def answers_queries(stack: Stack) -> bool:
-    import trino  # installed with dbt-trino
-
+        return set()
     connection = trino.dbapi.connect(
         host="127.0.0.1", port=stack.trino_port, user="admin", http_scheme="http", request_timeout=10
     )
     try:
         cursor = connection.cursor()
-        cursor.execute("select count(*) from system.runtime.nodes where state = 'active'")
-        return cursor.fetchall()[0][0] >= 1
+        cursor.execute("select node_id from system.runtime.nodes where state = 'active'")
+        return {row[0] for row in cursor.fetchall()}
     except (OSError, trino.exceptions.Error, trino.exceptions.HttpError):
-        return False
+        return set()
     finally:
         connection.close()
 
 
-def launcher_running(paths: Paths) -> bool:
-    launcher = trino_home() / "bin" / "launcher"
-    status = subprocess.run(
-        [str(launcher), "status", "--etc-dir", str(paths.trino_etc), "--data-dir", str(paths.trino_data)],
-        capture_output=True,
-        text=True,
-    )
+def launcher_running(node: Node) -> bool:
+    if not node.etc.exists():
+        return False
+    status = subprocess.run(launcher_command(node, "status"), capture_output=True, text=True)
     return status.returncode == 0
 
 
 def running(root: Path | None = None) -> Stack | None:
-    """The stack of `root` if its Trino answers, else None."""
+    """The stack of `root` if its coordinator answers, else None (`start` brings back a worker that is not active)."""
     paths = Paths((root or stack_dir()).resolve())
     if not paths.secrets.exists():
         return None
     stack = Stack(**json.loads(paths.secrets.read_text()))
-    return stack if trino_ready(stack) else None
+    return stack if COORDINATOR in active_node_ids(stack) else None
 
 
 def stop(root: Path | None = None) -> bool:
-    """Stop Trino and PostgreSQL of the stack in `root`. True if something was running; a process that did not stop
-    is an error naming it (and what its stop command said), never reported as stopped."""
+    """Stop every Trino node and PostgreSQL of the stack in `root`. True if something was running; a process that did
+    not stop is an error naming it (and what its stop command said), never reported as stopped."""
     paths = Paths((root or stack_dir()).resolve())
     stopped, failures = False, []
-    if (trino_home() / "bin" / "launcher").exists() and paths.trino_etc.exists() and launcher_running(paths):
-        stopped = True
-        launcher = trino_home() / "bin" / "launcher"
-        folders = ["--etc-dir", str(paths.trino_etc), "--data-dir", str(paths.trino_data)]
-        answer = run_stop([str(launcher), "stop", *folders])
-        if launcher_running(paths):
-            failures.append(f"Trino ({paths.trino_data}) still runs after `launcher stop`: {answer}")
+    if (trino_home() / "bin" / "launcher").exists():
+        for node in reversed(paths.every_node()):  # workers first: the coordinator sees them leave
+            if launcher_running(node):
+                stopped = True
+                answer = run_stop(launcher_command(node, "stop"))
+                if launcher_running(node):
+                    failures.append(f"Trino's {node.node_id} ({node.data}) still runs after `launcher stop`: {answer}")
     if (pid := postmaster_pid(paths)) is not None:
         stopped = True
         pg_ctl = [str(postgres_bin() / "pg_ctl"), "--pgdata", str(paths.postgres_data), "--mode=fast", "--wait", "stop"]
@@ -556,9 +688,10 @@ def status(root: Path | None = None) -> str:
     stack = running(root)
     if stack is None:
         return f"Trino (native stack in {(root or stack_dir()).resolve()}) is not running."
+    active = sorted(active_node_ids(stack))
     return (
-        f"Trino {TRINO_VERSION} running at {stack.url}; PostgreSQL on 127.0.0.1:{stack.postgres_port}; "
-        f"folder {stack.root}"
+        f"Trino {TRINO_VERSION} running at {stack.url}, {len(active)} node(s) active ({', '.join(active)}; "
+        f"{stack.workers} worker(s) configured); PostgreSQL on 127.0.0.1:{stack.postgres_port}; folder {stack.root}"
     )
 
 
