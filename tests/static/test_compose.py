@@ -54,6 +54,7 @@ def test_compose_file_is_valid(resolved: dict) -> None:
         "minio",
         "minio-init",
         "trino",
+        "trino-worker",
         "seed",
         "dbt-build",
         "superset-init",
@@ -188,6 +189,28 @@ def test_trino_gets_every_variable_its_catalog_files_use(resolved: dict) -> None
     for path in config_files:
         for variable in re.findall(r"\$\{ENV:([A-Za-z0-9_-]+)\}", path.read_text()):
             assert environment.get(variable), f"{path.name} reads {variable}, which the trino service does not set"
+
+
+def test_trino_is_a_coordinator_and_workers_with_the_same_catalogs(resolved: dict) -> None:
+    coordinator, worker = resolved["services"]["trino"], resolved["services"]["trino-worker"]
+    assert worker["image"] == coordinator["image"] and worker["environment"] == coordinator["environment"]
+    configs = {}
+    for name, service in (("coordinator", coordinator), ("worker", worker)):
+        by_target = {volume["target"]: volume["source"] for volume in mounts(service)}
+        assert by_target["/etc/trino/catalog"].endswith("trino_catalogs/catalog")
+        assert by_target["/etc/trino/rules.json"].endswith("trino_catalogs/rules.json")
+        lines = Path(by_target["/etc/trino/config.properties"]).read_text().splitlines()
+        configs[name] = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert configs["coordinator"]["coordinator"] == "true"
+    assert configs["coordinator"]["node-scheduler.include-coordinator"] == "false"  # the work runs on the workers
+    assert configs["worker"] == {
+        "coordinator": "false",
+        "http-server.http.port": "8080",
+        "discovery.uri": "http://trino:8080",  # the coordinator's service name
+    }
+    # Workers start with the coordinator, which is healthy (runs a query) only once one of them has joined.
+    assert worker["depends_on"].keys() >= {"postgres", "minio-init"} and "trino" not in worker["depends_on"]
+    assert worker["deploy"]["replicas"] >= 1
 
 
 def test_jobs_act_as_the_trino_users_the_rules_define(resolved: dict) -> None:
