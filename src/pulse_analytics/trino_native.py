@@ -476,6 +476,10 @@ def write_node_config(paths: Paths, stack: Stack, node: Node, port: int) -> None
                 # A node that stops answering fails the queries it served after 10 s (Trino's default: 1 minute):
                 # on one machine, a worker that does not answer is gone, not slow.
                 "exchange.max-error-duration=10s",
+                # A query that needs more memory than its share spills joins, aggregations and sorts to disk
+                # instead of failing (dbt's data tests at 10M rows, four at once, did: CLUSTER_OUT_OF_MEMORY).
+                "spill-enabled=true",
+                f"spiller-spill-path={node.data / 'spill'}",
                 "",
             ]
         )

@@ -35,6 +35,7 @@ KEYS = {
     "part_metadata": ("part_id",),
     "device_test_part": ("device_id", "test_id"),
     "test_telemetry": ("device_id", "test_id", "cycle_number", "step_number", "record_number"),
+    "test_daily_records": ("device_id", "test_id", "record_date"),
     "test_statistics_step": ("device_id", "test_id", "cycle_number", "step_number"),
     "test_statistics_cycle": ("device_id", "test_id", "cycle_number"),
     "part_telemetry": ("part_id", "part_record_number"),

@@ -60,6 +60,22 @@ def test_test_mart_has_every_source_and_metadata_column(built_warehouse: Warehou
     assert set(expected) <= set(columns), f"missing: {set(expected) - set(columns)}"
 
 
+def test_daily_records_count_every_record_once_with_the_test_metadata(built_warehouse: Warehouse) -> None:
+    daily, telemetry = built_warehouse.view("test_daily_records"), built_warehouse.view("test_telemetry")
+    per_day = (
+        'select device_id, test_id, cast("timestamp" as date) as record_date, count(*) as records, '
+        'min("timestamp") as first_record_time, max("timestamp") as last_record_time, recipe_id, dm__location '
+        f'from {telemetry} group by device_id, test_id, cast("timestamp" as date), recipe_id, dm__location'
+    )
+    mart = (
+        "select device_id, test_id, record_date, records, first_record_time, last_record_time, recipe_id, dm__location "
+        f"from {daily}"
+    )
+    for left, right in ((per_day, mart), (mart, per_day)):
+        assert built_warehouse.query(f"{left} except {right}") == []
+    assert built_warehouse.query(f"select sum(records) from {daily}") == [(built_warehouse.count(telemetry),)]
+
+
 def test_rows_without_metadata_are_kept(built_warehouse: Warehouse) -> None:
     view = built_warehouse.view("test_telemetry")
     without_recipe = [test for test in generate.TESTS if test.recipe_id is None][0]
