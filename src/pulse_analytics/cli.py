@@ -29,8 +29,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     exit_code = dbt.build(target=args.target, select=args.select).exit_code
     server.clear_cache()  # the views may read other data now: no chart result kept from before
-    if exit_code == 0 and args.target == "duckdb":
-        warm.after_write()
+    if exit_code == 0:
+        warm.after_write(args.target)
     return exit_code
 
 
@@ -38,6 +38,8 @@ def cmd_load_trino(args: argparse.Namespace) -> int:
     from pulse_analytics import trino_load  # needs the trino client only when used
 
     trino_load.load_all(replace=args.replace)
+    server.clear_cache()
+    warm.after_write("trino")
     return 0
 
 
@@ -79,6 +81,8 @@ def import_into_trino(files: list[Path], options: bdf.Options) -> int:
             )
             return 1
         trino_append.append_warehouse(Path(scratch))
+    server.clear_cache()
+    warm.after_write("trino")
     print(f"{len(reports)} file(s) imported into Trino; `pulse build --target trino` runs the data tests on them.")
     return 0
 
@@ -162,7 +166,8 @@ def demo_on_trino(args: argparse.Namespace) -> int:
         server.start()
         step("6/7 Syncing the database (Trino, user superset), datasets, charts and dashboards into Superset")
         superset_sync.sync(target="trino")
-        step("7/7 Ready")
+        step("7/7 Warming the dashboards: each rendered once, so that your first view comes from the cache")
+        warm_for_demo()
         print(server.login_message(), flush=True)
         print(f"Trino: {stack.url} (users loader, dbt, superset; trino_catalogs/rules.json)", flush=True)
         if args.detach:

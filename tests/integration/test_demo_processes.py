@@ -102,7 +102,7 @@ def test_make_demo_then_make_demo_trino_each_leave_nothing_running(
         demo_trino = make("demo-trino", env)
         processes.append(demo_trino)
         output = Output(demo_trino)
-        assert "==> 7/7 Ready" in output.wait_for(TRINO_DEMO_READY)
+        assert "==> 7/7 Warming the dashboards" in output.wait_for(TRINO_DEMO_READY)
         if os.geteuid() == 0:  # PostgreSQL's folder belongs to the account it runs as
             assert (state_dir / state.TRINO / "postgres").owner() == "postgres"
         running = bundle_processes(state_dir)

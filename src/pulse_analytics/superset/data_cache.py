@@ -1,14 +1,19 @@
-"""Superset's data cache for the embedded warehouse: chart results kept on disk, each under the version of the data it
-was computed from, so no chart ever shows a result older than the warehouse.
+"""Superset's data cache: chart results kept on disk, each under the version of the data it was computed from, so no
+chart ever shows a result older than the data it reads.
 
-The version is the modification time and size of every DuckDB file of the warehouse (the three catalogs and their
-write-ahead logs): any committed write, by `pulse` or any other process, changes at least one of them, so a result kept
-before it is never found again. Reads change nothing (Superset opens the files read-only). A result is filed under
-the version seen when its query was looked up (before the query ran), so a write landing while the query runs files
-the result under the old version, where it is never found either.
+The version depends on where the bundle's database (datasets/databases, "Pulse warehouse") points:
+  - the embedded DuckDB warehouse: the modification time and size of every DuckDB file of it (the three catalogs and
+    their write-ahead logs): any committed write, by `pulse` or any other process, changes at least one of them.
+    Reads change nothing (Superset opens the files read-only).
+  - Trino: the rows of the view source_versions that dbt builds beside the marts (dbt/models/utilities), read through
+    the database's own connection: each telemetry table's current Iceberg snapshot, each metadata table's row count
+    and checksum, and the id of the build that made the views. A commit to any table (by `pulse` or a lab's own
+    producer), an edited metadata row or a new build changes them. Where a version cannot be had (a source that is
+    not Iceberg, the view missing, Trino not answering), nothing is kept or served from the cache.
+A result is filed under the version seen when its query was looked up (before the query ran), so a write landing
+while the query runs files the result under the old version, where it is never found again.
 
-Configured as Superset's DATA_CACHE_CONFIG (superset_config.py). Only the DuckDB warehouse has files to version: the
-Trino database is never cached (its cache timeout is -1 in datasets/databases), since its writers are out of sight.
+Configured as Superset's DATA_CACHE_CONFIG (superset_config.py).
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from typing import Any
 from flask_caching.backends.filesystemcache import FileSystemCache
 
 from pulse_analytics import config, warehouse
+from pulse_analytics.superset import assets
+
+VERSIONS_VIEW = "source_versions"
 
 
 def data_version(warehouse_dir: Path) -> str:
@@ -38,38 +46,76 @@ def data_version(warehouse_dir: Path) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
+def trino_version(database: Any) -> str | None:
+    """The version of what the Trino database's views read (source_versions), or None when it cannot be had."""
+    view = f"{config.get('TARGET_CATALOG')}.{config.get('TARGET_SCHEMA')}.{VERSIONS_VIEW}"
+    try:
+        with database.get_raw_connection() as connection:
+            cursor = connection.cursor()
+            cursor.execute(f"select source_table, version from {view} order by source_table")
+            rows = cursor.fetchall()
+    except Exception:  # no view (not built yet), Trino down: no version, so nothing is cached
+        return None
+    if not rows or any(version is None for _, version in rows):
+        return None
+    return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+
+
+def pulse_database(uuid: str) -> Any:
+    """The bundle's database as Superset holds it, or None before a sync."""
+    from superset import db
+    from superset.models.core import Database
+
+    return db.session.query(Database).filter_by(uuid=uuid).one_or_none()
+
+
 class WarehouseVersionedCache(FileSystemCache):
-    """A FileSystemCache whose keys carry the warehouse's data version (see the module's docstring)."""
+    """A FileSystemCache whose keys carry the data version (see the module's docstring); with no version, it keeps
+    and serves nothing."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.warehouse_dir = config.warehouse_dir()  # Superset runs with the bundle's settings (server.py)
+        self.database_uuid = assets.load(assets.files("databases")[0])["uuid"]  # the one of datasets/databases
         self.looked_up = threading.local()  # per request thread: key -> version seen at its lookup
         super().__init__(*args, **kwargs)
 
-    def versioned(self, key: str, lookup: bool = False) -> str:
+    def current_version(self) -> str | None:
+        database = pulse_database(self.database_uuid)
+        if database is not None and database.backend == "trino":
+            return trino_version(database)
+        return data_version(self.warehouse_dir)
+
+    def versioned(self, key: str, lookup: bool = False) -> str | None:
         if key == self._fs_count_file:  # the cache's own count of its files, not a result
             return key
-        seen: dict[str, str] = self.looked_up.__dict__.setdefault("versions", {})
+        seen: dict[str, str | None] = self.looked_up.__dict__.setdefault("versions", {})
         if lookup or key not in seen:
-            seen[key] = data_version(self.warehouse_dir)
-        return f"{seen[key]}:{key}"
+            seen[key] = self.current_version()
+        return None if seen[key] is None else f"{seen[key]}:{key}"
+
+    def forget(self, key: str) -> None:
+        self.looked_up.__dict__.get("versions", {}).pop(key, None)
 
     def get(self, key: str) -> Any:
-        found = super().get(self.versioned(key, lookup=True))
+        versioned = self.versioned(key, lookup=True)
+        found = None if versioned is None else super().get(versioned)
         if found is not None:  # a hit is not followed by a set: its version is not needed any more
-            self.looked_up.__dict__.get("versions", {}).pop(key, None)
+            self.forget(key)
         return found
 
     def has(self, key: str) -> bool:
-        return super().has(self.versioned(key, lookup=True))
+        versioned = self.versioned(key, lookup=True)
+        return versioned is not None and super().has(versioned)
 
     def set(self, key: str, value: Any, timeout: int | None = None, mgmt_element: bool = False) -> bool:
-        stored = super().set(self.versioned(key), value, timeout, mgmt_element)
-        self.looked_up.__dict__.get("versions", {}).pop(key, None)
-        return stored
+        versioned = self.versioned(key)
+        self.forget(key)
+        return versioned is not None and super().set(versioned, value, timeout, mgmt_element)
 
     def add(self, key: str, value: Any, timeout: int | None = None) -> bool:
-        return super().add(self.versioned(key), value, timeout)
+        versioned = self.versioned(key)
+        return versioned is not None and super().add(versioned, value, timeout)
 
     def delete(self, key: str, mgmt_element: bool = False) -> bool:
-        return super().delete(self.versioned(key, lookup=True), mgmt_element)
+        versioned = self.versioned(key, lookup=True)
+        return versioned is not None and super().delete(versioned, mgmt_element)

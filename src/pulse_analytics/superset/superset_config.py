@@ -111,11 +111,11 @@ def adapt_app(app: Any) -> None:
 FLASK_APP_MUTATOR = adapt_app
 
 # Chart results are kept in superset/cache (one folder for all the workers) for PULSE_ANALYTICS_SUPERSET_CACHE_SECONDS
-# (a day by default; 0: none kept, every chart queries the warehouse), each filed under the version of the warehouse
-# files it was computed from (data_cache.py): a write to the warehouse, by `pulse` or anything else, makes every kept
-# result unreachable, so a chart never shows data older than the warehouse. `pulse seed`, `import-bdf` and `build`
-# also empty the folder, and warm it again when this Superset runs (`pulse superset warm`). The Trino database is
-# never cached (datasets/databases: its writers are out of sight). Measured in bench/README.md.
+# (a day by default; 0: none kept, every chart queries the warehouse), each filed under the version of the data it was
+# computed from (data_cache.py: the DuckDB warehouse's files, or Trino's table snapshots, metadata checksums and views):
+# a write, by `pulse` or anything else, makes every kept result unreachable, so a chart never shows data older than
+# the warehouse. `pulse seed`, `import`, `load-trino` and `build` also empty the folder, and warm it again when this
+# Superset runs (`pulse superset warm`). Measured in bench/README.md.
 CACHE_SECONDS = server.cache_seconds()
 if CACHE_SECONDS:
     DATA_CACHE_CONFIG = {

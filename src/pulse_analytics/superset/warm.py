@@ -2,8 +2,9 @@
 is answered from Superset's data cache (superset_config.py, data_cache.py) instead of queried.
 
 Rendering in a browser sends exactly the requests a user's first view sends (the dashboards' default filters, every
-chart of every tab), which a replay of the charts' stored parameters would not. Run after every write to the DuckDB
-warehouse while the local Superset runs (`pulse seed`, `import-bdf`, `build`), and by `pulse demo` after its sync.
+chart of every tab), which a replay of the charts' stored parameters would not. Run after every write to the warehouse
+the local Superset reads while it runs (`pulse seed`, `import`, `load-trino`, `build`), and by `pulse demo` after its
+sync.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ def warm(base_url: str | None = None) -> int:
     return len(slugs)
 
 
-def after_write() -> None:
-    """After a write to the warehouse: warm the local Superset if it runs, keeps results and reads the DuckDB
-    warehouse. A warm-up that cannot run is reported, never an error of the write, which has succeeded."""
-    if not server.running() or server.cache_seconds() == 0 or superset_sync.synced_target(server.url()) != "duckdb":
+def after_write(target: str = "duckdb") -> None:
+    """After a write to the warehouse of `target` (duckdb or trino): warm the local Superset if it runs, keeps results
+    and reads that warehouse. A warm-up that cannot run is reported, never an error of the write, which has
+    succeeded."""
+    if not server.running() or server.cache_seconds() == 0 or superset_sync.synced_target(server.url()) != target:
         return
     step(f"Warming the dashboards of the Superset at {server.url()} (the first view of each is then cached)")
     attempt()
