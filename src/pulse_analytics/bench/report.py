@@ -435,14 +435,15 @@ def trino_setup(both: list[dict[str, Any]]) -> list[str]:
         else:
             loaded = f"`pulse load-trino` found the data already there ({seconds(load.get('seconds'))} s)"
         lines.append(
-            f"- {telemetry_rows(size):,} telemetry rows: {loaded}; Trino's JVM (heap limit "
+            f"- {telemetry_rows(size):,} telemetry rows: {loaded}; Trino's JVMs (heap limits "
             f"{size['trino'].get('jvm_max_heap') or 'unknown'}) peaked at "
-            f"{mebibytes(size['trino'].get('jvm_peak_rss_bytes'))} resident."
+            f"{mebibytes(size['trino'].get('jvm_peak_rss_bytes'))} resident together."
         )
     return [
         *lines,
         "",
-        "Trino: the native stack (one node, coordinator and worker in one JVM) on the same machine. A "
+        "Trino: the native stack (a coordinator that only schedules and PULSE_ANALYTICS_TRINO_WORKERS worker JVMs, "
+        "default 1) on the same machine. A "
         "Trino query is timed until the Python client (the one Superset uses) holds every row, through Trino's "
         "HTTP protocol; a DuckDB query until its Arrow result is in memory in the same process. Trino's own "
         "figures are from its statistics of the query (elapsed from its arrival, of which planning; CPU over all "

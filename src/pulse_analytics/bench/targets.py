@@ -223,15 +223,32 @@ class Trino(Target):
             connection.close()
 
     def memory(self) -> dict[str, Any]:
-        """The Trino JVM's peak resident memory so far (native stack only), and its heap limit."""
-        pid_file = self.root / "trino" / "data" / "var" / "run" / "launcher.pid"
-        peak = vm_hwm(pid_file.read_text().strip()) if not self.server and pid_file.exists() else None
-        return {"jvm_peak_rss_bytes": peak, "jvm_max_heap": None if self.server else config.get("TRINO_MEMORY")}
+        """The peak resident memory so far of each of the native stack's Trino JVMs (coordinator, workers) and their
+        sum, and the heap limits."""
+        from pulse_analytics import trino_native
+
+        if self.server:
+            return {"jvm_peak_rss_bytes": None, "jvm_max_heap": None}
+        peaks = {}
+        for node in trino_native.Paths(self.root).every_node():
+            pid_file = node.data / "var" / "run" / "launcher.pid"
+            if pid_file.exists() and (peak := vm_hwm(pid_file.read_text().strip())) is not None:
+                peaks[node.node_id] = peak
+        workers = len(peaks) - 1
+        heaps = f"workers {config.get('TRINO_MEMORY')}, coordinator {config.get('TRINO_COORDINATOR_MEMORY')}"
+        return {
+            "jvm_peak_rss_bytes": sum(peaks.values()) or None,
+            "jvm_peak_rss_bytes_by_node": peaks,
+            "jvm_max_heap": heaps if workers > 0 else config.get("TRINO_MEMORY"),
+            "workers": workers,
+        }
 
 
 def parse(text: str, work_dir: Path, trino_server: str | None) -> list[DuckDB | Trino]:
-    """'duckdb' or 'duckdb,trino': DuckDB always first (the Trino figures are reported beside its own)."""
+    """'duckdb', or 'duckdb,trino' (also 'trino'): DuckDB always first (the Trino figures are reported beside its
+    own)."""
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    names = ["duckdb", "trino"] if names == ["trino"] else names
     unknown = [name for name in names if name not in NAMES]
     if unknown or "duckdb" not in names:
         raise PulseError(
