@@ -87,7 +87,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "SUPERSET_CACHE_SECONDS",
         "86400",
-        "How long the local Superset keeps a chart result of the DuckDB warehouse; never past a write (0: none kept).",
+        "How long the local Superset keeps a chart result (DuckDB or Trino); never past a write (0: none kept).",
     ),
     Variable("SUPERSET_ADMIN_USER", "admin", "Superset admin, created on first start; `pulse sync` logs in as it."),
     Variable("SUPERSET_ADMIN_PASSWORD", "admin", "Password of the Superset admin (demo default: set your own)."),
