@@ -46,19 +46,90 @@ def data_version(warehouse_dir: Path) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def trino_version(database: Any) -> str | None:
+def trino_version(connection: Any) -> str | None:
     """The version of what the Trino database's views read (source_versions), or None when it cannot be had."""
     view = f"{config.get('TARGET_CATALOG')}.{config.get('TARGET_SCHEMA')}.{VERSIONS_VIEW}"
     try:
-        with database.get_raw_connection() as connection:
-            cursor = connection.cursor()
-            cursor.execute(f"select source_table, version from {view} order by source_table")
-            rows = cursor.fetchall()
+        cursor = connection.cursor()
+        cursor.execute(f"select source_table, version from {view} order by source_table")
+        rows = cursor.fetchall()
     except Exception:  # no view (not built yet), Trino down: no version, so nothing is cached
         return None
     if not rows or any(version is None for _, version in rows):
         return None
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+
+
+class TrinoConnection:
+    """A DB-API connection to Trino with the Superset database's own settings (user, password, TLS), kept by the
+    process: the version is asked once at a time per process (SharedLookup), and a connection made through Superset's
+    engine for each lookup cost three times the query (about 0.9 s against 0.3 s)."""
+
+    def __init__(self) -> None:
+        self.settings: tuple[str, str] | None = None
+        self.connection: Any = None
+
+    def of(self, database: Any) -> Any:
+        settings = (database.sqlalchemy_uri_decrypted, database.extra or "")
+        if settings != self.settings:
+            self.connection, self.settings = self.connect(database), settings
+        return self.connection
+
+    @staticmethod
+    def connect(database: Any) -> Any:
+        import trino
+        from sqlalchemy.engine.url import make_url
+
+        url = make_url(database.sqlalchemy_uri_decrypted)
+        connect_args = database.get_extra().get("engine_params", {}).get("connect_args", {})
+        auth = trino.auth.BasicAuthentication(url.username, url.password) if url.password else None
+        return trino.dbapi.connect(
+            host=url.host,
+            port=url.port or 8080,
+            user=url.username,
+            auth=auth,
+            http_scheme=connect_args.get("http_scheme", "http"),
+            verify=connect_args.get("verify", True),
+        )
+
+
+TRINO_CONNECTION = TrinoConnection()
+
+
+class SharedLookup:
+    """One version query at a time per process, shared by every lookup that began before it started: a dashboard's
+    burst of chart requests asks Trino twice at most (the query running when they arrive cannot serve them: it may
+    have read the tables before a write they must see), not once per chart."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.started = 0  # how many queries have started, in order
+        self.running = False
+        self.done, self.answer = 0, None  # the newest finished query's number, and its version
+
+    def version(self, ask: Any) -> str | None:
+        """The version from a query that started after this call began (`ask()` runs it)."""
+        with self.changed:
+            wanted = self.started + 1  # any query numbered this or later started after now
+            while self.done < wanted:
+                if not self.running:
+                    self.started += 1
+                    number, self.running = self.started, True
+                    break
+                self.changed.wait()
+            else:
+                return self.answer
+        answer = None
+        try:
+            answer = ask()
+        finally:
+            with self.changed:
+                self.done, self.answer, self.running = number, answer, False
+                self.changed.notify_all()
+        return answer
+
+
+TRINO_LOOKUPS = SharedLookup()
 
 
 def pulse_database(uuid: str) -> Any:
@@ -82,7 +153,7 @@ class WarehouseVersionedCache(FileSystemCache):
     def current_version(self) -> str | None:
         database = pulse_database(self.database_uuid)
         if database is not None and database.backend == "trino":
-            return trino_version(database)
+            return TRINO_LOOKUPS.version(lambda: trino_version(TRINO_CONNECTION.of(database)))
         return data_version(self.warehouse_dir)
 
     def versioned(self, key: str, lookup: bool = False) -> str | None:
