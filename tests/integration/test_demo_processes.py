@@ -162,7 +162,7 @@ def postgres_alone(open_folder: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     root.mkdir(parents=True)
     root.chmod(0o755)
     paths = trino_native.Paths(root)
-    trino_native.start_postgres(paths, trino_native.load_or_create(paths, free_port()))
+    trino_native.start_postgres(paths, trino_native.load_or_create(paths, free_port(), workers=0))
     yield state_dir, pulse_env(open_folder / "warehouse", STATE_DIR=str(state_dir))
     state_dir.chmod(0o755)
     trino_native.stop(root)
