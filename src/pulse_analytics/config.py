@@ -7,7 +7,9 @@ The names are those of the original pulse-analytics dbt job manifest, so a deplo
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +55,26 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TRINO_HOST", "localhost", "Trino coordinator host (target trino)."),
     Variable("TRINO_PORT", "8080", "Trino coordinator port (8080 for http, usually 8443 for https)."),
     Variable("TRINO_USER", "dbt", "Trino user dbt connects as; it must be able to write the target catalog."),
-    Variable("TRINO_PASSWORD", "", "Trino password; only used with TRINO_AUTH_METHOD=ldap (never commit it)."),
-    Variable("TRINO_AUTH_METHOD", "none", "dbt-trino auth method: none (local compose) or ldap (password over https)."),
-    Variable("TRINO_HTTP_SCHEME", "http", "http for local compose, https for production."),
+    Variable("TRINO_PASSWORD", "", "Trino password of TRINO_USER, with TRINO_AUTH_METHOD=ldap (never commit it)."),
+    Variable(
+        "TRINO_PASSWORDS_FILE",
+        "",
+        "JSON file of Trino users' passwords ({user: password}, mode 0600), read when TRINO_PASSWORD is empty: the "
+        "bundle's stacks write one (the native stack's is printed by `pulse trino start`).",
+    ),
+    Variable(
+        "TRINO_AUTH_METHOD",
+        "none",
+        "dbt-trino auth method: none (no password) or ldap (a password over https, checked by any of Trino's "
+        "password authenticators: the bundle's stacks use its file authenticator).",
+    ),
+    Variable("TRINO_HTTP_SCHEME", "http", "http (no authentication) or https (the bundle's stacks, production)."),
+    Variable(
+        "TRINO_CA_FILE",
+        "",
+        "PEM file of the CA that signed Trino's certificate; clients verify Trino with it (empty: the public CAs "
+        "of certifi, as requests does). The bundle's stacks make their own CA (state/trino/security/ca.pem).",
+    ),
     Variable("TRINO_THREADS", "4", "Number of models dbt builds at once on Trino."),
     Variable("TRINO_HOME", "./.cache/trino", "Folder `make trino` installs the pinned Trino server into (gitignored)."),
     Variable("TRINO_JAVA_HOME", "", "JDK of the native Trino (empty: JAVA_HOME, else the newest in /usr/lib/jvm)."),
@@ -111,8 +130,51 @@ def resolved_environment() -> dict[str, str]:
     env[PREFIX + "WAREHOUSE_DIR"] = str(warehouse_dir())
     env[PREFIX + "STATE_DIR"] = str(state_dir())
     env[PREFIX + "TRINO_HOME"] = str(folder("TRINO_HOME"))
+    env[PREFIX + "TRINO_CA_FILE"] = trino_ca_file()
+    if get("TRINO_CA_FILE"):
+        # dbt-trino and Superset's Trino driver verify with requests, which lets REQUESTS_CA_BUNDLE override the
+        # CA they are given (psf/requests#3829): the CA file goes there too (the stacks' file holds certifi's CAs).
+        env["REQUESTS_CA_BUNDLE"] = env[PREFIX + "TRINO_CA_FILE"]
+    if get("TRINO_AUTH_METHOD") == "ldap":
+        env[PREFIX + "TRINO_PASSWORD"] = trino_password()
     env[project.ENV_NAME] = str(project.root())
     return env
+
+
+@contextlib.contextmanager
+def overridden(settings: dict[str, str]) -> Iterator[None]:
+    """Environment variables set to `settings` (PULSE_ANALYTICS_* names) for the duration of the block."""
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def trino_ca_file() -> str:
+    """The CA bundle Trino's certificate is verified with: PULSE_ANALYTICS_TRINO_CA_FILE, else certifi's public CAs
+    (a path either way, so that no client is ever told not to verify)."""
+    given = get("TRINO_CA_FILE")
+    if given:
+        return str(Path(given).expanduser().resolve())
+    import certifi
+
+    return certifi.where()
+
+
+def trino_password() -> str:
+    """The password of PULSE_ANALYTICS_TRINO_USER: PULSE_ANALYTICS_TRINO_PASSWORD, else its entry in
+    PULSE_ANALYTICS_TRINO_PASSWORDS_FILE, else empty."""
+    if get("TRINO_PASSWORD") or not get("TRINO_PASSWORDS_FILE"):
+        return get("TRINO_PASSWORD")
+    from pulse_analytics import trino_security
+
+    return trino_security.read_passwords(Path(get("TRINO_PASSWORDS_FILE")).expanduser()).get(get("TRINO_USER"), "")
 
 
 def folder(name: str) -> Path:

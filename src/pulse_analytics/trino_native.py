@@ -7,8 +7,11 @@ PULSE_ANALYTICS_STATE_DIR/trino (kept between starts, like the compose stack's v
   - PostgreSQL from Debian's packages, on 127.0.0.1 only, initialised by compose/postgres/init.sh (the databases
     `lab`, `iceberg` and `superset`, each with its own owner and a random password kept in secrets.json, mode 0600);
   - Trino, bound to 127.0.0.1, with trino_catalogs/catalog/ as its catalog folder and trino_catalogs/
-    access-control.properties and rules.json as they are. The only difference from compose is in environment values:
-    the Iceberg files go to a local folder (ICEBERG_WAREHOUSE=local://) instead of MinIO.
+    access-control.properties, rules.json and password-authenticator.properties as they are. The only difference
+    from compose is in environment values: the Iceberg files go to a local folder (ICEBERG_WAREHOUSE=local://) instead
+    of MinIO.
+Clients reach the coordinator over https only, with a password each (trino_security: a local CA, users.json, bcrypt
+hashes); the nodes talk to each other over http on 127.0.0.1, every request signed with the stack's shared secret.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tarfile
@@ -28,7 +32,7 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pulse_analytics import config, project
+from pulse_analytics import config, project, trino_connection, trino_security
 from pulse_analytics import state as state_folder
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
@@ -36,8 +40,9 @@ from pulse_analytics.progress import step
 # The one place the Trino version is pinned; docker-compose.yml's trinodb/trino image has the same (a test checks).
 TRINO_VERSION = "476"
 TRINO_ARTIFACT = f"io.trino:trino-server:{TRINO_VERSION}:tar.gz"
-# The connectors the catalogs use; the PostgreSQL connector also needs the geospatial plugin's Geometry type.
-PLUGINS = ("iceberg", "postgresql", "geospatial")
+# The connectors the catalogs use (the PostgreSQL connector also needs the geospatial plugin's Geometry type) and
+# the file password authenticator clients log in with.
+PLUGINS = ("iceberg", "postgresql", "geospatial", "password-authenticators")
 JAVA_MAJOR = 24  # Trino 476 runs on Java 24 or newer
 START_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 60
@@ -190,14 +195,16 @@ def check_postgres_can_enter(folder: Path) -> None:
 
 @dataclass
 class Stack:
-    """One native stack: its folder, ports and the database passwords (secrets.json). Trino runs as a coordinator on
-    trino_port and one worker per entry of worker_ports (none: the coordinator does the work itself)."""
+    """One native stack: its folder, ports and the database passwords (secrets.json). Trino runs as a coordinator,
+    serving clients over https on trino_port and its workers over http on internal_port, and one worker per entry of
+    worker_ports (none: the coordinator does the work itself)."""
 
     root: str
     trino_port: int
     postgres_port: int
     passwords: dict[str, str]
     worker_ports: list[int] = field(default_factory=list)
+    internal_port: int = 0
 
     @property
     def folder(self) -> Path:
@@ -205,7 +212,11 @@ class Stack:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.trino_port}"
+        return f"https://localhost:{self.trino_port}"
+
+    @property
+    def security(self) -> trino_security.SecurityFiles:
+        return trino_security.SecurityFiles(Paths(self.folder).security)
 
     @property
     def workers(self) -> int:
@@ -254,6 +265,7 @@ class Paths:
         self.postgres_log = self.postgres / "postgres.log"
         self.coordinator = Node(COORDINATOR, root / "trino")
         self.iceberg = root / "iceberg"
+        self.security = root / "security"  # CA, server certificate, users' passwords, shared secret (mode 0700)
 
     def worker(self, number: int) -> Node:
         """Worker `number` (1, 2, ...): its own node id, data folder and port; the same catalogs and storage."""
@@ -300,6 +312,7 @@ def start(root: Path | None = None, trino_port: int | None = None, workers: int 
     paths.root.chmod(0o755)  # the postgres user must reach its folder inside
     check_postgres_can_enter(paths.root)
     stack = load_or_create(paths, trino_port, workers)
+    trino_security.ensure(paths.security)
     step(f"Starting PostgreSQL on 127.0.0.1:{stack.postgres_port} ({paths.postgres})")
     start_postgres(paths, stack)
     shape = f"a coordinator and {workers} worker(s)" if workers else "one node (coordinator and worker in one)"
@@ -330,6 +343,8 @@ def load_or_create(paths: Paths, trino_port: int | None, workers: int) -> Stack:
         )
     kept = [port for port in stack.worker_ports[:workers] if port_free(port) and port != stack.trino_port]
     stack.worker_ports = kept + [free_port() for _ in range(workers - len(kept))]
+    if not stack.internal_port or not port_free(stack.internal_port) or stack.internal_port in stack.worker_ports:
+        stack.internal_port = free_port()
     stack.root = str(paths.root)
     save(paths, stack)
     return stack
@@ -421,6 +436,9 @@ def trino_environment(paths: Paths, stack: Stack) -> dict[str, str]:
         "METADATA_DB_USER": "lab",
         "METADATA_DB_PASSWORD": stack.passwords["lab"],
         "TRINO_RULES_FILE": str(project.path("trino_catalogs", "rules.json")),
+        "TRINO_TLS_KEYSTORE": str(stack.security.server),
+        "TRINO_PASSWORD_DB": str(stack.security.password_db),
+        "TRINO_SHARED_SECRET": stack.security.shared_secret.read_text().strip(),
     }
 
 
@@ -459,16 +477,27 @@ def write_node_config(paths: Paths, stack: Stack, node: Node, port: int) -> None
     catalogs = project.path("trino_catalogs")
     worker_memory = query_memory_mb(config.get("TRINO_MEMORY"))
     role = (
-        ["coordinator=true", f"node-scheduler.include-coordinator={'false' if stack.workers else 'true'}"]
+        [
+            "coordinator=true",
+            f"node-scheduler.include-coordinator={'false' if stack.workers else 'true'}",
+            f"http-server.http.port={stack.internal_port}",
+            # Clients: https only, each with its password (plain http takes no client: Trino refuses to
+            # authenticate over it); the key, the password hashes and the secret come from the environment.
+            "http-server.https.enabled=true",
+            f"http-server.https.port={port}",
+            "http-server.https.keystore.path=${ENV:TRINO_TLS_KEYSTORE}",
+            "http-server.authentication.type=PASSWORD",
+            f"password-authenticator.config-files={catalogs / 'password-authenticator.properties'}",
+        ]
         if node.is_coordinator
-        else ["coordinator=false"]
+        else ["coordinator=false", f"http-server.http.port={port}"]
     )
     (node.etc / "config.properties").write_text(
         "\n".join(
             [
                 *role,
-                f"http-server.http.port={port}",
-                f"discovery.uri=http://127.0.0.1:{stack.trino_port}",
+                f"discovery.uri=http://127.0.0.1:{stack.internal_port}",
+                "internal-communication.shared-secret=${ENV:TRINO_SHARED_SECRET}",
                 f"catalog.config-dir={catalogs / 'catalog'}",
                 f"access-control.config-files={catalogs / 'access-control.properties'}",
                 f"query.max-memory={worker_memory * max(stack.workers, 1)}MB",
@@ -598,14 +627,22 @@ def active_node_ids(stack: Stack) -> set[str]:
     """The nodes the coordinator counts as active (none when it does not answer or is still starting)."""
     import trino  # installed with dbt-trino
 
+    security = stack.security
     try:
-        with urllib.request.urlopen(f"{stack.url}/v1/info", timeout=2) as answer:
+        tls = ssl.create_default_context(cafile=security.ca)
+        with urllib.request.urlopen(f"{stack.url}/v1/info", timeout=2, context=tls) as answer:
             if json.load(answer).get("starting") is not False:
                 return set()
     except (OSError, ValueError):
         return set()
     connection = trino.dbapi.connect(
-        host="127.0.0.1", port=stack.trino_port, user="admin", http_scheme="http", request_timeout=10
+        host="localhost",
+        port=stack.trino_port,
+        user="admin",
+        auth=trino.auth.BasicAuthentication("admin", trino_security.read_passwords(security.users)["admin"]),
+        http_scheme="https",
+        http_session=trino_connection.verifying_session(str(security.ca)),
+        request_timeout=10,
     )
     try:
         cursor = connection.cursor()
@@ -649,7 +686,7 @@ def stop(root: Path | None = None) -> bool:
         stopped = True
         pg_ctl = [str(postgres_bin() / "pg_ctl"), "--pgdata", str(paths.postgres_data), "--mode=fast", "--wait", "stop"]
         answer = run_stop(as_postgres(pg_ctl))
-        if process_alive(pid):
+        if not gone_within(pid, seconds=10):  # pg_ctl returns once the pid file is gone, a moment before the exit
             failures.append(f"PostgreSQL (pid {pid}, {paths.postgres_data}) still runs after `pg_ctl stop`: {answer}")
     if failures:
         raise NativeStackError(
@@ -679,6 +716,15 @@ def postmaster_pid(paths: Paths) -> int | None:
     return pid if process_alive(pid) else None
 
 
+def gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while process_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def process_alive(pid: int) -> bool:
     """True while the process runs (a zombie, exited but not yet reaped, does not count)."""
     try:
@@ -700,20 +746,16 @@ def status(root: Path | None = None) -> str:
 
 
 def client_environment(stack: Stack) -> dict[str, str]:
-    """PULSE_ANALYTICS_* values that point `pulse load-trino`, `build --target trino` and `sync` at this stack."""
+    """PULSE_ANALYTICS_* values that point `pulse load-trino`, `build --target trino` and `sync` at this stack: https,
+    its CA, and its users' passwords file (each client picks the password of its PULSE_ANALYTICS_TRINO_USER)."""
     return {
-        **server_settings("127.0.0.1", stack.trino_port),
+        config.PREFIX + "TRINO_HOST": "localhost",
+        config.PREFIX + "TRINO_PORT": str(stack.trino_port),
+        config.PREFIX + "TRINO_HTTP_SCHEME": "https",
+        config.PREFIX + "TRINO_AUTH_METHOD": "ldap",
+        config.PREFIX + "TRINO_CA_FILE": str(stack.security.trusted),
+        config.PREFIX + "TRINO_PASSWORDS_FILE": str(stack.security.users),
         config.PREFIX + "TRINO_LOCAL_ROOT": str(Paths(Path(stack.root)).iceberg),
-    }
-
-
-def server_settings(host: str, port: int | str) -> dict[str, str]:
-    """PULSE_ANALYTICS_* values that point the bundle at the Trino at host:port, over http with no authentication."""
-    return {
-        config.PREFIX + "TRINO_HOST": host,
-        config.PREFIX + "TRINO_PORT": str(port),
-        config.PREFIX + "TRINO_HTTP_SCHEME": "http",
-        config.PREFIX + "TRINO_AUTH_METHOD": "none",
     }
 
 

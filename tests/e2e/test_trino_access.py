@@ -2,14 +2,21 @@
 
 Each Trino user gets exactly what docs/trino.md promises: `loader` writes the source catalogs, `dbt` reads them and
 owns the views of the analytics catalog, `superset` reads every analytics view (views run as their owner) and nothing
-else, `admin` sees everyone's queries, anyone else gets nothing.
+else, `admin` sees everyone's queries, anyone else who can log in gets nothing. Who can log in at all:
+test_trino_authentication.py.
 """
 
 from __future__ import annotations
 
-import pytest
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
-from pulse_analytics import config, trino_connection
+import pytest
+import requests
+
+from pulse_analytics import config, trino_connection, trino_security
 from pulse_analytics.errors import PulseError
 from tests.conftest import REPO_ROOT
 from tests.e2e.test_engines_agree import EMPTY_ON_CLEAN_DATA
@@ -88,14 +95,45 @@ def test_the_loader_cannot_write_the_analytics_catalog(monkeypatch: pytest.Monke
     assert "Access Denied" in answer
 
 
-@pytest.mark.parametrize("user", ["nobody", "guest"])
-def test_an_unknown_user_is_refused_everything(user: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_user_the_rules_do_not_name_is_refused_everything(
+    lab_user: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person the lab lets log in (a line in the password file) whom rules.json does not name gets nothing."""
+    user, password = lab_user
+    monkeypatch.setenv(config.PREFIX + "TRINO_PASSWORD", password)
     for sql in (
         f"select count(*) from {ANALYTICS}.test_statistics_cycle",
         f"select count(*) from {SOURCES['telemetry'].qualified}",
     ):
         assert "Access Denied: Cannot access catalog" in refusal(user, sql, monkeypatch)
     assert {row[0] for row in query_as(user, "show catalogs", monkeypatch)} == {"system"}
+
+
+@pytest.fixture
+def lab_user() -> Iterator[tuple[str, str]]:
+    """A user `guest` added to the running Trino's password file (Trino reads it again every 5 s), removed after."""
+    security = trino_security.SecurityFiles(Path(config.get("TRINO_PASSWORDS_FILE")).parent)
+    kept = security.password_db.read_text()
+    password = secrets.token_urlsafe(12)
+    security.password_db.write_text(kept + trino_security.password_db({"guest": password}))
+    try:
+        wait_until_accepted("guest", password)
+        yield "guest", password
+    finally:
+        security.password_db.write_text(kept)
+
+
+def wait_until_accepted(user: str, password: str, timeout_s: float = 60) -> None:
+    url = f"https://{config.get('TRINO_HOST')}:{config.get('TRINO_PORT')}/v1/statement"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = requests.post(
+            url, data="select 1", auth=(user, password), verify=config.trino_ca_file(), headers={"X-Trino-User": user}
+        )
+        if answer.status_code == 200 or time.monotonic() > deadline:
+            assert answer.status_code == 200, f"Trino never accepted {user}'s new password: {answer.status_code}"
+            return
+        time.sleep(1)
 
 
 def test_only_admin_sees_other_users_queries(monkeypatch: pytest.MonkeyPatch) -> None:

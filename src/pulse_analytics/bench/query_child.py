@@ -12,9 +12,10 @@ query's peak memory: the process exits afterwards, so its peak RSS is the query'
 memory itself (`peak_memory_bytes`: the largest over the runs).
 
 `python -m pulse_analytics.bench.query_child '{"queries": [{"connection": {"duckdb": "<warehouse dir>"}, "sql": ...},
-...], "runs": 5, "warmups": 1, "profile": [0]}'`; a Trino connection is `{"trino": {"host": ..., "port": ...,
-"user": ...}}`. A query's `sql` may be a list of statements (a chart that sends several queries): a run then executes
-each in turn. `profile` lists the queries to run once more under DuckDB's profiler (on Trino: with its statistics).
+...], "runs": 5, "warmups": 1, "profile": [0]}'`; a Trino connection is `{"trino": {"settings": {...}}}`, the
+PULSE_ANALYTICS_TRINO_* values to connect with (host, port, user, https, CA, passwords file; never a password). A
+query's `sql` may be a list of statements (a chart that sends several queries): a run then executes each in turn.
+`profile` lists the queries to run once more under DuckDB's profiler (on Trino: with its statistics).
 """
 
 from __future__ import annotations
@@ -91,12 +92,11 @@ class DuckDbSession:
 class TrinoSession:
     """A Trino, through its Python client, with the analytics catalog and schema as defaults (as Superset has)."""
 
-    def __init__(self, host: str, port: int, user: str) -> None:
-        import trino
+    def __init__(self, settings: dict[str, str]) -> None:
+        from pulse_analytics import trino_connection
 
-        self.connection = trino.dbapi.connect(
-            host=host, port=port, user=user, catalog=config.get("TARGET_CATALOG"), schema=config.get("TARGET_SCHEMA")
-        )
+        with config.overridden(settings):
+            self.connection = trino_connection.connect(config.get("TARGET_CATALOG"), config.get("TARGET_SCHEMA"))
         self.peak_memory_bytes: int | None = 0
         self.stats: dict[str, Any] = {}
 

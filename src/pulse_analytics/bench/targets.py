@@ -124,7 +124,8 @@ class Trino(Target):
             host, _, port = self.server.rpartition(":")
             if not host or not port.isdigit():
                 raise PulseError(f"--trino-server '{self.server}': give HOST:PORT, e.g. 127.0.0.1:8080.")
-            self.settings = trino_native.server_settings(host, port)
+            # The rest (https, CA, password) comes from the PULSE_ANALYTICS_TRINO_* of this environment.
+            self.settings = {config.PREFIX + "TRINO_HOST": host, config.PREFIX + "TRINO_PORT": port}
             return
         stack = trino_native.running(self.root)
         if stack is None:
@@ -173,13 +174,7 @@ class Trino(Target):
         }
 
     def connection(self, size: Size, stored_copy: bool = False) -> dict[str, Any]:
-        return {
-            "trino": {
-                "host": self.settings[config.PREFIX + "TRINO_HOST"],
-                "port": int(self.settings[config.PREFIX + "TRINO_PORT"]),
-                "user": "admin",
-            }
-        }
+        return {"trino": {"settings": self.settings_for("admin")}}  # no password: the child reads it where we do
 
     def sql_type(self, duckdb_type: str) -> str:
         return TRINO_TYPES.get(duckdb_type, duckdb_type)
@@ -201,15 +196,14 @@ class Trino(Target):
 
     def store_copies(self, size: Size, names: list[str]) -> None:
         """Each named view's rows as an Iceberg table of the same name in analytics.bench_stored_copy (user admin)."""
-        import trino
-
         from pulse_analytics import trino_connection
 
         catalog = config.get("TARGET_CATALOG")
         step(
             f"Storing {len(names)} views as tables in {catalog}.{STORED_COPY_SCHEMA} for the chart queries' lower bound"
         )
-        connection = trino.dbapi.connect(**self.connection(size)["trino"])
+        with config.overridden(self.settings_for("admin")):
+            connection = trino_connection.connect()
         try:
             cursor = connection.cursor()
             trino_connection.run(cursor, f'CREATE SCHEMA IF NOT EXISTS "{catalog}"."{STORED_COPY_SCHEMA}"')

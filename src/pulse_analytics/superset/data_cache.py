@@ -82,14 +82,17 @@ class TrinoConnection:
 
         url = make_url(database.sqlalchemy_uri_decrypted)
         connect_args = database.get_extra().get("engine_params", {}).get("connect_args", {})
+        from pulse_analytics import trino_connection
+
         auth = trino.auth.BasicAuthentication(url.username, url.password) if url.password else None
+        verify = connect_args.get("verify", True)
         return trino.dbapi.connect(
             host=url.host,
             port=url.port or 8080,
             user=url.username,
             auth=auth,
             http_scheme=connect_args.get("http_scheme", "http"),
-            verify=connect_args.get("verify", True),
+            **({"http_session": trino_connection.verifying_session(verify)} if isinstance(verify, str) else {}),
         )
 
 
