@@ -108,13 +108,17 @@ def url(port_number: int | None = None) -> str:
 
 
 def superset_environment() -> dict[str, str]:
-    """The environment of every Superset process: its config file and the bundle's settings."""
-    return {
+    """The environment of every Superset process: its config file and the bundle's settings, but no Trino password
+    (Superset keeps the one `pulse sync` gave its database, encrypted; it needs none of the other users')."""
+    environment = {
         **os.environ,
         **config.resolved_environment(),
         "SUPERSET_CONFIG_PATH": str(CONFIG_FILE),
         "FLASK_APP": "superset.app:create_app()",
     }
+    for secret in ("TRINO_PASSWORD", "TRINO_PASSWORDS_FILE"):
+        environment.pop(config.PREFIX + secret, None)
+    return environment
 
 
 def start() -> None:
