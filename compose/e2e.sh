@@ -48,8 +48,17 @@ for job in seed dbt-build superset-sync; do
     fi
 done
 
-export PULSE_ANALYTICS_TRINO_HOST=localhost PULSE_ANALYTICS_TRINO_PORT="${TRINO_PORT:-8080}"
-export PULSE_ANALYTICS_TRINO_USER=dbt PULSE_ANALYTICS_TRINO_AUTH_METHOD=none PULSE_ANALYTICS_TRINO_HTTP_SCHEME=http
+# Trino over https with the users' passwords of .env, its certificate verified with the CA the trino-secrets job made.
+mkdir -p test-artifacts
+$COMPOSE cp trino-secrets:/etc/trino-ca/trusted.pem test-artifacts/trino-trusted.pem
+umask 077
+printf '{"loader": "%s", "dbt": "%s", "superset": "%s", "admin": "%s"}\n' "$TRINO_LOADER_PASSWORD" \
+    "$TRINO_DBT_PASSWORD" "$TRINO_SUPERSET_PASSWORD" "$TRINO_ADMIN_PASSWORD" > test-artifacts/trino-users.json
+umask 022
+export PULSE_ANALYTICS_TRINO_HOST=localhost PULSE_ANALYTICS_TRINO_PORT="${TRINO_PORT:-8443}"
+export PULSE_ANALYTICS_TRINO_USER=dbt PULSE_ANALYTICS_TRINO_AUTH_METHOD=ldap PULSE_ANALYTICS_TRINO_HTTP_SCHEME=https
+export PULSE_ANALYTICS_TRINO_CA_FILE="$PWD/test-artifacts/trino-trusted.pem"
+export PULSE_ANALYTICS_TRINO_PASSWORDS_FILE="$PWD/test-artifacts/trino-users.json"
 export PULSE_ANALYTICS_S3_ENDPOINT="http://localhost:${MINIO_PORT:-9000}"
 export PULSE_ANALYTICS_S3_ACCESS_KEY="$S3_ACCESS_KEY" PULSE_ANALYTICS_S3_SECRET_KEY="$S3_SECRET_KEY"
 export PULSE_ANALYTICS_SUPERSET_PORT="${SUPERSET_PORT:-8088}"

@@ -83,7 +83,8 @@ def trino_stack(dbt_target: str) -> Iterator[dict[str, str]]:
     if dbt_target != "trino":
         raise AssertionError("trino_stack is for the Trino pass: mark the test trino_only")
     if os.environ.get("PULSE_E2E_COMPOSE"):
-        TRINO_SETTINGS.update({key: os.environ[config.PREFIX + key] for key in ("TRINO_HOST", "TRINO_PORT")})
+        names = ("TRINO_HOST", "TRINO_PORT", "TRINO_HTTP_SCHEME", "TRINO_AUTH_METHOD", "TRINO_CA_FILE")
+        TRINO_SETTINGS.update({key: os.environ[config.PREFIX + key] for key in (*names, "TRINO_PASSWORDS_FILE")})
         yield TRINO_SETTINGS
         return
     from pulse_analytics import trino_native

@@ -199,8 +199,31 @@ def cmd_trino(args: argparse.Namespace) -> int:
     if args.action == "stop":
         print("Trino and PostgreSQL stopped." if trino_native.stop() else "The native Trino stack was not running.")
         return 0
+    if args.action == "secrets":
+        return write_trino_secrets(args.folder)
     print(trino_native.status())
     return 0 if trino_native.running() else 3
+
+
+def write_trino_secrets(folder: Path | None) -> int:
+    from pulse_analytics import trino_security
+
+    if folder is None:
+        raise PulseError("`pulse trino secrets` needs the folder to write into, e.g. `pulse trino secrets ./trino-x`.")
+    given = {
+        user: os.environ[f"TRINO_{user.upper()}_PASSWORD"]
+        for user in trino_security.USERS
+        if os.environ.get(f"TRINO_{user.upper()}_PASSWORD")
+    }
+    files = trino_security.ensure(folder, given)
+    made = sorted(set(trino_security.USERS) - set(given))
+    print(
+        f"Trino's security in {files.root}: CA {files.ca.name}, server certificate {files.server.name}, "
+        f"password hashes {files.password_db.name} for {', '.join(trino_security.USERS)}"
+        + (f" (random passwords, in {files.users.name}, for {', '.join(made)})" if made else "")
+        + f"; clients verify with {files.trusted}."
+    )
+    return 0
 
 
 def run_demo_superset(detach: bool) -> int:
@@ -503,9 +526,12 @@ def parser() -> argparse.ArgumentParser:
     )
     trino.add_argument(
         "action",
-        choices=("install", "start", "stop", "status"),
-        help="install (fetch the pinned Trino once), start (in the background, waits until ready), stop, status",
+        choices=("install", "start", "stop", "status", "secrets"),
+        help="install (fetch the pinned Trino once), start (in the background, waits until ready), stop, status, "
+        "secrets FOLDER (Trino's CA, certificate and password hashes for another Trino, e.g. compose's "
+        "trino-secrets job: passwords from TRINO_<USER>_PASSWORD, random where unset)",
     )
+    trino.add_argument("folder", nargs="?", type=Path, help="with secrets: the folder to write them into")
     add_workers_option(trino)
     trino.set_defaults(func=cmd_trino)
 

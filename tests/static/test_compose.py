@@ -15,7 +15,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
-ONE_SHOT_JOBS = {"minio-init", "seed", "dbt-build", "superset-init", "superset-sync"}
+ONE_SHOT_JOBS = {"minio-init", "trino-secrets", "seed", "dbt-build", "superset-init", "superset-sync"}
 
 
 def docker_compose(*args: str, env_file: Path = ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
@@ -53,6 +53,7 @@ def test_compose_file_is_valid(resolved: dict) -> None:
         "postgres",
         "minio",
         "minio-init",
+        "trino-secrets",
         "trino",
         "trino-worker",
         "seed",
@@ -152,7 +153,7 @@ def test_state_lives_in_named_volumes(resolved: dict) -> None:
         if volume["type"] == "volume"
     }
     assert {("postgres", "/var/lib/postgresql/data"), ("minio", "/data"), ("seed", "/data/warehouse")} <= targets
-    assert set(resolved["volumes"]) == {"postgres-data", "minio-data", "pulse-warehouse"}
+    assert set(resolved["volumes"]) == {"postgres-data", "minio-data", "pulse-warehouse", "trino-security", "trino-ca"}
 
 
 def test_bind_mounts_exist_in_the_repository(resolved: dict) -> None:
@@ -185,6 +186,9 @@ def test_trino_gets_every_variable_its_catalog_files_use(resolved: dict) -> None
     config_files = [
         *(REPO / "trino_catalogs" / "catalog").glob("*.properties"),
         REPO / "trino_catalogs" / "access-control.properties",
+        REPO / "trino_catalogs" / "password-authenticator.properties",
+        REPO / "compose" / "trino" / "coordinator.properties",
+        REPO / "compose" / "trino" / "worker.properties",
     ]
     for path in config_files:
         for variable in re.findall(r"\$\{ENV:([A-Za-z0-9_-]+)\}", path.read_text()):
@@ -207,6 +211,7 @@ def test_trino_is_a_coordinator_and_workers_with_the_same_catalogs(resolved: dic
         "coordinator": "false",
         "http-server.http.port": "8080",
         "discovery.uri": "http://trino:8080",  # the coordinator's service name
+        "internal-communication.shared-secret": "${ENV:TRINO_SHARED_SECRET}",
     }
     # Workers start with the coordinator, which is healthy (runs a query) only once one of them has joined.
     assert worker["depends_on"].keys() >= {"postgres", "minio-init"} and "trino" not in worker["depends_on"]
@@ -228,3 +233,26 @@ def test_ports_are_published_on_localhost_only(resolved: dict) -> None:
     for name, ports in published.items():
         for port in ports:
             assert port["host_ip"] == "127.0.0.1", f"{name} publishes {port} beyond this machine"
+
+
+def test_trino_takes_clients_over_https_with_a_password_each(resolved: dict) -> None:
+    services = resolved["services"]
+    coordinator = services["trino"]
+    lines = (REPO / "compose" / "trino" / "coordinator.properties").read_text().splitlines()
+    settings = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert settings["http-server.https.enabled"] == "true" and settings["http-server.authentication.type"] == "PASSWORD"
+    assert [port["target"] for port in published_ports(coordinator)] == [int(settings["http-server.https.port"])]
+    by_target = {volume["target"]: volume["source"] for volume in mounts(coordinator)}
+    assert by_target["/etc/trino/password-authenticator.properties"].endswith("password-authenticator.properties")
+    passwords = {}
+    for name in ("seed", "dbt-build", "superset-sync"):
+        environment = services[name]["environment"]
+        assert environment["PULSE_ANALYTICS_TRINO_HTTP_SCHEME"] == "https", name
+        assert environment["PULSE_ANALYTICS_TRINO_AUTH_METHOD"] == "ldap", name
+        assert environment["PULSE_ANALYTICS_TRINO_PORT"] == settings["http-server.https.port"], name
+        ca = environment["PULSE_ANALYTICS_TRINO_CA_FILE"]
+        assert any(ca.startswith(volume["target"]) for volume in mounts(services[name])), f"{name} lacks {ca}"
+        passwords[name] = environment["PULSE_ANALYTICS_TRINO_PASSWORD"]
+    assert len(set(passwords.values())) == 3, "each job logs in with its own user's password"
+    secrets_job = services["trino-secrets"]["environment"]
+    assert {f"TRINO_{user.upper()}_PASSWORD" for user in ("loader", "dbt", "superset", "admin")} <= set(secrets_job)

@@ -428,9 +428,7 @@ def test_a_committed_password_is_caught(bundle: Path) -> None:
 def test_a_password_in_the_database_uri_is_caught(bundle: Path) -> None:
     path = bundle / DATABASE
     path.write_text(
-        path.read_text().replace(
-            "{% if env['PULSE_ANALYTICS_TRINO_PASSWORD'] %}:XXXXXXXXXX{% endif %}@", ":hunter2@"
-        )
+        path.read_text().replace("{% if env['PULSE_ANALYTICS_TRINO_PASSWORD'] %}:XXXXXXXXXX{% endif %}@", ":hunter2@")
     )
     only_problem(bundle, DATABASE, "sqlalchemy_uri holds a literal password (docker compose Trino)")
 
