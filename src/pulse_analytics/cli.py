@@ -169,7 +169,11 @@ def demo_on_trino(args: argparse.Namespace) -> int:
         step("7/7 Warming the dashboards: each rendered once, so that your first view comes from the cache")
         warm_for_demo()
         print(server.login_message(), flush=True)
-        print(f"Trino: {stack.url} (users loader, dbt, superset; trino_catalogs/rules.json)", flush=True)
+        print(
+            f"Trino: {stack.url} (users loader, dbt, superset, admin, rules in trino_catalogs/rules.json; their "
+            f"passwords in {stack.security.users}, its CA {stack.security.ca})",
+            flush=True,
+        )
         if args.detach:
             print("Superset and Trino keep running; stop them with `pulse superset stop` and `pulse trino stop`.")
             keep_running = True
