@@ -22,6 +22,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from sqlalchemy.engine.url import make_url
+
 from pulse_analytics import config, project
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
@@ -55,6 +57,7 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
         return
     step(f"Syncing {summary} to {url} (target {target}) with preset-cli")
     started = time.monotonic()
+    give_databases_their_password(api, target, url)
     with assets.preset_cli_folder() as folder:
         command = [sys.executable, "-m", "pulse_analytics.superset.sync", url, str(folder), target]
         result = subprocess.run(command, env={**os.environ, **config.resolved_environment()})
@@ -68,6 +71,29 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
     fix_colours(api)
     record_sync(url, {"fingerprint": fingerprint, "versions": asset_versions(api), "target": target})
     print(f"sync: {summary} in {url} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+
+
+def give_databases_their_password(api: SupersetApi, target: str, url: str) -> None:
+    """Superset's importer keeps the password a database it already holds has, whatever the file gives (a database
+    first synced for DuckDB, then for Trino, would keep none; a changed Trino password would never arrive). So each
+    database of git that Superset holds and whose file gives a password gets its URI and settings, password included,
+    through Superset's API first; the import then finds that password and keeps it."""
+    from pulse_analytics.superset import rendering
+
+    environment = rendering.sync_environment(target, url)
+    held = {item.get("uuid"): item["id"] for item in api.list_all("/api/v1/database/")}
+    for path in assets.files("databases"):
+        database = rendering.render(path.read_text(), environment, path)
+        if not database.get("password") or database.get("uuid") not in held:
+            continue
+        uri = make_url(database["sqlalchemy_uri"]).set(password=database["password"])
+        api.put(
+            f"/api/v1/database/{held[database['uuid']]}",
+            {
+                "sqlalchemy_uri": uri.render_as_string(hide_password=False),
+                "extra": json.dumps(database.get("extra") or {}),
+            },
+        )
 
 
 def fix_colours(api: SupersetApi) -> None:
