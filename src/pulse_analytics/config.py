@@ -135,10 +135,18 @@ def resolved_environment() -> dict[str, str]:
         # dbt-trino and Superset's Trino driver verify with requests, which lets REQUESTS_CA_BUNDLE override the
         # CA they are given (psf/requests#3829): the CA file goes there too (the stacks' file holds certifi's CAs).
         env["REQUESTS_CA_BUNDLE"] = env[PREFIX + "TRINO_CA_FILE"]
-    if get("TRINO_AUTH_METHOD") == "ldap":
-        env[PREFIX + "TRINO_PASSWORD"] = trino_password()
     env[project.ENV_NAME] = str(project.root())
     return env
+
+
+def with_trino_password(env: dict[str, str]) -> dict[str, str]:
+    """`env` with PULSE_ANALYTICS_TRINO_PASSWORD filled in for a child that reads only that variable (dbt's profile,
+    the database template preset-cli renders): the password of the Trino user `env` names. Only for such a child: an
+    environment that later changes PULSE_ANALYTICS_TRINO_USER must not carry the first user's password."""
+    with overridden({name: value for name, value in env.items() if name.startswith(PREFIX)}):
+        if get("TRINO_AUTH_METHOD") != "ldap":
+            return env
+        return {**env, PREFIX + "TRINO_PASSWORD": trino_password()}
 
 
 @contextlib.contextmanager

@@ -56,8 +56,17 @@ def project_dir() -> Path:
     return project.path("dbt")
 
 
-def dbt_environment() -> dict[str, str]:
-    return {**os.environ, **config.resolved_environment(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+def dbt_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment dbt runs in: the settings resolved, `overrides` over them, and the password of the Trino user
+    they name (dbt's profile reads PULSE_ANALYTICS_TRINO_PASSWORD)."""
+    return config.with_trino_password(
+        {
+            **os.environ,
+            **config.resolved_environment(),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            **(overrides or {}),
+        }
+    )
 
 
 def dbt_command(command: str, target: str, *args: str, dbt_dir: Path | None = None) -> list[str]:
@@ -150,7 +159,7 @@ def run(command: str, target: str, folder: Path, *args: str, environment: dict[s
     process = subprocess.run(
         dbt_command(command, target, *paths, *args),
         cwd=project_dir(),
-        env={**dbt_environment(), **(environment or {})},
+        env=dbt_environment(environment),
         preexec_fn=stop_with_parent,
     )
     return process.returncode

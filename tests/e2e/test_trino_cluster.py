@@ -133,7 +133,7 @@ def worker_2_is_working(sql: str) -> bool:
     quoted = sql.replace("'", "''")
     _, [(tasks,)] = query(
         "select count(*) from system.runtime.tasks t join system.runtime.queries q on t.query_id = q.query_id "
-        f"where q.state = 'RUNNING' and t.node_id = 'pulse-worker-2' and q.query = '{quoted}'"
+        f"where q.state = 'RUNNING' and t.state = 'RUNNING' and t.node_id = 'pulse-worker-2' and q.query = '{quoted}'"
     )
     return tasks > 0
 

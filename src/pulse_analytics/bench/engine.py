@@ -64,8 +64,10 @@ class Size:
 
     def env(self) -> dict[str, str]:
         """The environment of the processes working on this size (their own dbt target and log folders)."""
-        return {
-            **dbt.dbt_environment(),
+        return {  # no Trino password: each child finds its own user's (dbt_once adds dbt's)
+            **os.environ,
+            **config.resolved_environment(),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             config.PREFIX + "WAREHOUSE_DIR": str(self.directory),
             "DBT_TARGET_PATH": str(self.directory / "dbt-target"),
             "DBT_LOG_PATH": str(self.directory / "dbt-logs"),
@@ -155,7 +157,7 @@ def dbt_timings(size: Size, target: Target, runs: int) -> dict[str, Any]:
 
 
 def dbt_once(size: Size, target: Target, command: str) -> dict[str, Any]:
-    env = target.env(size, "dbt")
+    env = config.with_trino_password(target.env(size, "dbt"))
     results_file = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     results_file.unlink(missing_ok=True)
     result = run_child(dbt.dbt_command(command, target.name), env=env, cwd=dbt.project_dir())

@@ -72,7 +72,8 @@ def embedded() -> Environment:
 def sync_environment(target: str, instance: str) -> Environment:
     """Exactly what `pulse sync --target <target>` renders with here: the whole environment, settings resolved."""
     name = "embedded DuckDB" if target == "duckdb" else "Trino"
-    return Environment(name, target, {**os.environ, **config.resolved_environment()}, instance=instance)
+    env = config.with_trino_password({**os.environ, **config.resolved_environment()})
+    return Environment(name, target, env, instance=instance)
 
 
 def docker_compose(compose_file: Path) -> Environment:

@@ -60,7 +60,8 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
     give_databases_their_password(api, target, url)
     with assets.preset_cli_folder() as folder:
         command = [sys.executable, "-m", "pulse_analytics.superset.sync", url, str(folder), target]
-        result = subprocess.run(command, env={**os.environ, **config.resolved_environment()})
+        environment = config.with_trino_password({**os.environ, **config.resolved_environment()})
+        result = subprocess.run(command, env=environment)
     if result.returncode != 0:
         raise PulseError(
             f"preset-cli could not sync the assets into {url} (exit code {result.returncode}); "
