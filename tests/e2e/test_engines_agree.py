@@ -27,9 +27,7 @@ TOLERANCE = 1e-9
 # Views whose rows are each engine's own by design, not data: source_versions holds Iceberg snapshot ids and a build id
 # on Trino (tests/e2e/test_trino_cache.py checks it), and no versions on DuckDB, whose cache reads file versions.
 ENGINE_SPECIFIC = {"source_versions"}
-VIEWS = sorted(
-    path.stem for path in (REPO_ROOT / "dbt" / "models").rglob("*.sql") if path.stem not in ENGINE_SPECIFIC
-)
+VIEWS = sorted(path.stem for path in (REPO_ROOT / "dbt" / "models").rglob("*.sql") if path.stem not in ENGINE_SPECIFIC)
 KEYS = {
     "telemetry": ("device_id", "test_id", "cycle_number", "step_number", "record_number"),
     "statistics_step": ("device_id", "test_id", "cycle_number", "step_number"),
