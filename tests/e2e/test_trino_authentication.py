@@ -89,25 +89,24 @@ def test_the_web_ui_asks_for_a_login() -> None:
 def test_a_certificate_not_of_the_bundles_ca_is_refused_by_the_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(requests.exceptions.SSLError):
         statement("admin", passwords()["admin"], verify=certifi.where())
-    monkeypatch.setenv(config.PREFIX + "TRINO_USER", "superset")
     monkeypatch.setenv(config.PREFIX + "TRINO_CA_FILE", certifi.where())  # the public CAs only
-    connection = trino_connection.connect()
-    try:
-        with pytest.raises(PulseError, match="certificate no CA in .* signed"):
-            trino_connection.run(connection.cursor(), "select 1")
-    finally:
-        connection.close()
+    assert_pulse_refused_as_superset("certificate no CA in .* signed")
 
 
 def test_pulse_names_the_user_whose_password_trino_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(config.PREFIX + "TRINO_USER", "superset")
     monkeypatch.setenv(config.PREFIX + "TRINO_PASSWORD", "not-the-password")
-    connection = trino_connection.connect()
-    try:
-        with pytest.raises(PulseError, match="did not accept the password of user superset"):
-            trino_connection.run(connection.cursor(), "select 1")
-    finally:
-        connection.close()
+    assert_pulse_refused_as_superset("did not accept the password of user superset")
+
+
+def assert_pulse_refused_as_superset(message: str) -> None:
+    """`select 1` through pulse's own client, as user superset, fails with a PulseError matching `message`."""
+    with config.overridden({config.PREFIX + "TRINO_USER": "superset"}):
+        connection = trino_connection.connect()
+        try:
+            with pytest.raises(PulseError, match=message):
+                trino_connection.run(connection.cursor(), "select 1")
+        finally:
+            connection.close()
 
 
 def test_passwords_and_keys_are_readable_by_their_owner_only() -> None:

@@ -33,20 +33,11 @@ NODE_GONE = (
 
 def query(sql: str) -> tuple[str, list[tuple]]:
     """Rows of `sql` run as the admin, with its query id."""
-    with_settings = {config.PREFIX + "TRINO_USER": "admin"}
-    previous = {name: os.environ.get(name) for name in with_settings}
-    os.environ.update(with_settings)
-    try:
+    with config.overridden({config.PREFIX + "TRINO_USER": "admin"}):
         connection = trino_connection.connect()
         cursor = connection.cursor()
         rows = trino_connection.run(cursor, sql)
         return cursor.query_id, rows
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def tasks_by_node(query_id: str) -> dict[str, tuple[int, int]]:
