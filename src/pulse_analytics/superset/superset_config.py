@@ -26,7 +26,11 @@ if not SECRET_KEY_FILE.exists():
 
 SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
 DATA_DIR = str(SUPERSET_DIR)
-SQLALCHEMY_DATABASE_URI = f"sqlite:///{SUPERSET_DIR / 'superset.db'}"
+# check_same_thread=false as in Superset's own default: Superset's Trino engine runs each SQL Lab statement in a
+# thread of its own and, when Trino refuses it, reads the Query's database in that thread through the request's
+# session. Without it the user sees SQLite's "objects created in a thread can only be used in that same thread", or
+# "Failed at getting query", instead of Trino's error.
+SQLALCHEMY_DATABASE_URI = f"sqlite:///{SUPERSET_DIR / 'superset.db'}?check_same_thread=false"
 APP_NAME = "Pulse Analytics"
 
 # Logins are throttled per client address: a password cannot be guessed at speed. Superset turns its rate limiter on
