@@ -4,12 +4,18 @@
   With `one_row_per` (key columns), each key keeps one row whatever the relation holds: the row whose other columns
   sort first, column by column in table order, nulls last. A key the lab wrote twice can then never multiply the rows
   that join to it; the sources' data tests still fail the build naming the key (models/sources/_sources.yml).
+  `text_columns` are lab-optional text columns (part_metadata's team): cast to text like the ids, and null when the
+  table has no such column, so the views that carry them build on every lab's tables.
 -#}
-{% macro select_lowercase(relation, one_row_per=none) %}
+{% macro select_lowercase(relation, one_row_per=none, text_columns=[]) %}
 {%- set columns = columns_of(relation) %}
+{%- set names = columns | map(attribute='name') | map('lower') | list %}
 select
+{%- for name in text_columns if name not in names %}
+    cast(null as varchar) as {{ name }},
+{%- endfor %}
 {%- for column in columns %}
-    {%- if column.name | lower in id_columns() and column_kind(column) != 'text' %}
+    {%- if column.name | lower in id_columns() + text_columns and column_kind(column) != 'text' %}
     cast({{ adapter.quote(column.name) }} as varchar) as {{ column.name | lower }}{{ "," if not loop.last }}
     {%- else %}
     {{ adapter.quote(column.name) }} as {{ column.name | lower }}{{ "," if not loop.last }}

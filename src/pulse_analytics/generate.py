@@ -49,6 +49,7 @@ class Part:
     chemistry: str | None
     form_factor: str
     nominal_ah: float
+    team: str  # who may see the cell (access/teams.yaml): the cylindrical cells' team or the pouch cells'
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ PARTS = tuple(
         None if n == 6 else ("NMC811" if n <= 5 else "LFP"),
         "18650" if n <= 5 else "pouch",
         2.5 if n <= 5 else 5.0,
+        "cylindrical" if n <= 5 else "pouch",
     )
     for n in range(1, 11)
 )
@@ -290,6 +292,7 @@ def write_metadata(connection: duckdb.DuckDBPyConnection, tables: dict[str, str]
             p.form_factor,
             p.nominal_ah,
             f"B{(int(p.part_id[-3:]) - 1) // 4 + 1:02d}",
+            p.team,
         )
         for p in PARTS
         if p.part_id != PART_WITHOUT_METADATA

@@ -177,11 +177,13 @@ def create_source_tables(connection: duckdb.DuckDBPyConnection) -> None:
         "lower_voltage__v DOUBLE, rest_duration__s DOUBLE",
         "device_test_recipe": "device_id VARCHAR NOT NULL, test_id VARCHAR NOT NULL, recipe_id VARCHAR NOT NULL",
         "part_metadata": "part_id VARCHAR NOT NULL, manufacturer VARCHAR, chemistry VARCHAR, form_factor VARCHAR, "
-        "nominal_capacity__ah DOUBLE, batch VARCHAR",
+        "nominal_capacity__ah DOUBLE, batch VARCHAR, team VARCHAR",
         "device_test_part": "device_id VARCHAR NOT NULL, test_id VARCHAR NOT NULL, part_id VARCHAR NOT NULL",
     }
     for name, columns in ddl.items():
         connection.execute(f"CREATE TABLE IF NOT EXISTS {quoted(tables[name])} ({columns})")
+    # a part_metadata made before teams (access/teams.yaml) gets the column, empty: every row is kept as it was
+    connection.execute(f"ALTER TABLE {quoted(tables['part_metadata'])} ADD COLUMN IF NOT EXISTS team VARCHAR")
 
 
 def quoted(table: config.SourceTable) -> str:

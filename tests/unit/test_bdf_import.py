@@ -82,7 +82,7 @@ device_id: maccor-02-ch03
 part_id: cell-B7
 recipe_id: rate-v1
 start_time: 2025-01-15T09:30:00+01:00
-part: {manufacturer: Kokam, chemistry: NMC, form_factor: pouch, nominal_capacity__ah: 7.5}
+part: {manufacturer: Kokam, chemistry: NMC, form_factor: pouch, nominal_capacity__ah: 7.5, team: pouch}
 device: {manufacturer: Maccor, channel: 3, calibration_date: 2024-12-01}
 recipe: {recipe_name: Rate test, charge_c_rate: 0.5}
 metadata: {operator: ada}
@@ -91,7 +91,7 @@ metadata: {operator: ada}
     who = report.identity
     assert (who.device_id, who.part_id, who.recipe_id) == ("from-option", "cell-B7", "rate-v1")
     assert rows(warehouse, "SELECT * FROM metadata.pulse.part_metadata") == [
-        ("cell-B7", "Kokam", "NMC", "pouch", 7.5, None)
+        ("cell-B7", "Kokam", "NMC", "pouch", 7.5, None, "pouch")
     ]
     devices = rows(
         warehouse,

@@ -7,6 +7,7 @@ select
     telemetry.test_id,
     telemetry.cycle_number,
     cycles.part_id,
+    cycles.team,
     cycles.part_cycle_number,
     cycles.test_purpose,
     cycles.curve_overlay,

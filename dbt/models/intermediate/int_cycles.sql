@@ -17,6 +17,7 @@ with cycles as (
         cycles.charge_energy__wh,
         cycles.discharge_energy__wh,
         part_tests.part_id,
+        part_tests.team,
         part_tests.part_test_number,
         cycle_kinds.cycle_kind,
         cycle_kinds.test_purpose
@@ -66,6 +67,7 @@ select
     charge_energy__wh,
     discharge_energy__wh,
     part_id,
+    team,
     part_test_number,
     case when part_id is not null then part_cycle_rank end as part_cycle_number,
     cycle_kind,

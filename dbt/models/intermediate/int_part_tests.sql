@@ -13,6 +13,7 @@ select
     device_test_part.part_id,
     device_test_part.device_id,
     device_test_part.test_id,
+    part_metadata.team,
     test_starts.test_start_time,
     row_number() over (
         partition by device_test_part.part_id
@@ -22,3 +23,5 @@ from {{ ref('device_test_part') }} as device_test_part
 left join test_starts
     on device_test_part.device_id = test_starts.device_id
     and device_test_part.test_id = test_starts.test_id
+left join {{ ref('part_metadata') }} as part_metadata
+    on device_test_part.part_id = part_metadata.part_id

@@ -13,7 +13,7 @@
 -- part or overlay reaches the telemetry scan.
 {%- set step = var('incremental_capacity_voltage_step') %}
 {%- set smoothing = var('incremental_capacity_smoothing_bins') %}
-{%- set cycle_key = 'device_id, test_id, cycle_number, part_id, part_cycle_number, test_purpose, curve_overlay' %}
+{%- set cycle_key = 'device_id, test_id, cycle_number, part_id, team, part_cycle_number, test_purpose, curve_overlay' %}
 with records as (
     select
         {{ cycle_key }},

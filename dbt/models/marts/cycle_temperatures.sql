@@ -39,6 +39,7 @@ select
     cycle_readings.test_id,
     cycle_readings.cycle_number,
     cycles.part_id,
+    cycles.team,
     cycles.part_cycle_number,
     cycles.test_purpose,
     cycle_readings.temperature_records,

@@ -8,7 +8,7 @@
 -- additions differs between engines) would otherwise decide the slice.
 -- Windows and groups run over the cycle's key with its part columns (int_cycle_records), so a filter on test, cycle,
 -- part or overlay reaches the telemetry scan.
-{%- set cycle_key = 'device_id, test_id, cycle_number, part_id, part_cycle_number, test_purpose, curve_overlay' %}
+{%- set cycle_key = 'device_id, test_id, cycle_number, part_id, team, part_cycle_number, test_purpose, curve_overlay' %}
 with records as (
     select
         {{ cycle_key }},
@@ -48,7 +48,7 @@ points as (
         avg(voltage__v) as voltage__v
     from through_cycle
     where direction_capacity__ah > 0
-    group by 1, 2, 3, 4, 5, 6, 7, 8, 9  -- the cycle's key, direction, curve_point
+    group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10  -- the cycle's key, direction, curve_point
 )
 
 select
@@ -56,6 +56,7 @@ select
     test_id,
     cycle_number,
     part_id,
+    team,
     part_cycle_number,
     test_purpose,
     curve_overlay,

@@ -56,6 +56,7 @@ lives as (
 select
     lives.part_id,
     lives.recipe_id,
+    part_metadata.team,
     {{ prefixed_columns(ref('part_metadata'), 'part_metadata', 'pm__') }},
     lives.curve_cycles,
     lives.last_cycle_number,

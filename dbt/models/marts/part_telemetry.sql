@@ -39,6 +39,7 @@ select
     part_tests.part_test_number,
     records.*,
     part_tests.recipe_id,
+    part_tests.team,
     {{- prefixed_column_names(ref('device_metadata'), 'part_tests', 'dm__') }},
     {{- prefixed_column_names(ref('recipe_metadata'), 'part_tests', 'rm__') }},
     {{ map_value('records.auxiliary', var('temperature_auxiliary_key')) }} as temperature__c,

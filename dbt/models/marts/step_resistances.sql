@@ -48,6 +48,7 @@ select
     edges.step_number,
     edges.step_type,
     cycles.part_id,
+    cycles.team,
     cycles.part_cycle_number,
     cycles.test_purpose,
     edges.voltage_before__v,
