@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
+from pulse_analytics import generate, teams
 from pulse_analytics.superset import assets, browser, colours, layout, screenshots
 from pulse_analytics.superset.api import SupersetError
 from tests.conftest import SupersetServer
+from tests.ui.conftest import logged_in_page
 from tests.unit.test_colours import hue_apart
 
 DASHBOARDS = screenshots.dashboards()  # (slug, number of charts on all its tabs) of every dashboard in git
@@ -105,6 +107,37 @@ def test_every_time_grain_a_chart_uses_is_one_its_database_offers(superset_serve
             if grain not in offered:
                 missing.append(f"{path.name}: {grain} (offered: {', '.join(map(str, offered))})")
     assert missing == []
+
+
+@pytest.mark.parametrize("slug", [slug for slug, _ in DASHBOARDS])
+def test_a_team_viewer_sees_only_its_teams_cells(slug: str, superset_server: SupersetServer, chromium: Browser) -> None:
+    """The Cylindrical team's demo login (access/teams.yaml) on every tab: no cell, test or device of another team
+    (or of none) in any chart's or native filter's data, nor in the page's text; its own cells or tests are there."""
+    role = teams.load().roles[0]
+    own = {part.part_id for part in generate.PARTS if part.team in role.teams}
+    tests = [test for test in generate.TESTS if test.part_id in own]
+    hidden = {part.part_id for part in generate.PARTS} - own
+    hidden |= {test.test_id for test in generate.TESTS if test.part_id not in own}
+    hidden |= {test.device_id for test in generate.TESTS} - {test.device_id for test in tests}
+    seen: list[str] = []
+
+    def keep(response: Any) -> None:
+        if "/api/v1/chart/data" in response.url and response.request.method == "POST":
+            seen.append(response.text())
+
+    pages = logged_in_page(chromium, superset_server, (str(role.demo_user), superset_server.viewer[1]))
+    page = next(pages)
+    try:
+        page.on("response", keep)
+        browser.open_every_tab(
+            page, superset_server.url, slug, on_tab=lambda _title, _views: seen.append(page.inner_text("body"))
+        )
+    finally:
+        pages.close()
+    everything = "\n".join(seen)
+    assert sorted(value for value in hidden if value in everything) == []
+    shown = {value for value in own | {test.test_id for test in tests} if value in everything}
+    assert shown, f"{slug}: none of the team's own cells or tests shown: {everything[:1000]}"
 
 
 def test_viewer_sees_every_dashboard_but_cannot_edit(superset_server: SupersetServer, viewer_page: Page) -> None:

@@ -55,7 +55,13 @@ VIEWER_PERMISSIONS = {
 
 def ensure_viewer_role(api: SupersetApi) -> None:
     """Create the viewer role if needed and give it exactly the viewer permissions (data: the Pulse warehouse)."""
-    role_id = ensure_role(api, VIEWER_ROLE)
+    ensure_read_only_role(api, VIEWER_ROLE)
+
+
+def ensure_read_only_role(api: SupersetApi, name: str) -> int:
+    """Create the role `name` if needed and give it exactly the viewer permissions; its id. Team roles
+    (access/teams.yaml) are read-only roles whose rows Superset's row-level security filters narrow."""
+    role_id = ensure_role(api, name)
     wanted = set(VIEWER_PERMISSIONS)
     database_perm = database_permission(api)
     if database_perm:
@@ -68,12 +74,13 @@ def ensure_viewer_role(api: SupersetApi) -> None:
     missing = wanted - ids.keys()
     if missing:  # a permission this Superset version does not have: say so, grant the rest
         print(
-            f"warning: Superset at {api.url} has no permission {sorted(missing)}; role {VIEWER_ROLE} goes without.",
+            f"warning: Superset at {api.url} has no permission {sorted(missing)}; role {name} goes without.",
             file=sys.stderr,
         )
     granted = {item["id"] for item in api.get(f"/api/v1/security/roles/{role_id}/permissions/")["result"]}
     if granted != set(ids.values()):
         api.post(f"/api/v1/security/roles/{role_id}/permissions", {"permission_view_menu_ids": sorted(ids.values())})
+    return role_id
 
 
 def database_permission(api: SupersetApi) -> str | None:
@@ -92,7 +99,7 @@ def ensure_role(api: SupersetApi, name: str) -> int:
     return int(api.post("/api/v1/security/roles/", {"name": name})["id"])
 
 
-def ensure_user(api: SupersetApi, username: str, password: str, role: str) -> None:
+def ensure_user(api: SupersetApi, username: str, password: str, role: str, last_name: str = "(read-only)") -> None:
     """Create a user with one role, unless a user of that name exists (its password and roles are then left alone)."""
     if any(user["username"] == username for user in api.list_all("/api/v1/security/users/")):
         return
@@ -104,7 +111,7 @@ def ensure_user(api: SupersetApi, username: str, password: str, role: str) -> No
                 "username": username,
                 "password": password,
                 "first_name": username,
-                "last_name": "(read-only)",
+                "last_name": last_name,
                 "email": f"{username}@localhost",
                 "active": True,
                 "roles": [role_id],

@@ -56,6 +56,9 @@ class SupersetApi:
     def put(self, path: str, payload: dict[str, Any]) -> Any:
         return self._send("PUT", path, json=payload)
 
+    def delete(self, path: str) -> Any:
+        return self._send("DELETE", path)
+
     def list_all(self, path: str) -> list[dict[str, Any]]:
         """Every item of a list endpoint (e.g. /api/v1/chart/), page after page."""
         items: list[dict[str, Any]] = []

@@ -28,7 +28,7 @@ import yaml
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError
 
-from pulse_analytics import config, project
+from pulse_analytics import config, project, teams
 from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets, check_columns, descriptions, layout, model_columns, rendering
 from pulse_analytics.superset.bundle import KINDS, Asset, Bundle, Problem, names, parse
@@ -170,7 +170,24 @@ def run(
     source = f"the views built in {warehouse_dir}" if warehouse_dir else "the dbt docs and metadata tables"
     check_columns.check(bundle, models, source)
     descriptions.check(bundle, descriptions.read(root / "dbt"))
+    check_teams(bundle, root / "access" / "teams.yaml")
     return bundle.problems
+
+
+def check_teams(bundle: Bundle, path: Path) -> None:
+    """access/teams.yaml reads, and every dataset is filtered by its column (so has it: the dataset's columns are
+    checked against the dbt models above), open or closed."""
+    try:
+        found = teams.load(path)
+    except PulseError as error:
+        bundle.report(path, str(error).removeprefix(f"{path}: "))
+        return
+    columns = {
+        str(asset.data.get("table_name")): [str(item.get("column_name")) for item in asset.data.get("columns") or []]
+        for asset in bundle.assets["datasets"]
+    }
+    for message in teams.problems(found, columns):
+        bundle.report(path, message)
 
 
 def check_structure(bundle: Bundle) -> None:

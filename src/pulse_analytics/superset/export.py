@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pulse_analytics import project
+from pulse_analytics import project, teams
 from pulse_analytics.errors import PulseError
 from pulse_analytics.superset import assets, check, layout, rendering, server
 from pulse_analytics.superset.api import SupersetApi
@@ -134,7 +134,11 @@ def export(url: str, target: str, selectors: list[str], root: Path) -> Result:
     if not selectors:  # every dataset too, including those no chart uses yet
         for kind, found in download(api, "dataset", [item["id"] for item in api.list_all("/api/v1/dataset/")]).items():
             exported[kind].update(found)
-    return write(git, exported, environment.schema, complete=not selectors)
+    result = write(git, exported, environment.schema, complete=not selectors)
+    teams_file = root / "access" / "teams.yaml"
+    if not selectors and teams_file.exists() and teams.write(teams.exported(api, teams.load(teams_file)), teams_file):
+        result.written.append(teams_file)  # the teams of each role, from its row-level security filter
+    return result
 
 
 def choose_dashboards(api: SupersetApi, selectors: list[str]) -> list[dict[str, Any]]:

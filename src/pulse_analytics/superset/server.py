@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from pulse_analytics import config
+from pulse_analytics import config, teams
 from pulse_analytics import state as state_folder
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
@@ -280,6 +280,12 @@ def ensure_logins() -> None:
     access.ensure_user(
         api, config.get("SUPERSET_VIEWER_USER"), config.get("SUPERSET_VIEWER_PASSWORD"), access.VIEWER_ROLE
     )
+    for role in teams.load().roles:  # the demo's team logins, with the read-only user's password
+        if role.demo_user:
+            access.ensure_read_only_role(api, role.name)
+            access.ensure_user(
+                api, role.demo_user, config.get("SUPERSET_VIEWER_PASSWORD"), role.name, f"({role.name}, read-only)"
+            )
 
 
 def admin_login() -> tuple[str, str]:
@@ -379,6 +385,12 @@ def login_message() -> str:
         else:
             lines.append(f"  {role} {config.get(user)} / {config.get(password)}{label}")
             defaults.append(config.PREFIX + password)
+    team_users = [role.demo_user for role in teams.load().roles if role.demo_user]
+    if team_users:
+        lines.append(
+            f"  team viewers (access/teams.yaml): {', '.join(team_users)}, each with the read-only user's password; "
+            "each sees its own team's cells only"
+        )
     if defaults:
         lines.append(f"  Demo passwords: set {' and '.join(defaults)} for anything but a local demo.")
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""`pulse sync`: import every asset in git into a Superset with preset-cli, then make sure the viewer role is right.
+"""`pulse sync`: import every asset in git into a Superset with preset-cli, then set the roles: the viewer role and the
+team roles with their row-level security filters (access/teams.yaml, teams.py).
 
 Equivalent to `superset-cli -u <admin> -p <password> <url> sync native <folder> --overwrite --load-env
 -o target=<duckdb|trino> -o schema=<PULSE_ANALYTICS_TARGET_SCHEMA>`, where <folder> is assets.preset_cli_folder().
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy.engine.url import make_url
 
-from pulse_analytics import config, project
+from pulse_analytics import config, project, teams
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
 from pulse_analytics.superset import access, assets, check, colours, server
@@ -47,7 +48,7 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
     api = server.admin_api(url)
     fingerprint = bundle_fingerprint(url, target)
     if not force and last_sync(url) == {"fingerprint": fingerprint, "versions": asset_versions(api), "target": target}:
-        access.ensure_viewer_role(api)
+        apply_access(api)
         print(
             f"sync: Superset at {url} already holds the {summary} in git, unchanged since the last sync: "
             "nothing to import (`pulse sync --force` imports anyway).",
@@ -68,10 +69,17 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
             "its message is above. Fix the asset file it names, then run `pulse sync` again."
         )
     check_imported(api)
-    access.ensure_viewer_role(api)
+    apply_access(api)
     fix_colours(api)
     record_sync(url, {"fingerprint": fingerprint, "versions": asset_versions(api), "target": target})
     print(f"sync: {summary} in {url} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+
+
+def apply_access(api: SupersetApi) -> None:
+    """The read-only viewer role, and the team roles and row-level security filters of access/teams.yaml."""
+    access.ensure_viewer_role(api)
+    summary = teams.apply(api, teams.load(), access.ensure_read_only_role)
+    print(f"sync: {summary} (access/teams.yaml)", file=sys.stderr)
 
 
 def give_databases_their_password(api: SupersetApi, target: str, url: str) -> None:
