@@ -15,7 +15,8 @@ RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin pulse \
     && mkdir -p /data/warehouse && chown pulse:pulse /data/warehouse
 
 # Dependencies first (a layer that changes only with pyproject.toml), then the package, installed as a wheel would
-# be. /app is the project `pulse` works on (WORKDIR, found by its pulse_project.yml): the dbt project and the assets.
+# be. /app is the project `pulse` works on (WORKDIR, found by its pulse_project.yml): the dbt project, the assets, the
+# teams and Trino's base access rules (`pulse trino secrets` writes the stack's rules from both).
 COPY pyproject.toml README.md ./
 RUN mkdir -p src/pulse_analytics && touch src/pulse_analytics/__init__.py \
     && pip install . && pip uninstall --yes pulse-analytics && rm -rf src build
@@ -25,6 +26,8 @@ COPY pulse_project.yml ./
 COPY dbt ./dbt
 COPY datasets ./datasets
 COPY dashboards ./dashboards
+COPY access ./access
+COPY trino_catalogs/rules.json ./trino_catalogs/rules.json
 RUN mkdir -p dbt/target && chown -R pulse:pulse dbt/target
 
 USER pulse

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -140,7 +141,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def demo_on_trino(args: argparse.Namespace) -> int:
     """The production path on this machine: the demo lab loaded into a native Trino, the views built there by
     dbt-trino, Superset reading them as Trino user `superset`. Ctrl-C stops Superset, Trino and PostgreSQL."""
-    from pulse_analytics import trino_load, trino_native
+    from pulse_analytics import trino_load, trino_native, trino_security
 
     step(f"1/7 Demo data in {config.warehouse_dir()} (the source of `pulse load-trino`)")
     if demo_data_present():
@@ -170,8 +171,9 @@ def demo_on_trino(args: argparse.Namespace) -> int:
         warm_for_demo()
         print(server.login_message(), flush=True)
         print(
-            f"Trino: {stack.url} (users loader, dbt, superset, admin, rules in trino_catalogs/rules.json; their "
-            f"passwords in {stack.security.users}, its CA {stack.security.ca})",
+            f"Trino: {stack.url} (users {', '.join(trino_security.all_users())}; rules in {stack.security.rules}, "
+            f"from trino_catalogs/rules.json and access/teams.yaml; passwords in {stack.security.users}, its CA "
+            f"{stack.security.ca})",
             flush=True,
         )
         if args.detach:
@@ -214,20 +216,23 @@ def write_trino_secrets(folder: Path | None) -> int:
 
     if folder is None:
         raise PulseError("`pulse trino secrets` needs the folder to write into, e.g. `pulse trino secrets ./trino-x`.")
-    given = {
-        user: os.environ[f"TRINO_{user.upper()}_PASSWORD"]
-        for user in trino_security.USERS
-        if os.environ.get(f"TRINO_{user.upper()}_PASSWORD")
-    }
+    users = trino_security.all_users()
+    given = {user: os.environ[password_variable(user)] for user in users if os.environ.get(password_variable(user))}
     files = trino_security.ensure(folder, given)
-    made = sorted(set(trino_security.USERS) - set(given))
+    made = [user for user in users if user not in given]
     print(
         f"Trino's security in {files.root}: CA {files.ca.name}, server certificate {files.server.name}, "
-        f"password hashes {files.password_db.name} for {', '.join(trino_security.USERS)}"
+        f"password hashes {files.password_db.name} for {', '.join(users)}"
         + (f" (random passwords, in {files.users.name}, for {', '.join(made)})" if made else "")
-        + f"; clients verify with {files.trusted}."
+        + f", access rules {files.rules.name} (trino_catalogs/rules.json and access/teams.yaml); "
+        f"clients verify with {files.trusted}."
     )
     return 0
+
+
+def password_variable(user: str) -> str:
+    """TRINO_<USER>_PASSWORD: where compose's .env gives a Trino user's password (a team user's too)."""
+    return "TRINO_" + re.sub(r"[^A-Z0-9]", "_", user.upper()) + "_PASSWORD"
 
 
 def run_demo_superset(detach: bool) -> int:

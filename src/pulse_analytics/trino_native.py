@@ -435,7 +435,7 @@ def trino_environment(paths: Paths, stack: Stack) -> dict[str, str]:
         "METADATA_JDBC_URL": f"{jdbc}/lab",
         "METADATA_DB_USER": "lab",
         "METADATA_DB_PASSWORD": stack.passwords["lab"],
-        "TRINO_RULES_FILE": str(project.path("trino_catalogs", "rules.json")),
+        "TRINO_RULES_FILE": str(stack.security.rules),
         "TRINO_TLS_KEYSTORE": str(stack.security.server),
         "TRINO_PASSWORD_DB": str(stack.security.password_db),
         "TRINO_SHARED_SECRET": stack.security.shared_secret.read_text().strip(),

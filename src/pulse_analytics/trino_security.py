@@ -22,6 +22,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from pulse_analytics import teams
+
 # The bundle's Trino users and what rules.json lets them do: loader writes telemetry and metadata, dbt builds the
 # views, superset reads them, admin may do anything (and see every query).
 USERS = ("loader", "dbt", "superset", "admin")
@@ -69,6 +71,11 @@ class SecurityFiles:
     def shared_secret(self) -> Path:
         return self.root / "shared-secret"
 
+    @property
+    def rules(self) -> Path:
+        """Trino's access rules: trino_catalogs/rules.json with the team rules of access/teams.yaml (teams.py)."""
+        return self.root / "rules.json"
+
 
 def ensure(root: Path, given_passwords: dict[str, str] | None = None) -> SecurityFiles:
     """Every file of SecurityFiles under `root`, made where missing; passwords given (compose: from .env) replace
@@ -82,12 +89,18 @@ def ensure(root: Path, given_passwords: dict[str, str] | None = None) -> Securit
         write_server_certificate(files)
     write_trusted(files)
     passwords = {**kept_passwords(files), **(given_passwords or {})}
-    passwords = {user: passwords.get(user) or secrets.token_urlsafe(18) for user in USERS}
+    passwords = {user: passwords.get(user) or secrets.token_urlsafe(18) for user in all_users()}
     write_private(files.users, json.dumps(passwords, indent=2) + "\n")
     write_private(files.password_db, password_db(passwords))
     if not files.shared_secret.exists():
         write_private(files.shared_secret, secrets.token_urlsafe(48) + "\n")
+    teams.write_trino_rules(files.rules)
     return files
+
+
+def all_users() -> tuple[str, ...]:
+    """The bundle's users and the team users of access/teams.yaml (who read their teams' rows only)."""
+    return USERS + tuple(user for user in teams.trino_users() if user not in USERS)
 
 
 def write_trusted(files: SecurityFiles) -> None:

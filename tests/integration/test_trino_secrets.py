@@ -3,6 +3,7 @@ signed for the names clients use, bcrypt hashes of the users' passwords from the
 
 from __future__ import annotations
 
+import json
 import ssl
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from pulse_analytics import trino_security
 from tests.conftest import pulse_env, run_pulse
 
 PASSWORDS = {"loader": "pw-loader-1", "dbt": "pw-dbt-2", "superset": "pw-superset-3", "admin": "pw-admin-4"}
+PASSWORDS |= {"cylindrical": "pw-team-5", "pouch": "pw-team-6"}  # the team users of access/teams.yaml
 
 
 def secrets_env(tmp_path: Path, passwords: dict[str, str]) -> dict[str, str]:
@@ -31,7 +33,7 @@ def test_the_passwords_of_the_environment_become_trinos_hashes_and_nothing_is_pr
     assert not any(password in answer.stdout + answer.stderr for password in PASSWORDS.values())
     files = trino_security.SecurityFiles(folder)
     stored = hashes(files)
-    assert set(stored) == set(PASSWORDS)
+    assert set(stored) == set(PASSWORDS) == set(trino_security.all_users())
     for user, password in PASSWORDS.items():
         assert stored[user].startswith("$2y$10$")  # the form htpasswd -B writes, which Trino reads
         assert bcrypt.checkpw(password.encode(), ("$2b$" + stored[user][4:]).encode())
@@ -39,6 +41,8 @@ def test_the_passwords_of_the_environment_become_trinos_hashes_and_nothing_is_pr
     assert folder.stat().st_mode & 0o777 == 0o700
     for secret in (files.ca_key, files.server, files.users, files.password_db, files.shared_secret):
         assert secret.stat().st_mode & 0o777 == 0o600, secret
+    rules = json.loads(files.rules.read_text())  # the base rules with the team rules first
+    assert rules["tables"][0]["user"] == "cylindrical" and rules["tables"][0]["filter"] == "team IN ('cylindrical')"
 
 
 def test_the_server_certificate_is_the_cas_and_names_what_clients_call_trino(tmp_path: Path) -> None:

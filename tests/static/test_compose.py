@@ -202,7 +202,8 @@ def test_trino_is_a_coordinator_and_workers_with_the_same_catalogs(resolved: dic
     for name, service in (("coordinator", coordinator), ("worker", worker)):
         by_target = {volume["target"]: volume["source"] for volume in mounts(service)}
         assert by_target["/etc/trino/catalog"].endswith("trino_catalogs/catalog")
-        assert by_target["/etc/trino/rules.json"].endswith("trino_catalogs/rules.json")
+        assert by_target["/etc/trino-security"] == "trino-security"  # the rules trino-secrets writes, among others
+        assert service["environment"]["TRINO_RULES_FILE"] == "/etc/trino-security/rules.json"
         lines = Path(by_target["/etc/trino/config.properties"]).read_text().splitlines()
         configs[name] = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
     assert configs["coordinator"]["coordinator"] == "true"

@@ -70,6 +70,13 @@ def test_dbt_job_runs_the_image_of_the_repository() -> None:
     assert "/app/dbt/target" in mounts  # where `pulse build --target trino` writes, beside the dbt project
 
 
+def test_the_image_holds_what_its_jobs_read() -> None:
+    """The dbt project and assets (build, sync), the teams file and the base access rules (`pulse trino secrets`
+    writes compose's Trino rules from them, teams.write_trino_rules)."""
+    copied = {line.split()[1] for line in (REPO / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")}
+    assert {"pulse_project.yml", "dbt", "datasets", "dashboards", "access", "trino_catalogs/rules.json"} <= copied
+
+
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
 def test_workflow_is_valid_for_github_actions(workflow: Path) -> None:
     validator = tool("check-jsonschema", "it is in the project's test extra (make install)")

@@ -82,7 +82,7 @@ def test_iceberg_catalogs_sharing_a_database_have_distinct_names() -> None:
 
 
 def test_access_control_file_reads_the_rules_where_the_environment_says() -> None:
-    # compose mounts rules.json at /etc/trino/rules.json; the native stack points at trino_catalogs/rules.json itself.
+    # each stack writes its rules (trino_catalogs/rules.json and the team rules) beside its passwords (teams.py).
     properties = parse_properties(REPO / "trino_catalogs" / "access-control.properties")
     assert properties == {"access-control.name": "file", "security.config-file": "${ENV:TRINO_RULES_FILE}"}
 
