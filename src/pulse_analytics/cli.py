@@ -111,6 +111,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return export.main(url=args.url, target=args.target, selectors=args.dashboard or [])
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from pulse_analytics.superset import plan
+
+    return plan.main(
+        url=args.url, target=args.target, drift=args.command == "drift", markdown=args.format == "markdown"
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.target == "trino":
         return demo_on_trino(args)
@@ -514,6 +522,26 @@ def parser() -> argparse.ArgumentParser:
         help="target the assets were synced with, to keep templated values (default duckdb)",
     )
     export.set_defaults(func=cmd_export)
+
+    for name, text in (
+        ("plan", "what `pulse sync` would change in Superset, asset by asset, changing nothing (exit 2 when anything)"),
+        ("drift", "what Superset holds that git does not: edits and assets made in Superset (exit 2 when any)"),
+    ):
+        compare = commands.add_parser(name, help=f"{text} (docs/assets.md)")
+        compare.add_argument("--url", help=f"Superset to compare with (default {server.url()})")
+        compare.add_argument(
+            "--target",
+            choices=superset_sync.TARGETS,
+            default="duckdb",
+            help="target the assets are synced with, to render templated values (default duckdb)",
+        )
+        compare.add_argument(
+            "--format",
+            choices=("text", "markdown"),
+            default="text",
+            help="text, or markdown for a pull-request comment or job summary (default text)",
+        )
+        compare.set_defaults(func=cmd_plan)
 
     demo = commands.add_parser("demo", help="the whole demo: seed (if needed), build, start Superset, sync dashboards")
     add_size_options(demo)

@@ -547,8 +547,9 @@ def main(warehouse: bool = False, fix_format: bool = False) -> int:
     return 1 if problems else 0
 
 
-def before_sync(target: str) -> None:
-    """Refuse to sync a broken bundle. Columns are checked against the built warehouse when Superset reads it."""
+def before_sync(target: str, doing: str = "synced", command: str = "pulse sync") -> None:
+    """Refuse to sync (or plan) a broken bundle. Columns are checked against the built warehouse when Superset reads
+    it."""
     started = time.monotonic()
     warehouse_dir = config.warehouse_dir()
     built = target == "duckdb" and model_columns.warehouse_is_built(warehouse_dir)
@@ -556,6 +557,6 @@ def before_sync(target: str) -> None:
     report(problems, time.monotonic() - started)
     if problems:
         raise PulseError(
-            f"{len(problems)} problem(s) in the assets (listed above); nothing was synced. "
-            "Fix them, then run `pulse sync` again (`pulse check` lists them without syncing)."
+            f"{len(problems)} problem(s) in the assets (listed above); nothing was {doing}. "
+            f"Fix them, then run `{command}` again (`pulse check` lists them without syncing)."
         )

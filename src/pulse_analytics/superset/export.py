@@ -129,16 +129,31 @@ def export(url: str, target: str, selectors: list[str], root: Path) -> Result:
             "Fix these files (see `pulse check`), then export again."
         )
     api = server.admin_api(url)
-    dashboards = choose_dashboards(api, selectors)
-    exported = download(api, "dashboard", [item["id"] for item in dashboards])
-    if not selectors:  # every dataset too, including those no chart uses yet
-        for kind, found in download(api, "dataset", [item["id"] for item in api.list_all("/api/v1/dataset/")]).items():
-            exported[kind].update(found)
+    exported = held(api, selectors)
     result = write(git, exported, environment.schema, complete=not selectors)
     teams_file = root / "access" / "teams.yaml"
     if not selectors and teams_file.exists() and teams.write(teams.exported(api, teams.load(teams_file)), teams_file):
         result.written.append(teams_file)  # the teams of each role, from its row-level security filter
     return result
+
+
+def held(api: SupersetApi, selectors: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """What Superset holds of the chosen dashboards (all when none is chosen, and then every dataset too, including
+    those no chart uses yet), as {kind: {uuid: asset}} from its export zips."""
+    exported = download(api, "dashboard", [item["id"] for item in choose_dashboards(api, selectors)])
+    if not selectors:
+        for kind, found in download(api, "dataset", [item["id"] for item in api.list_all("/api/v1/dataset/")]).items():
+            exported[kind].update(found)
+    for dataset in exported["datasets"].values():
+        unfold_inherited_cache_timeout(dataset, exported["databases"])
+    return exported
+
+
+def chart_titles(git: Bundle, exported: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Each chart's title by uuid, Superset's where it has the chart (layout nodes name charts by their title)."""
+    titles = {uuid: chart.data.get("slice_name") for uuid, chart in git.by_uuid("charts").items()}
+    titles.update({uuid: chart.get("slice_name") for uuid, chart in exported["charts"].items()})
+    return titles
 
 
 def choose_dashboards(api: SupersetApi, selectors: list[str]) -> list[dict[str, Any]]:
@@ -198,10 +213,7 @@ def write(git: Bundle, exported: dict[str, dict[str, dict[str, Any]]], schema: s
                 f"Superset's database '{database.get('database_name')}' ({uuid}) is not in git: add "
                 f"its template to {templates} by hand (no password)"
             )
-    titles = {uuid: chart.data.get("slice_name") for uuid, chart in in_git["charts"].items()}
-    titles.update({uuid: chart.get("slice_name") for uuid, chart in exported["charts"].items()})
-    for dataset in exported["datasets"].values():
-        unfold_inherited_cache_timeout(dataset, exported["databases"])
+    titles = chart_titles(git, exported)
     for kind in ("datasets", "charts", "dashboards"):
         for uuid, asset in sorted(exported[kind].items()):
             existing = in_git[kind].get(uuid)
