@@ -139,6 +139,19 @@ def resolved_environment() -> dict[str, str]:
     return env
 
 
+def with_trino_ca(env: dict[str, str]) -> dict[str, str]:
+    """`env` with REQUESTS_CA_BUNDLE set to the Trino CA file it names, when it names one of its own (not certifi's
+    default): dbt-trino and the trino client verify with requests, which prefers REQUESTS_CA_BUNDLE (often set by the
+    machine to its system bundle) to the CA a client is given. For an environment whose CA setting was changed after
+    it was resolved, e.g. pointed at another Trino stack."""
+    given = env.get(PREFIX + "TRINO_CA_FILE", "")
+    if not given:
+        return env
+    import certifi
+
+    return env if given == certifi.where() else {**env, "REQUESTS_CA_BUNDLE": given}
+
+
 def with_trino_password(env: dict[str, str]) -> dict[str, str]:
     """`env` with PULSE_ANALYTICS_TRINO_PASSWORD filled in for a child that reads only that variable (dbt's profile,
     the database template preset-cli renders): the password of the Trino user `env` names. Only for such a child: an

@@ -59,14 +59,13 @@ def project_dir() -> Path:
 def dbt_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The environment dbt runs in: the settings resolved, `overrides` over them, and the password of the Trino user
     they name (dbt's profile reads PULSE_ANALYTICS_TRINO_PASSWORD)."""
-    return config.with_trino_password(
-        {
-            **os.environ,
-            **config.resolved_environment(),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            **(overrides or {}),
-        }
-    )
+    env = {
+        **os.environ,
+        **config.resolved_environment(),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **(overrides or {}),
+    }
+    return config.with_trino_password(config.with_trino_ca(env))
 
 
 def dbt_command(command: str, target: str, *args: str, dbt_dir: Path | None = None) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pulse_analytics import config
+from pulse_analytics import config, dbt
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -25,3 +25,16 @@ def test_empty_value_means_default_and_a_set_value_wins(monkeypatch: pytest.Monk
     assert config.resolved_environment()["PULSE_ANALYTICS_TELEMETRY_TABLE"] == "cycler_records"
     telemetry = next(table for table in config.source_tables() if table.name == "telemetry")
     assert telemetry.qualified == "telemetry.pulse.cycler_records"
+
+
+def test_dbt_verifies_trino_with_the_ca_it_is_given_over_the_machines_bundle(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """requests (dbt-trino's and the trino client's) prefers REQUESTS_CA_BUNDLE to the CA a client is given; a machine
+    often sets it to its system bundle. A Trino CA given to dbt afterwards (the benchmark's own stack) must win."""
+    ca_file = tmp_path / "trino-ca.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.delenv(config.PREFIX + "TRINO_CA_FILE", raising=False)
+    env = dbt.dbt_environment({config.PREFIX + "TRINO_CA_FILE": str(ca_file)})
+    assert env["REQUESTS_CA_BUNDLE"] == str(ca_file)
+    assert dbt.dbt_environment()["REQUESTS_CA_BUNDLE"] == "/etc/ssl/certs/ca-certificates.crt"  # none given: kept

@@ -52,7 +52,7 @@ class Target:
 
     def env(self, size: Size, user: str) -> dict[str, str]:
         """The environment of `pulse` and dbt working on this size, as `user`."""
-        return {**size.env(), **self.settings_for(user)}
+        return config.with_trino_ca({**size.env(), **self.settings_for(user)})
 
     def prepare(self, size: Size) -> dict[str, Any]:
         """Make the size's seeded data queryable by this target; what it measured doing so."""
