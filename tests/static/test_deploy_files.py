@@ -18,7 +18,8 @@ from pulse_analytics import config
 REPO = Path(__file__).resolve().parents[2]
 DBT_JOB = REPO / "examples" / "dbt-job.yaml"
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
-SCRIPTS = sorted((REPO / "compose").rglob("*.sh"))
+SCRIPTS = sorted((REPO / "compose").rglob("*.sh")) + [REPO / ".github" / "scripts" / "require-env"]
+DASHBOARD_WORKFLOWS = {"sync-dashboards.yml": "sync", "plan-dashboards.yml": "plan", "drift-dashboards.yml": "drift"}
 BIN = Path(sys.executable).parent
 
 
@@ -92,18 +93,37 @@ def test_e2e_workflow_runs_make_test_e2e() -> None:
     assert any(step.startswith("make test-e2e") for step in steps)
 
 
-def test_sync_workflow_runs_on_merge_to_main_with_credentials_from_secrets() -> None:
-    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "sync-dashboards.yml").read_text())
-    assert workflow[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads the key `on` as True
-    env = workflow["jobs"]["sync"]["env"]
-    for name in ("SUPERSET_URL", "PULSE_ANALYTICS_SUPERSET_ADMIN_PASSWORD", "PULSE_ANALYTICS_TRINO_PASSWORD"):
-        assert env[name].startswith("${{ secrets."), name
-    steps = [step.get("run", "") for step in workflow["jobs"]["sync"]["steps"]]
-    assert any("pulse sync --url" in step and "--target trino" in step for step in steps)
+def test_workflows_pass_actionlint() -> None:
+    """actionlint checks what the schema cannot: expressions, contexts, and every `run:` script with shellcheck."""
+    actionlint = tool("actionlint", "`make test` builds it (make actionlint)")
+    tool("shellcheck", "`make test` installs Debian's shellcheck")  # actionlint checks the scripts only with it
+    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    process = subprocess.run([actionlint], capture_output=True, text=True, cwd=REPO, env={**os.environ, "PATH": path})
+    assert process.returncode == 0, process.stdout + process.stderr
+
+
+@pytest.mark.parametrize("name", DASHBOARD_WORKFLOWS)
+def test_dashboard_workflows_take_their_credentials_from_secrets(name: str) -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / name).read_text())
+    [job] = workflow["jobs"].values()
+    for variable in ("SUPERSET_URL", "PULSE_ANALYTICS_SUPERSET_ADMIN_PASSWORD", "PULSE_ANALYTICS_TRINO_PASSWORD"):
+        assert job["env"][variable].startswith("${{ secrets."), variable
+    command = DASHBOARD_WORKFLOWS[name]
+    steps = [step.get("run", "") for step in job["steps"]]
+    assert any(f"pulse {command} --url" in step and "--target trino" in step for step in steps)
+
+
+def test_dashboard_workflows_run_when_they_should() -> None:
+    triggers = {  # YAML 1.1 reads the key `on` as True
+        name: yaml.safe_load((REPO / ".github" / "workflows" / name).read_text())[True] for name in DASHBOARD_WORKFLOWS
+    }
+    assert triggers["sync-dashboards.yml"]["push"]["branches"] == ["main"]
+    assert "pull_request" in triggers["plan-dashboards.yml"]
+    assert triggers["drift-dashboards.yml"]["schedule"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: str(path.relative_to(REPO)))
 def test_shell_script_passes_shellcheck(script: Path) -> None:
     shellcheck = tool("shellcheck", "`make test` installs Debian's shellcheck")
-    process = subprocess.run([shellcheck, "--shell=sh", str(script)], capture_output=True, text=True)
+    process = subprocess.run([shellcheck, str(script)], capture_output=True, text=True)
     assert process.returncode == 0, process.stdout
