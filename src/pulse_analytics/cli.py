@@ -493,13 +493,7 @@ def parser() -> argparse.ArgumentParser:
     superset.set_defaults(func=cmd_superset)
 
     sync = commands.add_parser("sync", help="sync the Superset assets in git into Superset with preset-cli")
-    sync.add_argument("--url", help=f"Superset to sync into (default {server.url()})")
-    sync.add_argument(
-        "--target",
-        choices=superset_sync.TARGETS,
-        default="duckdb",
-        help="warehouse the database connection points at (default duckdb)",
-    )
+    add_superset_options(sync, "to sync into", "warehouse the database connection points at")
     sync.add_argument(
         "--force", action="store_true", help="import even when Superset already holds exactly what git holds"
     )
@@ -514,13 +508,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="TITLE-or-UUID",
         help="a dashboard to export, by title, slug or uuid; repeat for more (default: all dashboards and datasets)",
     )
-    export.add_argument("--url", help=f"Superset to export from (default {server.url()})")
-    export.add_argument(
-        "--target",
-        choices=superset_sync.TARGETS,
-        default="duckdb",
-        help="target the assets were synced with, to keep templated values (default duckdb)",
-    )
+    add_superset_options(export, "to export from", "target the assets were synced with, to keep templated values")
     export.set_defaults(func=cmd_export)
 
     for name, text in (
@@ -528,12 +516,8 @@ def parser() -> argparse.ArgumentParser:
         ("drift", "what Superset holds that git does not: edits and assets made in Superset (exit 2 when any)"),
     ):
         compare = commands.add_parser(name, help=f"{text} (docs/assets.md)")
-        compare.add_argument("--url", help=f"Superset to compare with (default {server.url()})")
-        compare.add_argument(
-            "--target",
-            choices=superset_sync.TARGETS,
-            default="duckdb",
-            help="target the assets are synced with, to render templated values (default duckdb)",
+        add_superset_options(
+            compare, "to compare with", "target the assets are synced with, to render templated values"
         )
         compare.add_argument(
             "--format",
@@ -599,6 +583,14 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(func=cmd_bench)
     return root
+
+
+def add_superset_options(command: argparse.ArgumentParser, url_role: str, target_help: str) -> None:
+    """--url and --target of the commands that talk to a Superset (sync, export, plan, drift)."""
+    command.add_argument("--url", help=f"Superset {url_role} (default {server.url()})")
+    command.add_argument(
+        "--target", choices=superset_sync.TARGETS, default="duckdb", help=f"{target_help} (default duckdb)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

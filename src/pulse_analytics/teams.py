@@ -267,27 +267,18 @@ def trino_rules(
             continue
         users = "|".join(re.escape(user) for user in role.trino_users)
         catalog_rules.append({"user": users, "catalog": catalog, "allow": "read-only"})
-        if tables_with_column:
-            table_rules.append(
-                {
-                    "user": users,
-                    "catalog": catalog,
-                    "schema": re.escape(schema),
-                    "table": "|".join(re.escape(table) for table in sorted(tables_with_column)),
-                    "privileges": ["SELECT"],
-                    "filter": teams.role_clause(role),
-                }
-            )
-        if open_tables:
-            table_rules.append(
-                {
-                    "user": users,
-                    "catalog": catalog,
-                    "schema": re.escape(schema),
-                    "table": "|".join(re.escape(table) for table in sorted(open_tables)),
-                    "privileges": ["SELECT"],
-                }
-            )
+        for tables, row_filter in ((tables_with_column, {"filter": teams.role_clause(role)}), (open_tables, {})):
+            if tables:
+                table_rules.append(
+                    {
+                        "user": users,
+                        "catalog": catalog,
+                        "schema": re.escape(schema),
+                        "table": "|".join(re.escape(table) for table in sorted(tables)),
+                        "privileges": ["SELECT"],
+                        **row_filter,
+                    }
+                )
     rules["catalogs"] = catalog_rules + rules.get("catalogs", [])
     rules["tables"] = table_rules + rules.get("tables", [])
     return rules
