@@ -27,8 +27,13 @@ def neware_steps(path: Path) -> list[tuple[str, float, dict[str, float]]]:
     for step, records in frame.groupby("Step"):
         counter = (records["Charge_Capacity(mAh)"].max() - records["Discharge_Capacity(mAh)"].max()) / 1000
         if counter:
-            found.append((f"{path.name} step {step} {records['Status'].iloc[0]}", float(counter),
-                          rules(records["Time"].to_numpy("float64"), records["Current(mA)"].to_numpy("float64") / 1e3)))
+            found.append(
+                (
+                    f"{path.name} step {step} {records['Status'].iloc[0]}",
+                    float(counter),
+                    rules(records["Time"].to_numpy("float64"), records["Current(mA)"].to_numpy("float64") / 1e3),
+                )
+            )
     return found
 
 
