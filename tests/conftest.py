@@ -131,12 +131,12 @@ def run_pulse(
 
 
 def project_copy(destination: Path) -> Path:
-    """A copy of this project as a clone has it (its marker, README, dbt project, assets, teams and compose files), to
-    change or break; dbt's build output is left out."""
+    """A copy of this project as a clone has it (its marker, README, dbt project, assets, teams, Trino catalogs and
+    compose files), to change or break; dbt's build output is left out."""
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("pulse_project.yml", "README.md", "docker-compose.yml", ".env.example"):
         shutil.copy2(REPO_ROOT / name, destination / name)
-    for folder in ("datasets", "dashboards", "dbt", "access"):
+    for folder in ("datasets", "dashboards", "dbt", "access", "trino_catalogs"):
         shutil.copytree(REPO_ROOT / folder, destination / folder, ignore=shutil.ignore_patterns("target", "logs"))
     # dbt's parse of the same files (it is kept with their fingerprint: a copy changed later is parsed again)
     parsed = dbt.manifest_folder(REPO_ROOT / "dbt")
