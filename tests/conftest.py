@@ -317,12 +317,13 @@ def superset_server(
         SUPERSET_PORT=str(port),
         SUPERSET_ADMIN_PASSWORD=admin[1],
         SUPERSET_VIEWER_PASSWORD=viewer[1],
+        **({"TRINO_USER": "superset"} if dbt_target == "trino" else {}),  # every sync of the session: Superset's user
     )
     server = SupersetServer(f"http://localhost:{port}", env, state_dir, warehouse_dir, admin, viewer)
     try:
         run_pulse("superset", "start", env=env)
         if dbt_target == "trino":
-            run_pulse("sync", "--target", "trino", env={**env, config.PREFIX + "TRINO_USER": "superset"})
+            run_pulse("sync", "--target", "trino", env=env)
         else:
             run_pulse("sync", env=env)
         yield server

@@ -56,7 +56,8 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
         )
         fix_colours(api)
         return
-    step(f"Syncing {summary} to {url} (target {target}) with preset-cli")
+    reader = f", Superset reading Trino as user {config.get('TRINO_USER')}" if target == "trino" else ""
+    step(f"Syncing {summary} to {url} (target {target}{reader}) with preset-cli")
     started = time.monotonic()
     give_databases_their_password(api, target, url)
     with assets.preset_cli_folder() as folder:
