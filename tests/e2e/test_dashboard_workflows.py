@@ -20,6 +20,7 @@ import yaml
 from pulse_analytics import config, trino_security
 from tests.conftest import REPO_ROOT, TRINO_SETTINGS, SupersetServer, project_copy, run_pulse
 from tests.integration.test_export_roundtrip import CHART, CHART_UUID, DASHBOARD, chart_id
+from tests.integration.test_superset_plan import BUNDLE_DASHBOARD_UUID, commit_a_new_dashboard, git
 
 pytestmark = pytest.mark.trino_only
 
@@ -147,3 +148,36 @@ def test_a_workflow_without_its_secrets_names_what_is_missing(
     assert "::error::not configured: PULSE_ANALYTICS_TRINO_PASSWORD (see the comment at the top of the workflow" in (
         run.output
     )
+
+
+def test_a_dashboard_deleted_in_git_goes_at_the_merge_and_one_made_by_hand_stays(
+    superset_server: SupersetServer, checkout: Path, production: dict[str, str], tmp_path: Path
+) -> None:
+    """The checkout's history (fetch-depth: 0 in the workflows) says what the bundle made: a dashboard added and then
+    deleted in git is planned as a deletion, first, and the merge's sync deletes it; one made by hand stays."""
+    added = commit_a_new_dashboard(checkout)
+    api = superset_server.api()
+    held = lambda: {str(item["uuid"]): item["id"] for item in api.list_all("/api/v1/dashboard/")}  # noqa: E731
+    made = api.post("/api/v1/dashboard/", {"dashboard_title": "Made by hand"})
+    try:
+        merged = run_job("sync-dashboards.yml", checkout, production, tmp_path)
+        assert merged.returncode == 0 and BUNDLE_DASHBOARD_UUID in held(), merged.output
+        git(checkout, "rm", "-q", str(added.relative_to(checkout)))
+        git(checkout, "commit", "-q", "-m", "the dashboard deleted")
+
+        plan = run_job("plan-dashboards.yml", checkout, production, tmp_path)
+        assert plan.returncode == 0 and "1 to delete, 0 to create, 0 to update" in plan.summary, plan.output
+        path = added.relative_to(checkout)
+        assert (
+            plan.summary.split("\n")[2] == f"- **delete** dashboard 'Made by the bundle' (`{path}`, deleted from git)"
+        )
+        assert "a sync never deletes it): dashboard 'Made by hand'" in plan.summary
+
+        merged = run_job("sync-dashboards.yml", checkout, production, tmp_path)
+        assert merged.returncode == 0, merged.output
+        assert BUNDLE_DASHBOARD_UUID not in held() and made["id"] in held().values()
+    finally:
+        for uuid, dashboard_id in held().items():
+            if uuid == BUNDLE_DASHBOARD_UUID or dashboard_id == made["id"]:
+                api.delete(f"/api/v1/dashboard/{dashboard_id}")
+        run_pulse("sync", "--target", "trino", env=superset_server.env)  # git's assets again, for the other tests

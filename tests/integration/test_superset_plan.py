@@ -135,11 +135,80 @@ def test_drift_shows_an_edit_and_a_dashboard_made_in_superset(superset_server: S
         assert "`pulse export`" in drift.stdout and "`pulse sync`" in drift.stdout
         plan = compare(superset_server, "plan")
         assert plan.returncode == DIFFERS and "0 to create, 2 to update" in plan.stdout
-        assert "kept (in Superset, not in git; a sync never deletes): dashboard 'Made by hand'" in plan.stdout
+        assert "kept (made in Superset, not in git; a sync never deletes it): dashboard 'Made by hand'" in plan.stdout
     finally:
         api.delete(f"/api/v1/dashboard/{made['id']}")
         run_pulse("sync", env=superset_server.env)
     assert compare(superset_server, "drift").returncode == 0
+
+
+def git(root: Path, *arguments: str) -> None:
+    identity = ("-c", "user.name=Pulse test", "-c", "user.email=test@example.org")
+    subprocess.run(["git", *identity, *arguments], cwd=root, check=True, capture_output=True)
+
+
+BUNDLE_DASHBOARD_UUID = "5d0b6a0e-3c1f-4f5e-8a2b-6e7c9d1f2a34"
+
+
+def commit_a_new_dashboard(root: Path) -> Path:
+    """The project at root made a git repository with its files in a first commit, then a second commit adding a
+    dashboard 'Made by the bundle' (the test explorer's copy, uuid BUNDLE_DASHBOARD_UUID); the new file."""
+    if not (root / ".git").exists():
+        git(root, "init", "-q")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "the bundle")
+    original = root / DASHBOARD
+    added = original.with_name("made_by_the_bundle.yaml")
+    added.write_text(
+        original.read_text()
+        .replace(str(assets.load(original)["uuid"]), BUNDLE_DASHBOARD_UUID)
+        .replace("dashboard_title: Test explorer", "dashboard_title: Made by the bundle")
+        .replace(f"slug: {assets.load(original)['slug']}", "slug: made-by-the-bundle")
+    )
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a dashboard")
+    return added
+
+
+def test_a_dashboard_deleted_from_git_goes_at_the_next_sync_and_one_made_by_hand_stays(
+    superset_server: SupersetServer, tmp_path: Path
+) -> None:
+    """The bundle's own history says what it made (ownership.py): a dashboard added in one commit and deleted in a
+    later one is planned as a deletion, first, and deleted by the sync; a dashboard made in Superset is kept."""
+    root = project_copy(tmp_path / "project")
+    added = commit_a_new_dashboard(root)
+    api = superset_server.api()
+    held = lambda: {str(item["uuid"]): item["id"] for item in api.list_all("/api/v1/dashboard/")}  # noqa: E731
+    made = api.post("/api/v1/dashboard/", {"dashboard_title": "Made by hand"})
+    try:
+        run_pulse("--project-dir", str(root), "sync", env=superset_server.env)
+        assert BUNDLE_DASHBOARD_UUID in held()
+        git(root, "rm", "-q", str(added.relative_to(root)))
+        git(root, "commit", "-q", "-m", "the dashboard deleted")
+
+        plan = compare(superset_server, "plan", root=root)
+        assert plan.returncode == DIFFERS and "1 to delete, 0 to create, 0 to update" in plan.stdout, plan.stdout
+        first_change = plan.stdout.splitlines()[1]
+        assert first_change == (
+            f"- delete dashboard 'Made by the bundle' ({added.relative_to(root)}, deleted from git)"
+        ), plan.stdout
+        assert "kept (made in Superset, not in git; a sync never deletes it): dashboard 'Made by hand'" in plan.stdout
+        drift = compare(superset_server, "drift", root=root).stdout
+        assert "1 asset(s) deleted from git are still in Superset: a sync deletes them." in drift
+        assert "Made by the bundle" not in drift.split("asset(s) deleted")[0]  # not drift: a sync not yet run
+
+        synced = run_pulse("--project-dir", str(root), "sync", env=superset_server.env)
+        assert f"sync: deleted dashboard 'Made by the bundle' ({added.relative_to(root)} was deleted from git)" in (
+            synced.stderr
+        )
+        assert BUNDLE_DASHBOARD_UUID not in held() and made["id"] in held().values()
+        assert "0 to delete, 0 to create, 0 to update" in compare(superset_server, "plan", root=root).stdout
+    finally:
+        for uuid, dashboard_id in held().items():
+            if uuid == BUNDLE_DASHBOARD_UUID or dashboard_id == made["id"]:
+                api.delete(f"/api/v1/dashboard/{dashboard_id}")
+        run_pulse("sync", env=superset_server.env)
+    assert compare(superset_server, "plan").returncode == 0
 
 
 def test_a_plan_of_a_superset_that_is_not_there_says_so(superset_server: SupersetServer) -> None:

@@ -122,6 +122,15 @@ def test_dashboard_workflows_run_when_they_should() -> None:
     assert triggers["drift-dashboards.yml"]["schedule"]
 
 
+@pytest.mark.parametrize("name", DASHBOARD_WORKFLOWS)
+def test_dashboard_workflows_check_out_the_whole_history(name: str) -> None:
+    """Without it (actions/checkout fetches one commit by default) a sync deletes nothing and a plan plans no
+    deletion: git's history is the record of what the bundle made (superset/ownership.py)."""
+    [job] = yaml.safe_load((REPO / ".github" / "workflows" / name).read_text())["jobs"].values()
+    [checkout] = [step for step in job["steps"] if str(step.get("uses", "")).startswith("actions/checkout@")]
+    assert checkout.get("with", {}).get("fetch-depth") == 0
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: str(path.relative_to(REPO)))
 def test_shell_script_passes_shellcheck(script: Path) -> None:
     shellcheck = tool("shellcheck", "`make test` installs Debian's shellcheck")

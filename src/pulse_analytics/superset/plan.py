@@ -3,12 +3,13 @@
 Both read Superset's export of every dashboard and dataset (the zip `pulse export` reads) and put each asset in the
 repository's normal form against its file in git (export.normalized), so an asset that a sync would leave as it is
 compares equal, and a difference is shown as a diff of the YAML `pulse export` would write:
-- the plan says what `pulse sync` would do: create what git has and Superset does not, update what differs (the diff
-  goes from Superset's version to git's); the team roles of access/teams.yaml are compared too. Assets only Superset
-  has are listed as kept: a sync never deletes.
+- the plan says what `pulse sync` would do, deletions first: delete what the bundle made and git has since deleted
+  (ownership.py: git's history says what the bundle made), create what git has and Superset does not, update what
+  differs (the diff goes from Superset's version to git's); the team roles of access/teams.yaml are compared too.
+  Assets made in Superset are listed as kept: a sync never deletes them.
 - drift says what Superset holds that git does not: edits made in Superset (the diff goes from git's version to
-  Superset's) and dashboards, charts and datasets made there; an asset that is only in git is a sync not yet run,
-  not drift.
+  Superset's) and dashboards, charts and datasets made there; an asset only in git, or deleted from git and still in
+  Superset, is a sync not yet run, not drift.
 Exit codes follow `terraform plan -detailed-exitcode`: 0 nothing differs, 2 something does, 1 an error.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 import yaml
 
 from pulse_analytics import project, teams
-from pulse_analytics.superset import assets, check, export, rendering, server
+from pulse_analytics.superset import assets, check, export, ownership, rendering, server
 from pulse_analytics.superset.bundle import KINDS, Bundle, parse
 
 TITLE_KEYS = {
@@ -45,16 +46,19 @@ DIFFERS = 2
 
 @dataclass(frozen=True)
 class Change:
-    action: str  # create, update (a sync would do it) or only in Superset
+    action: str  # delete, create, update (a sync would do it), kept (deleted from git, still used) or only in Superset
     kind: str  # databases, datasets, charts, dashboards or access
     title: str
     uuid: str
     file: str | None  # the asset's file in git, relative to the project
     superset_text: str = ""  # the asset in normal form as Superset holds it ("" when Superset lacks it)
     git_text: str = ""  # the same from git ("" when git lacks it)
+    reason: str = ""  # why a retired asset is kept
 
     def label(self) -> str:
         where = self.file or f"uuid {self.uuid}"
+        if self.action in ("delete", "kept"):
+            where = f"{self.file}, deleted from git"
         return f"{SINGULAR[self.kind]} '{self.title}' ({where})"
 
     def diff(self, towards_git: bool) -> list[str]:
@@ -72,9 +76,11 @@ class Change:
 class Comparison:
     url: str
     changes: list[Change] = field(default_factory=list)
+    deletions_unknown_because: str | None = None
 
     def of(self, *actions: str) -> list[Change]:
-        return [change for change in self.changes if change.action in actions]
+        """The changes with those actions, in the order the actions are given."""
+        return [change for action in actions for change in self.changes if change.action == action]
 
 
 def compare(url: str, target: str, root: Path) -> Comparison:
@@ -95,10 +101,26 @@ def compare(url: str, target: str, root: Path) -> Comparison:
             comparison.changes.append(
                 Change("create", "databases", str(database.data.get("database_name")), uuid, git.name(database.path))
             )
+    retired = ownership.retired(root, {kind: set(git.by_uuid(kind)) for kind in ownership.DELETABLE})
+    comparison.deletions_unknown_because = retired.unknown_because
+    comparison.changes.extend(
+        Change(
+            "kept" if item.kept_because else "delete",
+            item.kind,
+            item.title,
+            item.uuid,
+            item.file,
+            reason=item.kept_because or "",
+        )
+        for item in ownership.deletions(api, retired)
+    )
     titles = export.chart_titles(git, held)
     for kind in KINDS[1:]:
         comparison.changes.extend(compare_kind(git, kind, held, titles, environment.schema))
-    comparison.changes.extend(made_in_superset(git, held, superset_databases))
+    retired_uuids = {uuid for files in retired.files.values() for uuid in files}
+    comparison.changes.extend(
+        change for change in made_in_superset(git, held, superset_databases) if change.uuid not in retired_uuids
+    )
     teams_file = root / "access" / "teams.yaml"
     if teams_file.exists():
         comparison.changes.extend(compare_teams(api, teams_file, root))
@@ -168,14 +190,20 @@ def report(comparison: Comparison, drift: bool, markdown: bool) -> str:
         pending = comparison.of("create")
         if pending:
             advice.append(f"{len(pending)} asset(s) of git are not in Superset yet: a sync creates them (not drift).")
+        retired = comparison.of("delete")
+        if retired:
+            advice.append(f"{len(retired)} asset(s) deleted from git are still in Superset: a sync deletes them.")
     else:
-        shown = comparison.of("create", "update")
+        shown = comparison.of("delete", "create", "update")  # in this order: deletions first
         heading = (
-            f"Plan for {comparison.url}: {len(comparison.of('create'))} to create, "
-            f"{len(comparison.of('update'))} to update"
+            f"Plan for {comparison.url}: {len(comparison.of('delete'))} to delete, "
+            f"{len(comparison.of('create'))} to create, {len(comparison.of('update'))} to update"
         )
-        kept = comparison.of("only in Superset")
-        advice = [f"kept (in Superset, not in git; a sync never deletes): {change.label()}" for change in kept]
+        advice = [f"kept (deleted from git, but {change.reason}): {change.label()}" for change in comparison.of("kept")]
+        made = comparison.of("only in Superset")
+        advice += [f"kept (made in Superset, not in git; a sync never deletes it): {change.label()}" for change in made]
+        if comparison.deletions_unknown_because:
+            advice.append(f"deletions not planned: {comparison.deletions_unknown_because}; a sync deletes nothing.")
     if not shown:
         heading += " (nothing differs)"
     return (markdown_report if markdown else text_report)(heading, shown, advice, towards_git=not drift)
@@ -183,7 +211,7 @@ def report(comparison: Comparison, drift: bool, markdown: bool) -> str:
 
 def text_report(heading: str, shown: list[Change], advice: list[str], towards_git: bool) -> str:
     lines = [heading]
-    marks = {"create": "+", "update": "~", "only in Superset": "+"}
+    marks = {"delete": "-", "create": "+", "update": "~", "only in Superset": "+"}
     for change in shown:
         lines.append(f"{marks[change.action]} {change.action} {change.label()}")
         lines.extend(f"    {line}" for line in change.diff(towards_git) if change.action == "update")
@@ -194,7 +222,7 @@ def text_report(heading: str, shown: list[Change], advice: list[str], towards_gi
 def markdown_report(heading: str, shown: list[Change], advice: list[str], towards_git: bool) -> str:
     lines = [f"### {heading}", ""]
     for change in shown:
-        label = change.label().replace("(", "(`", 1).replace(")", "`)", 1) if change.file else change.label()
+        label = change.label().replace(change.file, f"`{change.file}`", 1) if change.file else change.label()
         if change.action != "update":
             lines.append(f"- **{change.action}** {label}")
             continue
@@ -223,6 +251,6 @@ def main(url: str | None, target: str, drift: bool, markdown: bool) -> int:
     check.before_sync(target, doing="compared: a sync would refuse them too", command=f"pulse {command}")
     comparison = compare(url, target, project.root())
     print(report(comparison, drift, markdown), end="")
-    differs = comparison.of("update", "only in Superset") if drift else comparison.of("create", "update")
+    differs = comparison.of("update", "only in Superset") if drift else comparison.of("delete", "create", "update")
     print(f"{command}: compared in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return DIFFERS if differs else 0

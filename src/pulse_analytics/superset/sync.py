@@ -5,7 +5,8 @@ Equivalent to `superset-cli -u <admin> -p <password> <url> sync native <folder> 
 -o target=<duckdb|trino> -o schema=<PULSE_ANALYTICS_TARGET_SCHEMA>`, where <folder> is assets.preset_cli_folder().
 preset-cli runs in a child process that reads the password from the environment, so it never appears on a command line.
 Superset matches assets by UUID, so a sync never duplicates an asset, and any edit made in the UI is replaced by what
-git holds. Superset's importer marks every asset it imports as changed, even with identical content; so that a second
+git holds. An asset whose file was deleted from git is deleted from Superset if the bundle made it (ownership.py).
+Superset's importer marks every asset it imports as changed, even with identical content; so that a second
 sync changes nothing, each sync records (in the state folder) a fingerprint of the rendered assets and the time
 Superset last changed each of them. When both still match, the next sync has nothing to do and imports nothing; an
 edit in git, in the environment or in the UI (which changes that time) makes it import everything again.
@@ -28,7 +29,7 @@ from sqlalchemy.engine.url import make_url
 from pulse_analytics import config, project, teams
 from pulse_analytics.errors import PulseError
 from pulse_analytics.progress import step
-from pulse_analytics.superset import access, assets, check, colours, server
+from pulse_analytics.superset import access, assets, check, colours, ownership, server
 from pulse_analytics.superset.api import SupersetApi
 
 TARGETS = ("duckdb", "trino")
@@ -70,10 +71,30 @@ def sync(url: str | None = None, target: str = "duckdb", force: bool = False) ->
             "its message is above. Fix the asset file it names, then run `pulse sync` again."
         )
     check_imported(api)
+    delete_retired(api)
     apply_access(api)
     fix_colours(api)
     record_sync(url, {"fingerprint": fingerprint, "versions": asset_versions(api), "target": target})
     print(f"sync: {summary} in {url} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+
+
+def delete_retired(api: SupersetApi) -> None:
+    """Delete what the bundle made and git has since deleted (ownership.py); assets made in Superset stay."""
+    in_git = {kind: {str(assets.load(path).get("uuid")) for path in assets.files(kind)} for kind in ownership.DELETABLE}
+    retired = ownership.retired(project.root(), in_git)
+    if retired.unknown_because:
+        print(f"sync: deletes nothing: {retired.unknown_because}", file=sys.stderr)
+        return
+    planned = ownership.deletions(api, retired)
+    for item in ownership.delete(api, planned):
+        print(f"sync: deleted {item.kind[:-1]} '{item.title}' ({item.file} was deleted from git)", file=sys.stderr)
+    for item in planned:
+        if item.kept_because:
+            print(
+                f"sync: kept {item.kind[:-1]} '{item.title}' ({item.file} was deleted from git, but "
+                f"{item.kept_because})",
+                file=sys.stderr,
+            )
 
 
 def apply_access(api: SupersetApi) -> None:
