@@ -222,8 +222,15 @@ def cmd_trino(args: argparse.Namespace) -> int:
 def write_trino_secrets(folder: Path | None) -> int:
     from pulse_analytics import trino_security
 
-    if folder is None:
-        raise PulseError("`pulse trino secrets` needs the folder to write into, e.g. `pulse trino secrets ./trino-x`.")
+    if folder is None:  # the native stack's: a running Trino takes new rules and passwords within seconds
+        from pulse_analytics import trino_native
+
+        folder = trino_native.Paths(trino_native.stack_dir().resolve()).security
+        if not folder.is_dir():
+            raise PulseError(
+                f"there is no native Trino stack in {folder.parent} to write the secrets of (`pulse trino start` "
+                "makes one); for another Trino give the folder, e.g. `pulse trino secrets ./trino-x`."
+            )
     users = trino_security.all_users()
     given = {user: os.environ[password_variable(user)] for user in users if os.environ.get(password_variable(user))}
     files = trino_security.ensure(folder, given)
@@ -549,10 +556,13 @@ def parser() -> argparse.ArgumentParser:
         "action",
         choices=("install", "start", "stop", "status", "secrets"),
         help="install (fetch the pinned Trino once), start (in the background, waits until ready), stop, status, "
-        "secrets FOLDER (Trino's CA, certificate and password hashes for another Trino, e.g. compose's "
-        "trino-secrets job: passwords from TRINO_<USER>_PASSWORD, random where unset)",
+        "secrets [FOLDER] (Trino's CA, certificate, password hashes and access rules: by default the native "
+        "stack's, which a running Trino re-reads within seconds, e.g. after editing access/teams.yaml; or another "
+        "Trino's, e.g. compose's trino-secrets job: passwords from TRINO_<USER>_PASSWORD, random where unset)",
     )
-    trino.add_argument("folder", nargs="?", type=Path, help="with secrets: the folder to write them into")
+    trino.add_argument(
+        "folder", nargs="?", type=Path, help="with secrets: the folder to write them into (default: the native stack's)"
+    )
     add_workers_option(trino)
     trino.set_defaults(func=cmd_trino)
 

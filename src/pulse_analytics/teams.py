@@ -304,5 +304,7 @@ def write_trino_rules(path: Path) -> Path:
     rules = trino_rules(
         base, found, with_column, open_tables, config.get("TARGET_CATALOG"), config.get("TARGET_SCHEMA")
     )
-    path.write_text(json.dumps(rules, indent=2) + "\n")
+    staged = path.with_name(path.name + ".new")  # Trino re-reads the file every 5 s: never half written
+    staged.write_text(json.dumps(rules, indent=2) + "\n")
+    staged.replace(path)
     return path

@@ -70,6 +70,7 @@ def test_a_second_run_keeps_the_ca_and_takes_changed_passwords(tmp_path: Path) -
     assert bcrypt.checkpw(b"a-new-dbt-password", ("$2b$" + hashes(files)["dbt"][4:]).encode())
 
 
-def test_secrets_without_a_folder_is_refused_saying_what_to_give(tmp_path: Path) -> None:
-    answer = run_pulse("trino", "secrets", env=pulse_env(tmp_path), check=False)
-    assert answer.returncode != 0 and "needs the folder to write into" in answer.stderr
+def test_secrets_without_a_folder_nor_a_native_stack_is_refused_saying_what_to_give(tmp_path: Path) -> None:
+    answer = run_pulse("trino", "secrets", env=pulse_env(tmp_path, STATE_DIR=str(tmp_path / "state")), check=False)
+    assert answer.returncode != 0 and "no native Trino stack" in answer.stderr
+    assert "`pulse trino start`" in answer.stderr and "pulse trino secrets ./trino-x" in answer.stderr

@@ -82,9 +82,14 @@ def test_iceberg_catalogs_sharing_a_database_have_distinct_names() -> None:
 
 
 def test_access_control_file_reads_the_rules_where_the_environment_says() -> None:
-    # each stack writes its rules (trino_catalogs/rules.json and the team rules) beside its passwords (teams.py).
+    # each stack writes its rules (trino_catalogs/rules.json and the team rules) beside its passwords (teams.py),
+    # and Trino re-reads them (an edit of access/teams.yaml without a restart: tests/e2e/test_trino_teams.py).
     properties = parse_properties(REPO / "trino_catalogs" / "access-control.properties")
-    assert properties == {"access-control.name": "file", "security.config-file": "${ENV:TRINO_RULES_FILE}"}
+    assert properties == {
+        "access-control.name": "file",
+        "security.config-file": "${ENV:TRINO_RULES_FILE}",
+        "security.refresh-period": "5s",
+    }
 
 
 def test_environment_references_are_named_like_variables() -> None:
