@@ -20,7 +20,7 @@ import yaml
 from pulse_analytics import config, trino_security
 from tests.conftest import REPO_ROOT, TRINO_SETTINGS, SupersetServer, project_copy, run_pulse
 from tests.integration.test_export_roundtrip import CHART, CHART_UUID, DASHBOARD, chart_id
-from tests.integration.test_superset_plan import BUNDLE_DASHBOARD_UUID, commit_a_new_dashboard, git
+from tests.integration.test_superset_plan import BUNDLE_DASHBOARD_UUID, commit_a_new_dashboard, dashboards_by_uuid, git
 
 pytestmark = pytest.mark.trino_only
 
@@ -157,7 +157,7 @@ def test_a_dashboard_deleted_in_git_goes_at_the_merge_and_one_made_by_hand_stays
     deleted in git is planned as a deletion, first, and the merge's sync deletes it; one made by hand stays."""
     added = commit_a_new_dashboard(checkout)
     api = superset_server.api()
-    held = lambda: {str(item["uuid"]): item["id"] for item in api.list_all("/api/v1/dashboard/")}  # noqa: E731
+    held = lambda: dashboards_by_uuid(api)  # noqa: E731
     made = api.post("/api/v1/dashboard/", {"dashboard_title": "Made by hand"})
     try:
         merged = run_job("sync-dashboards.yml", checkout, production, tmp_path)

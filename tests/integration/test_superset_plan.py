@@ -170,6 +170,11 @@ def commit_a_new_dashboard(root: Path) -> Path:
     return added
 
 
+def dashboards_by_uuid(api: SupersetApi) -> dict[str, int]:
+    """Superset's dashboards: uuid -> id."""
+    return {str(item["uuid"]): item["id"] for item in api.list_all("/api/v1/dashboard/")}
+
+
 def test_a_dashboard_deleted_from_git_goes_at_the_next_sync_and_one_made_by_hand_stays(
     superset_server: SupersetServer, tmp_path: Path
 ) -> None:
@@ -178,7 +183,7 @@ def test_a_dashboard_deleted_from_git_goes_at_the_next_sync_and_one_made_by_hand
     root = project_copy(tmp_path / "project")
     added = commit_a_new_dashboard(root)
     api = superset_server.api()
-    held = lambda: {str(item["uuid"]): item["id"] for item in api.list_all("/api/v1/dashboard/")}  # noqa: E731
+    held = lambda: dashboards_by_uuid(api)  # noqa: E731
     made = api.post("/api/v1/dashboard/", {"dashboard_title": "Made by hand"})
     try:
         run_pulse("--project-dir", str(root), "sync", env=superset_server.env)
