@@ -39,17 +39,35 @@ def refusal(response: requests.Response) -> str:
     return " ".join(error.get("message", "") for error in response.json().get("errors", []))
 
 
+# Superset 6.1's Trino engine spec runs a statement in a thread of its own. When Trino refuses the statement at once,
+# that thread reads the database's settings through the request's SQLAlchemy session while the request thread commits
+# on it, and SQL Lab then answers with SQLAlchemy's "'NoneType' object has no attribute 'twophase'" instead of Trino's
+# message (an upstream race, seen once in a CI run). The statement is refused either way; asking again shows the
+# message a user gets in all but such rare runs.
+SUPERSET_THREAD_RACE = "object has no attribute 'twophase'"
+
+
+def sql_lab_refusal(server: SupersetServer, sql: str, attempts: int = 3) -> str:
+    """SQL Lab's refusal of `sql`, asked again while the answer is Superset's own thread race."""
+    for _ in range(attempts):
+        message = refusal(sql_lab(server, sql))
+        if SUPERSET_THREAD_RACE not in message:
+            break
+    return message
+
+
 @pytest.mark.trino
 def test_sql_lab_reads_what_superset_may_read(superset_server: SupersetServer, dbt_target: str) -> None:
     """The views, on both warehouses. The source catalogs: on DuckDB attached read-only (the views read them in
     Superset's connection); on Trino closed to Superset's user `superset` (trino_catalogs/rules.json)."""
     answer = sql_lab(superset_server, "select count(*) as n from pulse.part_statistics_cycle")
     assert answer.status_code == 200 and answer.json()["data"][0]["n"] > 0, answer.text[:300]
-    answer = sql_lab(superset_server, "select count(*) as n from telemetry.pulse.telemetry")
+    source_sql = "select count(*) as n from telemetry.pulse.telemetry"
     if dbt_target == "duckdb":
+        answer = sql_lab(superset_server, source_sql)
         assert answer.status_code == 200 and answer.json()["data"][0]["n"] > 0, answer.text[:300]
     else:
-        assert "Access Denied" in refusal(answer)
+        assert "Access Denied" in sql_lab_refusal(superset_server, source_sql)
 
 
 @pytest.mark.trino
@@ -58,11 +76,10 @@ def test_sql_lab_shows_the_warehouse_error_of_a_failing_statement(superset_serve
     the warehouse's own message. On Trino, Superset runs the statement in a thread of its own, which then reads
     Superset's metadata database through the request's session: with SQLite's same-thread check on (superset_config.py
     turns it off, as Superset's default does), the user got SQLite's thread error or "Failed at getting query"."""
-    answer = sql_lab(
+    message = sql_lab_refusal(
         superset_server,
         "select cast(concat('cycle ', cast(cycle_number as varchar)) as integer) as n from pulse.part_statistics_cycle",
     )
-    message = refusal(answer)
     assert "'cycle " in message and "thread" not in message, message
 
 
