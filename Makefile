@@ -80,9 +80,10 @@ check: install
 
 # Two passes: every test on the embedded DuckDB warehouse, then the target-dependent ones (the quality suite, access
 # rules, load, cross-engine equality, dashboards in Chromium) on a real Trino the tests start (tests/conftest.py).
+# Each pass ends with its 15 slowest steps (--durations), so a CI log shows where the minutes go.
 test: install chromium postgresql trino compose-tools trino-grammar actionlint lint check
-	$(BIN)/pytest
-	$(BIN)/pytest --dbt-target=trino
+	$(BIN)/pytest --durations=15
+	$(BIN)/pytest --dbt-target=trino --durations=15
 
 # The production stack end to end (needs Docker with Compose v2): `docker compose up` with demo data, the quality suite
 # on Trino (`pytest --dbt-target=trino`), the e2e and browser tests against it, then `docker compose down -v`.

@@ -64,7 +64,10 @@ def cmd_import_bdf(args: argparse.Namespace) -> int:
         rest = "; the others were" if reports else ""
         print(f"{len(errors)} of {len(args.files)} files not imported (see the errors above){rest}.", file=sys.stderr)
         return 1
-    print(f"{len(reports)} BDF file(s) imported; run `pulse build` to show them in the views.")
+    if warehouse.catalog_path(config.get("TARGET_CATALOG")).exists():
+        print(f"{len(reports)} file(s) imported: the views show them now; `pulse build` runs the data tests on them.")
+    else:
+        print(f"{len(reports)} file(s) imported; run `pulse build` to create the views that show them.")
     return 0
 
 

@@ -30,7 +30,8 @@ def test_imported_files_alone_build_into_views(tmp_path: Path) -> None:
         write_cycles(recordings / f"LAB__{cell}__2025-01-15__cycling__Maccor.bdf.csv", cycles=4)
     env = pulse_env(warehouse)
 
-    run_pulse("import-bdf", *map(str, sorted(recordings.iterdir())), env=env)
+    imported = run_pulse("import-bdf", *map(str, sorted(recordings.iterdir())), env=env)
+    assert "2 file(s) imported; run `pulse build` to create the views that show them." in imported.stdout
     build = run_pulse("build", env=env, check=False)
 
     assert build.returncode == 0 and "build OK" in build.stdout, build.stdout + build.stderr
@@ -44,3 +45,27 @@ def test_imported_files_alone_build_into_views(tmp_path: Path) -> None:
     ).fetchall()
     assert [(part, cycles, kind) for part, cycles, kind, _ in cells] == [("A1", 4, "full"), ("A2", 4, "full")]
     assert all(abs(retention - 1.0) < 1e-9 for *_, retention in cells)  # the same capacity every cycle
+
+
+def test_a_file_imported_into_a_built_warehouse_shows_in_the_views_at_once(tmp_path: Path) -> None:
+    """The views read the warehouse's tables: after the first build, an import shows without another build, and
+    pulse says so (it had told the user to build again)."""
+    warehouse = tmp_path / "warehouse"
+    env = pulse_env(warehouse)
+    first, second = (
+        tmp_path / "LAB__B1__2025-01-15__cycling__Maccor.bdf.csv",
+        tmp_path / "LAB__B2__2025-01-16__cycling__Maccor.bdf.csv",
+    )
+    write_cycles(first, cycles=2)
+    write_cycles(second, cycles=3)
+    run_pulse("import", str(first), env=env)
+    run_pulse("build", env=env)
+
+    imported = run_pulse("import", str(second), env=env)
+
+    assert "1 file(s) imported: the views show them now; `pulse build` runs the data tests on them." in imported.stdout
+    connection = duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True)
+    for statement in (warehouse / "attach.sql").read_text().splitlines():
+        connection.execute(statement)
+    cycles = connection.execute("select part_id, count(*) from part_statistics_cycle group by part_id order by 1")
+    assert cycles.fetchall() == [("B1", 2), ("B2", 3)]
