@@ -126,6 +126,7 @@ def test_a_pull_request_is_planned_merged_synced_and_a_ui_edit_found_at_night(
         merged = run_job("sync-dashboards.yml", checkout, production, tmp_path)
         assert merged.returncode == 0, merged.output
         assert api.get(chart)["result"]["slice_name"] == "Cell voltage (V)"
+        assert "Cannot connect" not in merged.output  # preset-cli's probe, blind to the TLS settings (sync.py)
 
         night = run_job("drift-dashboards.yml", checkout, production, tmp_path)
         assert night.returncode == 0, night.output
