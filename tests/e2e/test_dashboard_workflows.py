@@ -158,11 +158,10 @@ def test_a_dashboard_deleted_in_git_goes_at_the_merge_and_one_made_by_hand_stays
     deleted in git is planned as a deletion, first, and the merge's sync deletes it; one made by hand stays."""
     added = commit_a_new_dashboard(checkout)
     api = superset_server.api()
-    held = lambda: dashboards_by_uuid(api)  # noqa: E731
     made = api.post("/api/v1/dashboard/", {"dashboard_title": "Made by hand"})
     try:
         merged = run_job("sync-dashboards.yml", checkout, production, tmp_path)
-        assert merged.returncode == 0 and BUNDLE_DASHBOARD_UUID in held(), merged.output
+        assert merged.returncode == 0 and BUNDLE_DASHBOARD_UUID in dashboards_by_uuid(api), merged.output
         git(checkout, "rm", "-q", str(added.relative_to(checkout)))
         git(checkout, "commit", "-q", "-m", "the dashboard deleted")
 
@@ -176,9 +175,9 @@ def test_a_dashboard_deleted_in_git_goes_at_the_merge_and_one_made_by_hand_stays
 
         merged = run_job("sync-dashboards.yml", checkout, production, tmp_path)
         assert merged.returncode == 0, merged.output
-        assert BUNDLE_DASHBOARD_UUID not in held() and made["id"] in held().values()
+        assert BUNDLE_DASHBOARD_UUID not in dashboards_by_uuid(api) and made["id"] in dashboards_by_uuid(api).values()
     finally:
-        for uuid, dashboard_id in held().items():
+        for uuid, dashboard_id in dashboards_by_uuid(api).items():
             if uuid == BUNDLE_DASHBOARD_UUID or dashboard_id == made["id"]:
                 api.delete(f"/api/v1/dashboard/{dashboard_id}")
         run_pulse("sync", "--target", "trino", env=superset_server.env)  # git's assets again, for the other tests

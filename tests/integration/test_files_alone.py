@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
+from pulse_analytics import warehouse
 from tests.conftest import pulse_env, run_pulse
 
 
@@ -23,12 +22,12 @@ def write_cycles(path: Path, cycles: int) -> None:
 
 
 def test_imported_files_alone_build_into_views(tmp_path: Path) -> None:
-    warehouse = tmp_path / "warehouse"
+    warehouse_dir = tmp_path / "warehouse"
     recordings = tmp_path / "recordings"
     recordings.mkdir()
     for cell in ("A1", "A2"):
         write_cycles(recordings / f"LAB__{cell}__2025-01-15__cycling__Maccor.bdf.csv", cycles=4)
-    env = pulse_env(warehouse)
+    env = pulse_env(warehouse_dir)
 
     imported = run_pulse("import-bdf", *map(str, sorted(recordings.iterdir())), env=env)
     assert "2 file(s) imported; run `pulse build` to create the views that show them." in imported.stdout
@@ -36,12 +35,10 @@ def test_imported_files_alone_build_into_views(tmp_path: Path) -> None:
 
     assert build.returncode == 0 and "build OK" in build.stdout, build.stdout + build.stderr
     assert "metadata table metadata.pulse.device_metadata (device_metadata) is empty" in build.stdout
-    connection = duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True)
-    for statement in (warehouse / "attach.sql").read_text().splitlines():
-        connection.execute(statement)
+    connection = warehouse.connect_analytics(read_only=True, warehouse_dir=warehouse_dir)
     cells = connection.execute(
         "select part_id, count(*), min(cycle_kind), max(capacity_retention) "
-        "from part_statistics_cycle group by part_id order by part_id"
+        "from pulse.part_statistics_cycle group by part_id order by part_id"
     ).fetchall()
     assert [(part, cycles, kind) for part, cycles, kind, _ in cells] == [("A1", 4, "full"), ("A2", 4, "full")]
     assert all(abs(retention - 1.0) < 1e-9 for *_, retention in cells)  # the same capacity every cycle
@@ -50,8 +47,8 @@ def test_imported_files_alone_build_into_views(tmp_path: Path) -> None:
 def test_a_file_imported_into_a_built_warehouse_shows_in_the_views_at_once(tmp_path: Path) -> None:
     """The views read the warehouse's tables: after the first build, an import shows without another build, and
     pulse says so (it had told the user to build again)."""
-    warehouse = tmp_path / "warehouse"
-    env = pulse_env(warehouse)
+    warehouse_dir = tmp_path / "warehouse"
+    env = pulse_env(warehouse_dir)
     first, second = (
         tmp_path / "LAB__B1__2025-01-15__cycling__Maccor.bdf.csv",
         tmp_path / "LAB__B2__2025-01-16__cycling__Maccor.bdf.csv",
@@ -64,8 +61,6 @@ def test_a_file_imported_into_a_built_warehouse_shows_in_the_views_at_once(tmp_p
     imported = run_pulse("import", str(second), env=env)
 
     assert "1 file(s) imported: the views show them now; `pulse build` runs the data tests on them." in imported.stdout
-    connection = duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True)
-    for statement in (warehouse / "attach.sql").read_text().splitlines():
-        connection.execute(statement)
-    cycles = connection.execute("select part_id, count(*) from part_statistics_cycle group by part_id order by 1")
+    connection = warehouse.connect_analytics(read_only=True, warehouse_dir=warehouse_dir)
+    cycles = connection.execute("select part_id, count(*) from pulse.part_statistics_cycle group by part_id order by 1")
     assert cycles.fetchall() == [("B1", 2), ("B2", 3)]

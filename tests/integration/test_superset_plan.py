@@ -183,11 +183,10 @@ def test_a_dashboard_deleted_from_git_goes_at_the_next_sync_and_one_made_by_hand
     root = project_copy(tmp_path / "project")
     added = commit_a_new_dashboard(root)
     api = superset_server.api()
-    held = lambda: dashboards_by_uuid(api)  # noqa: E731
     made = api.post("/api/v1/dashboard/", {"dashboard_title": "Made by hand"})
     try:
         run_pulse("--project-dir", str(root), "sync", env=superset_server.env)
-        assert BUNDLE_DASHBOARD_UUID in held()
+        assert BUNDLE_DASHBOARD_UUID in dashboards_by_uuid(api)
         git(root, "rm", "-q", str(added.relative_to(root)))
         git(root, "commit", "-q", "-m", "the dashboard deleted")
 
@@ -206,10 +205,10 @@ def test_a_dashboard_deleted_from_git_goes_at_the_next_sync_and_one_made_by_hand
         assert f"sync: deleted dashboard 'Made by the bundle' ({added.relative_to(root)} was deleted from git)" in (
             synced.stderr
         )
-        assert BUNDLE_DASHBOARD_UUID not in held() and made["id"] in held().values()
+        assert BUNDLE_DASHBOARD_UUID not in dashboards_by_uuid(api) and made["id"] in dashboards_by_uuid(api).values()
         assert "0 to delete, 0 to create, 0 to update" in compare(superset_server, "plan", root=root).stdout
     finally:
-        for uuid, dashboard_id in held().items():
+        for uuid, dashboard_id in dashboards_by_uuid(api).items():
             if uuid == BUNDLE_DASHBOARD_UUID or dashboard_id == made["id"]:
                 api.delete(f"/api/v1/dashboard/{dashboard_id}")
         run_pulse("sync", env=superset_server.env)
