@@ -16,6 +16,8 @@ from pulse_analytics.superset import assets, layout, server
 if TYPE_CHECKING:  # Playwright is the test extra's; only the screenshot functions need it
     from playwright.sync_api import Page
 
+    from pulse_analytics.superset.browser import ChartView
+
 
 def dashboards() -> list[tuple[str, int]]:
     """(slug, number of charts on all its tabs) of each dashboard in git, in file order."""
@@ -55,6 +57,16 @@ def capture(base_url: str, folder: Path | None = None) -> list[Path]:
     return written
 
 
+def shown(view: ChartView) -> str:
+    """Why a chart has no content: its error, or no rows for the dashboard's default filters (a test without the
+    measurement, say), or nothing drawn."""
+    if view.error:
+        return view.error
+    if view.no_results:
+        return "no rows for the dashboard's default filters (Superset's \"No results\"; pick other defaults or data)"
+    return "nothing drawn"
+
+
 def capture_dashboard(page: Page, base_url: str, slug: str, folder: Path) -> list[Path]:
     """The screenshots of one dashboard, one per tab, each taken once every chart of the tab shows content."""
     from pulse_analytics.superset import browser
@@ -63,10 +75,10 @@ def capture_dashboard(page: Page, base_url: str, slug: str, folder: Path) -> lis
     written: list[Path] = []
 
     def take(tab: str | None, views: list[browser.ChartView]) -> None:
-        broken = [f"{view.name}: {view.error or 'no content'}" for view in views if view.error or not view.has_content]
+        broken = [f"{view.name}: {shown(view)}" for view in views if view.error or not view.has_content]
         if broken:
             where = f"dashboard {slug}" + (f", tab {tab!r}," if tab else "")
-            raise PulseError(f"{where} has charts that do not render, no screenshot taken:\n  " + "\n  ".join(broken))
+            raise PulseError(f"{where} has charts without content, no screenshot taken:\n  " + "\n  ".join(broken))
         written.append(browser.screenshot(page, folder / next(names), len(views)))
         print(f"screenshot: {written[-1]}", file=sys.stderr)
 
